@@ -8,6 +8,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+STUDENT_DIR ?= student
 
 .PHONY: venv data lab test test-fast student bench clean-data
 
@@ -26,7 +27,7 @@ lab: data
 	cd notebooks && ../$(BIN)/jupyter lab
 
 test: data
-	$(BIN)/python -m pytest --nbval-lax --nbval-current-env $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg $(PYTEST_ARGS)
 
 # Unit tests only (no notebooks): quick feedback while editing helpers.py.
 test-fast: data
@@ -34,3 +35,13 @@ test-fast: data
 
 clean-data:
 	find data -mindepth 1 ! -name README.md -delete
+
+# The student copy: the teacher's notebooks with every cell tagged "solution" removed
+# (the "exercise" stub cell before it stays) and outputs cleared, written to student/.
+student: $(STAMP)
+	$(BIN)/jupyter nbconvert --to notebook \
+	  --TagRemovePreprocessor.enabled=True \
+	  --TagRemovePreprocessor.remove_cell_tags='["solution"]' \
+	  --ClearOutputPreprocessor.enabled=True \
+	  --output-dir $(STUDENT_DIR) notebooks/[0-9]*.ipynb
+	@echo "student copy written to $(STUDENT_DIR)/ (it must sit beside notebooks/, in the repository root)"
