@@ -20,18 +20,41 @@ $(STAMP): requirements.txt
 
 venv: $(STAMP)
 
+# The browser test's extras (Playwright, Voilà), for `make test` only.
+BROWSER_STAMP = $(VENV)/.browser-stamp
+$(BROWSER_STAMP): $(STAMP) requirements-browser.txt
+	$(BIN)/python -m pip install -r requirements-browser.txt
+	touch $(BROWSER_STAMP)
+
+# The Spark chapter's extras (pyspark; needs Java 17+), for `make test` only.
+SPARK_STAMP = $(VENV)/.spark-stamp
+$(SPARK_STAMP): $(STAMP) requirements-spark.txt
+	$(BIN)/python -m pip install -r requirements-spark.txt
+	touch $(SPARK_STAMP)
+
 data: $(STAMP)
 	$(BIN)/python scripts/build_data.py
 
 lab: data
 	cd notebooks && ../$(BIN)/jupyter lab
 
-test: data
+test: data $(BROWSER_STAMP) $(SPARK_STAMP)
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg $(PYTEST_ARGS)
 
 # Unit tests only (no notebooks): quick feedback while editing helpers.py.
 test-fast: data
 	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
+
+# Benchmarks, not part of `make test`: ratios timed side by side in one run (several
+# minutes; ends with one `key: value` line per figure). Needs the extras (Surprise).
+EXTRAS_STAMP = $(VENV)/.extras-stamp
+$(EXTRAS_STAMP): $(STAMP) requirements-extras.txt
+	$(BIN)/python -m pip install -r requirements-extras.txt
+	touch $(EXTRAS_STAMP)
+
+BENCH_ARGS ?=
+bench: data $(EXTRAS_STAMP)
+	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
 clean-data:
 	find data -mindepth 1 ! -name README.md -delete
