@@ -6,53 +6,58 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
-STAMP   = $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 STUDENT_DIR ?= student
+
+# Each requirements file is installed once into .venv; a stamp file remembers it.
+STAMP         = $(VENV)/.installed-stamp
+EXTRAS_STAMP  = $(VENV)/.extras-stamp
+BROWSER_STAMP = $(VENV)/.browser-stamp
+SPARK_STAMP   = $(VENV)/.spark-stamp
 
 .PHONY: venv data lab test test-fast student bench clean-data
 
+# The core: everything notebooks 01-09 and the unit tests need.
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install -r requirements.txt
 	touch $(STAMP)
 
-venv: $(STAMP)
-
-# The browser test's extras (Playwright, Voilà), for `make test` only.
-BROWSER_STAMP = $(VENV)/.browser-stamp
-$(BROWSER_STAMP): $(STAMP) requirements-browser.txt
-	$(BIN)/python -m pip install -r requirements-browser.txt
-	touch $(BROWSER_STAMP)
-
-# The Spark chapter's extras (pyspark; needs Java 17+), for `make test` only.
-SPARK_STAMP = $(VENV)/.spark-stamp
-$(SPARK_STAMP): $(STAMP) requirements-spark.txt
-	$(BIN)/python -m pip install -r requirements-spark.txt
-	touch $(SPARK_STAMP)
-
-data: $(STAMP)
-	$(BIN)/python scripts/build_data.py
-
-lab: data
-	cd notebooks && ../$(BIN)/jupyter lab
-
-test: data $(BROWSER_STAMP) $(SPARK_STAMP)
-	$(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg $(PYTEST_ARGS)
-
-# Unit tests only (no notebooks): quick feedback while editing helpers.py.
-test-fast: data
-	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
-
-# Benchmarks, not part of `make test`: ratios timed side by side in one run (several
-# minutes; ends with one `key: value` line per figure). Needs the extras (Surprise).
-EXTRAS_STAMP = $(VENV)/.extras-stamp
+# Surprise, for the same-split comparison in notebook 09 and for `make bench`.
 $(EXTRAS_STAMP): $(STAMP) requirements-extras.txt
 	$(BIN)/python -m pip install -r requirements-extras.txt
 	touch $(EXTRAS_STAMP)
 
-BENCH_ARGS ?=
+# Playwright and Voila, for the real-browser test of the sliders (needs /usr/bin/chromium).
+$(BROWSER_STAMP): $(STAMP) requirements-browser.txt
+	$(BIN)/python -m pip install -r requirements-browser.txt
+	touch $(BROWSER_STAMP)
+
+# pyspark (about 450 MB; needs Java 17+), for the Spark chapter, notebook 10.
+$(SPARK_STAMP): $(STAMP) requirements-spark.txt
+	$(BIN)/python -m pip install -r requirements-spark.txt
+	touch $(SPARK_STAMP)
+
+venv: $(STAMP)
+
+data: $(STAMP)
+	$(BIN)/python scripts/build_data.py
+
+# The Spark chapter's ~450 MB are left out of `make lab`: run `make $(SPARK_STAMP)` to add them.
+lab: data $(EXTRAS_STAMP)
+	cd notebooks && ../$(BIN)/jupyter lab
+
+test: data $(EXTRAS_STAMP) $(BROWSER_STAMP) $(SPARK_STAMP)
+	$(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg $(PYTEST_ARGS)
+
+# Unit tests only (no notebooks, no slow tests): quick feedback while editing helpers.py.
+test-fast: data
+	$(BIN)/python -m pytest tests -m "not slow and not browser" $(PYTEST_ARGS)
+
+# Benchmarks, not part of `make test`: ratios timed side by side in one run (a few
+# minutes; ends with one `key: value` line per figure). `make bench BENCH_ARGS=--tiny` for a smoke run.
 bench: data $(EXTRAS_STAMP)
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
