@@ -7,7 +7,11 @@ Everything the notebooks compute goes through the functions here:
 * a numerical gradient check,
 * mean normalisation over rated entries only,
 * training (batch gradient descent and L-BFGS-B),
-* recommending movies for a new user.
+* recommending movies for a new user,
+* and, in the last section, held-out evaluation: MovieLens splits, RMSE/MAE,
+  precision@10 and NDCG@10, baselines, biased matrix factorisation (L-BFGS
+  or alternating least squares, with Spark's ALS-WR weighting as an option)
+  and a Bayesian matrix factorisation.
 
 Shapes follow the course notation: ``Y`` and ``R`` are ``(n_movies, n_users)``,
 ``X`` is ``(n_movies, n_features)`` and ``Theta`` is ``(n_users, n_features)``.
