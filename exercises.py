@@ -87,6 +87,29 @@ def _modified(before, after):
     return [n for n, b, a in zip(names, before, after) if not np.array_equal(b, a)]
 
 
+class _Fail(Exception):
+    """The reason a learner's function fails, found while running it."""
+
+
+def _cf_runs(fn, example):
+    """Run ``fn(X, Theta, Y, R, lambda_)`` on each of the ``_CF_CASES``.
+
+    Yields ``(label, lambda_, (X, Theta, Y, R), output)``; raises :class:`_Fail`
+    when ``fn`` raises or changes its inputs in place (``example`` shows the fix).
+    """
+    for label, lambda_, garbage, (nm, nu, k) in _CF_CASES:
+        inputs = _cf_problem(n_movies=nm, n_users=nu, k=k, garbage=garbage)
+        before = [a.copy() for a in inputs]
+        ok, out = _quiet_call(fn, *inputs, lambda_)
+        if not ok:
+            raise _Fail(out)
+        changed = _modified(before, inputs)
+        if changed:
+            raise _Fail(f"changes its input {', '.join(changed)} in place; "
+                        f"compute with new arrays instead (e.g. {example})")
+        yield label, lambda_, before, out
+
+
 def _cost_variants(X, Theta, Y, R, lambda_):
     """The correct cost and what the common mistakes give, by name."""
     P = X @ Theta.T
@@ -139,16 +162,7 @@ def check_cofi_cost(fn) -> bool:
     name = getattr(fn, "__name__", "your function")
     what = f"{name}"
     try:
-        for label, lambda_, garbage, (nm, nu, k) in _CF_CASES:
-            X, Theta, Y, R = _cf_problem(n_movies=nm, n_users=nu, k=k, garbage=garbage)
-            before = [a.copy() for a in (X, Theta, Y, R)]
-            ok, out = _quiet_call(fn, X, Theta, Y, R, lambda_)
-            if not ok:
-                return report(False, what, out)
-            changed = _modified(before, (X, Theta, Y, R))
-            if changed:
-                return report(False, what, f"changes its input {', '.join(changed)} in place; "
-                                           "compute with new arrays instead (e.g. err = X @ Theta.T - Y)")
+        for label, lambda_, before, out in _cf_runs(fn, "err = X @ Theta.T - Y"):
             if isinstance(out, (tuple, list)) or np.ndim(out) != 0:
                 kind = type(out).__name__ if isinstance(out, (tuple, list)) else f"an array of shape {np.shape(out)}"
                 return report(False, what, f"wrong shape: should return a single number J, got {kind} "
@@ -167,6 +181,8 @@ def check_cofi_cost(fn) -> bool:
             return report(False, what, f"wrong value on the case {label}: got {J:.6g}, expected {expected:.6g}")
         return report(True, f"{name} matches the reference cost with and without regularisation, "
                             "ignoring whatever unrated entries of Y hold")
+    except _Fail as fail:
+        return report(False, what, str(fail))
     except Exception as exc:  # a checker must never stop "Run All"
         return report(False, what, f"the check itself failed ({type(exc).__name__}: {exc})")
 
@@ -231,16 +247,8 @@ def check_cofi_gradients(fn) -> bool:
     name = getattr(fn, "__name__", "your function")
     what = f"{name}"
     try:
-        for label, lambda_, garbage, (nm, nu, k) in _CF_CASES:
-            X, Theta, Y, R = _cf_problem(n_movies=nm, n_users=nu, k=k, garbage=garbage)
-            before = [a.copy() for a in (X, Theta, Y, R)]
-            ok, out = _quiet_call(fn, X, Theta, Y, R, lambda_)
-            if not ok:
-                return report(False, what, out)
-            changed = _modified(before, (X, Theta, Y, R))
-            if changed:
-                return report(False, what, f"changes its input {', '.join(changed)} in place; "
-                                           "compute with new arrays instead (e.g. E = R * (X @ Theta.T - Y))")
+        for label, lambda_, before, out in _cf_runs(fn, "E = R * (X @ Theta.T - Y)"):
+            X, Theta = before[0], before[1]
             if not isinstance(out, (tuple, list)) or len(out) != 2:
                 got = f"a {type(out).__name__}" + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else "")
                 return report(False, what, f"should return two arrays (X_grad, Theta_grad); got {got}")
@@ -271,6 +279,8 @@ def check_cofi_gradients(fn) -> bool:
             return report(False, what, f"the numerical gradient check disagrees: {why}")
         return report(True, f"{name} matches the reference gradients and the numerical gradient "
                             "(relative difference < 1e-9), with and without regularisation")
+    except _Fail as fail:
+        return report(False, what, str(fail))
     except Exception as exc:  # a checker must never stop "Run All"
         return report(False, what, f"the check itself failed ({type(exc).__name__}: {exc})")
 
