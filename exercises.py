@@ -82,8 +82,8 @@ def _close(a, b):
     return bool(np.allclose(a, b, rtol=_RTOL, atol=_ATOL))
 
 
-def _modified(before, after):
-    names = ("X", "Theta", "Y", "R")
+def _modified(before, after, names=("X", "Theta", "Y", "R")):
+    """Names of the inputs whose values differ between ``before`` and ``after``."""
     return [n for n, b, a in zip(names, before, after) if not np.array_equal(b, a)]
 
 
@@ -331,7 +331,7 @@ def check_normalize_ratings(fn) -> bool:
             ok, out = _nb57_quiet(fn, Y_in, R_in)
             if not ok:
                 return report(False, name, out)
-            changed = [n for n, a, b in (("Y", Y, Y_in), ("R", R, R_in)) if not np.array_equal(a, b)]
+            changed = _modified((Y, R), (Y_in, R_in), names=("Y", "R"))
             if changed:
                 return report(False, name, f"changes its input {' and '.join(changed)} in place; "
                                            "build new arrays (e.g. np.where(R, Y - mean, 0))")
@@ -450,8 +450,7 @@ def check_gradient_step(fn) -> bool:
             ok, out = _nb57_quiet(fn, X, Theta, Y, R, lambda_, alpha)
             if not ok:
                 return report(False, name, out)
-            changed = [n for n, a, b in zip(("X", "Theta", "Y", "R"), before, (X, Theta, Y, R))
-                       if not np.array_equal(a, b)]
+            changed = _modified(before, (X, Theta, Y, R))
             if changed:
                 return report(False, name, f"changes its input {' and '.join(changed)} in place (e.g. X -= ...); "
                                            "return new arrays, X_new = X - alpha * X_grad")

@@ -196,24 +196,24 @@ def _read_sheets(path: Path, wanted: list[str]) -> dict[str, pd.DataFrame]:
             raise ValueError(f"cannot read sheets {wanted} of workbook '{path}': {exc}") from None
 
 
+_TRUE_CELLS = np.array([True, 1, "TRUE", "True", "true", "1"], dtype=object)
+_FALSE_CELLS = np.array([False, 0, "FALSE", "False", "false", "0"], dtype=object)
+
+
 def _frame_to_flags(df: pd.DataFrame, source: str) -> np.ndarray:
     """Turn a sheet of TRUE/FALSE or 1/0 cells into a bool array."""
     values = df.to_numpy()
     if values.dtype == bool:
         return values
-    out = np.empty(values.shape, dtype=bool)
-    flat_in, flat_out = values.ravel(), out.ravel()
-    truthy = {True: True, False: False, 1: True, 0: False, "TRUE": True, "FALSE": False,
-              "True": True, "False": False, "1": True, "0": False}
-    for k, v in enumerate(flat_in):
-        try:
-            flat_out[k] = truthy[v]
-        except (KeyError, TypeError):
-            i, j = divmod(k, values.shape[1])
-            raise ValueError(
-                f"{source}: rated flags must be TRUE/FALSE or 1/0; found {v!r} at row {i}, column {j}"
-            ) from None
-    return out
+    values = values.astype(object)  # mixed cells (numbers, text, booleans) compared one by one
+    is_true = np.isin(values, _TRUE_CELLS)
+    bad = ~(is_true | np.isin(values, _FALSE_CELLS))
+    if np.any(bad):
+        i, j = np.argwhere(bad)[0]
+        raise ValueError(
+            f"{source}: rated flags must be TRUE/FALSE or 1/0; found {values[i, j]!r} at row {i}, column {j}"
+        )
+    return is_true
 
 
 def _frame_to_float(df: pd.DataFrame, source: str) -> np.ndarray:
@@ -556,6 +556,14 @@ def _use_sparse(R) -> bool:
     return R.size >= 100_000 and R.mean() < 0.3
 
 
+def _cost_grad_function(Y, R, lambda_):
+    """``f(X, Theta) -> (J, X_grad, Theta_grad)`` for validated inputs, sparse when that pays off."""
+    if _use_sparse(R):
+        observed = ObservedRatings(Y, R)
+        return lambda X, Theta: observed.cost_and_gradients(X, Theta, lambda_)
+    return lambda X, Theta: _cost_grad(X, Theta, Y, R, lambda_)
+
+
 def cofi_cost_and_gradients(X, Theta, Y, R, lambda_=0.0):
     """Cost and both gradients in one pass (they share the residuals).
 
@@ -857,14 +865,7 @@ def gradient_descent(X, Theta, Y, R, lambda_, alpha, num_iters, *, progress=Fals
         raise ValueError(f"num_iters must be a non-negative integer; got {num_iters!r}")
     num_iters = int(num_iters)
     X, Theta = X.copy(), Theta.copy()
-    if _use_sparse(R):
-        observed = ObservedRatings(Y, R)
-
-        def cost_grad(X, Theta):
-            return observed.cost_and_gradients(X, Theta, lambda_)
-    else:
-        def cost_grad(X, Theta):
-            return _cost_grad(X, Theta, Y, R, lambda_)
+    cost_grad = _cost_grad_function(Y, R, lambda_)
     J_history = np.empty(num_iters + 1)
     iterator = range(num_iters + 1)
     if progress:
@@ -928,14 +929,7 @@ def train_lbfgs(Y, R, num_features=10, lambda_=10.0, max_iter=200, seed=0, *,
     Y = np.where(R, Y, 0.0)
     k = X0.shape[1]
     split = n_movies * k
-    if _use_sparse(R):
-        observed = ObservedRatings(Y, R)
-
-        def cost_grad(X, Theta):
-            return observed.cost_and_gradients(X, Theta, lambda_)
-    else:
-        def cost_grad(X, Theta):
-            return _cost_grad(X, Theta, Y, R, lambda_)
+    cost_grad = _cost_grad_function(Y, R, lambda_)
 
     def fun(p):
         X = p[:split].reshape(n_movies, k)
