@@ -72,9 +72,11 @@ class ObservedRatings:
         n_users = as_int(n_users, "shape[1] (n_users)", low=1)
         if rows.size:
             if rows.min() < 0 or rows.max() >= n_movies:
-                raise ValueError(f"movie indices (rows) must lie in 0..{n_movies - 1}; got {rows.min()}..{rows.max()}")
+                raise ValueError(f"movie indices (rows) must lie in 0..{n_movies - 1} to index into shape {shape}; "
+                                 f"got {rows.min()}..{rows.max()}")
             if cols.min() < 0 or cols.max() >= n_users:
-                raise ValueError(f"user indices (cols) must lie in 0..{n_users - 1}; got {cols.min()}..{cols.max()}")
+                raise ValueError(f"user indices (cols) must lie in 0..{n_users - 1} to index into shape {shape}; "
+                                 f"got {cols.min()}..{cols.max()}")
         if not np.all(np.isfinite(values)):
             raise ValueError("values must be finite (no NaN or inf)")
         self.rows, self.cols, self.values = rows, cols, values

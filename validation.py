@@ -152,7 +152,8 @@ def as_ratings(Y, R) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"Y and R must have the same shape (movies x users); got Y {Y.shape} and R {R.shape}")
     if not np.all(np.isfinite(Y[R])):
         i, j = np.argwhere(R & ~np.isfinite(Y))[0]
-        raise ValueError(f"Y must be finite where R is 1; found {Y[i, j]!r} at movie row {i}, user column {j}")
+        raise ValueError(f"Y has NaN or inf in rated entries (where R is 1): {Y[i, j]!r} at movie row {i}, "
+                         f"user column {j}")
     return Y, R
 
 

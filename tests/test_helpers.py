@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import helpers as h
+from _observed import ObservedRatings
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -19,9 +20,7 @@ needs_ex8 = pytest.mark.skipif(not EX8.is_dir(), reason=f"course data not found 
 needs_ml100k = pytest.mark.skipif(not ML100K.is_dir(), reason=f"MovieLens 100K not found at {ML100K}")
 
 # The article's 22 ratings (0-based movie row -> rating).
-ARTICLE_RATINGS = {5: 5, 50: 1, 9: 5, 27: 4, 58: 3, 88: 2, 123: 4, 165: 1, 187: 3, 196: 2, 228: 4,
-                   258: 5, 343: 4, 478: 1, 511: 4, 690: 5, 722: 1, 789: 3, 832: 2, 1029: 4,
-                   1190: 2, 1245: 5}
+ARTICLE_RATINGS = h.ARTICLE_RATINGS
 
 
 # ---------------------------------------------------------------- fixtures
@@ -343,19 +342,19 @@ def test_sparse_cost_matches_dense():
     R = rng.random(Y.shape) < 0.1
     X = rng.standard_normal((60, 4))
     Theta = rng.standard_normal((40, 4))
-    obs = h.ObservedRatings(Y, R)
+    obs = ObservedRatings.from_dense(Y, R)
     assert obs.n_ratings == R.sum()
-    dense = h.cofi_cost_and_gradients(X, Theta, Y, R, 2.0)
+    dense = (h.cofi_cost(X, Theta, Y, R, 2.0), *h.cofi_gradients(X, Theta, Y, R, 2.0))
     sparse = obs.cost_and_gradients(X, Theta, 2.0)
     assert sparse[0] == pytest.approx(dense[0], rel=1e-12)
     for a, b in zip(sparse[1:], dense[1:]):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
     rows, cols = np.nonzero(R)
     perm = rng.permutation(rows.size)
-    obs2 = h.ObservedRatings.from_triplets(rows[perm], cols[perm], Y[rows, cols][perm], Y.shape)
+    obs2 = ObservedRatings(rows[perm], cols[perm], Y[rows, cols][perm], Y.shape)
     assert obs2.cost_and_gradients(X, Theta, 2.0)[0] == pytest.approx(dense[0], rel=1e-12)
     with pytest.raises(ValueError, match="index into shape"):
-        h.ObservedRatings.from_triplets([0], [40], [1.0], (60, 40))
+        ObservedRatings([0], [40], [1.0], (60, 40))
 
 
 # ---------------------------------------------------------------- normalisation
@@ -378,14 +377,14 @@ def test_normalize_ratings_no_warning_for_unrated_movie(recwarn):
     assert np.all(Y_mean == 0) and np.all(Y_norm == 0)
 
 
-def test_shrunk_means():
+def test_normalize_ratings_shrinkage():
     Y = np.array([[5.0, 0, 0, 0], [3.0, 3.0, 3.0, 3.0], [0, 0, 0, 0]])
     R = Y > 0
     mu = 17 / 5
-    np.testing.assert_allclose(h.shrunk_means(Y, R, 0), [5.0, 3.0, 0.0])
-    np.testing.assert_allclose(h.shrunk_means(Y, R, 2), [(5 + 2 * mu) / 3, (12 + 2 * mu) / 6, mu])
+    np.testing.assert_allclose(h.normalize_ratings(Y, R, 0)[1], [5.0, 3.0, 0.0])
+    np.testing.assert_allclose(h.normalize_ratings(Y, R, 2)[1], [(5 + 2 * mu) / 3, (12 + 2 * mu) / 6, mu])
     with pytest.raises(ValueError, match="shrinkage"):
-        h.shrunk_means(Y, R, -1)
+        h.normalize_ratings(Y, R, -1)[1]
 
 
 # ---------------------------------------------------------------- training
@@ -420,10 +419,9 @@ def test_gradient_descent_sparse_path_matches_dense():
     rng = np.random.default_rng(8)
     Y = rng.integers(1, 6, size=(400, 300)).astype(float)
     R = rng.random(Y.shape) < 0.05
-    assert h._use_sparse(R)
     X, Theta = h.init_parameters(400, 300, 5, seed=0, scale=0.3)
-    Xs, Ts, Js = h.gradient_descent(X, Theta, Y, R, 1.0, 0.005, 20)
-    Xd, Td, Jd = h.gradient_descent(X[:, :], Theta, Y[:, :], R.astype(float), 1.0, 0.005, 20)
+    Xs, Ts, Js = h.gradient_descent(X, Theta, Y, R, 1.0, 0.005, 20, sparse=True)
+    Xd, Td, Jd = h.gradient_descent(X[:, :], Theta, Y[:, :], R.astype(float), 1.0, 0.005, 20, sparse=False)
     np.testing.assert_allclose(Js, Jd, rtol=1e-10)
 
 
@@ -444,11 +442,11 @@ def test_train_lbfgs_fits_low_rank_data():
     T_true = rng.standard_normal((20, 2))
     Y = X_true @ T_true.T
     R = rng.random(Y.shape) < 0.7
-    X, Theta, J = h.train_lbfgs(Y, R, num_features=2, lambda_=0.0, max_iter=500, seed=0)
+    X, Theta, J = h.train_lbfgs(Y, R, num_features=2, lambda_=0.0, num_iters=500, seed=0)
     rmse = np.sqrt(np.mean(((X @ Theta.T) - Y)[R] ** 2))
     assert rmse < 1e-3
     assert J[0] > J[-1] and np.all(np.diff(J) <= 1e-9)
-    X2, _, _ = h.train_lbfgs(Y, R, num_features=2, lambda_=0.0, max_iter=500, seed=0)
+    X2, _, _ = h.train_lbfgs(Y, R, num_features=2, lambda_=0.0, num_iters=500, seed=0)
     np.testing.assert_array_equal(X, X2)
 
 
@@ -459,7 +457,7 @@ def test_lbfgs_beats_gradient_descent_on_same_budget():
     Y_norm, _ = h.normalize_ratings(Y, R)
     X0, T0 = h.init_parameters(50, 40, 3, seed=0)
     _, _, J_gd = h.gradient_descent(X0, T0, Y_norm, R, 1.0, 0.01, 100)
-    _, _, J_lb = h.train_lbfgs(Y_norm, R, 3, 1.0, max_iter=100, X0=X0, Theta0=T0)
+    _, _, J_lb = h.train_lbfgs(Y_norm, R, 3, 1.0, num_iters=100, X0=X0, Theta0=T0)
     assert J_lb[-1] <= J_gd[-1]
 
 
@@ -482,7 +480,7 @@ def test_recommend_table_contract(course, article_recommendations):
     assert not set(table.movie_id) & set(ARTICLE_RATINGS)
     titles = course[4]
     assert all(titles[m] == t for m, t in zip(table.movie_id, table.title))
-    assert model["predictions"].shape == (1682,)
+    assert model.predict_all()[:, 0].shape == (1682,)
 
 
 @needs_ex8
@@ -503,15 +501,15 @@ def test_recommend_array_and_dict_agree_and_deterministic(course):
     vec = np.zeros(1682)
     for k, v in ARTICLE_RATINGS.items():
         vec[k] = v
-    a = h.recommend(vec, Y, R, titles, max_iter=30)
-    b = h.recommend(ARTICLE_RATINGS, Y, R, titles, max_iter=30)
+    a = h.recommend(vec, Y, R, titles, num_iters=30)
+    b = h.recommend(ARTICLE_RATINGS, Y, R, titles, num_iters=30)
     pd.testing.assert_frame_equal(a, b)
 
 
 @needs_ex8
 def test_recommend_user_with_no_ratings(course):
     Y, R, _, _, titles = course
-    table = h.recommend(np.zeros(1682), Y, R, titles, max_iter=30)
+    table = h.recommend(np.zeros(1682), Y, R, titles, num_iters=30)
     assert len(table) == 10 and table.predicted_rating.between(3.5, 5.0).all()
     assert table.num_ratings.min() >= 50
 
