@@ -42,14 +42,10 @@ from validation import (as_bool, as_factors, as_float, as_index, as_indices, as_
                         as_ratings, as_vector, existing_file)
 from workbooks import WORKBOOK_SUFFIXES, read_sheets, sheet_as_flags, sheet_as_float
 
-__all__ = [
-    "toy_table", "ARTICLE_RATINGS",
-    "load_ratings", "load_movie_titles", "load_parameters",
-    "cofi_cost", "cofi_gradients", "numerical_gradient", "check_gradients",
-    "normalize_ratings",
-    "init_parameters", "gradient_descent", "train_lbfgs", "DivergenceError",
-    "FactorModel", "ratings_vector", "add_user", "recommend", "similar_movies",
-]
+__all__ = ["toy_table", "ARTICLE_RATINGS", "load_ratings", "load_movie_titles", "load_parameters",
+           "cofi_cost", "cofi_gradients", "numerical_gradient", "check_gradients", "normalize_ratings",
+           "init_parameters", "gradient_descent", "train_lbfgs", "DivergenceError",
+           "FactorModel", "ratings_vector", "add_user", "recommend", "similar_movies"]
 
 RATING_MIN = 0.0   # 0 in Y means "not rated"
 RATING_MAX = 5.0
@@ -137,13 +133,10 @@ def load_ratings(path) -> tuple[np.ndarray, np.ndarray]:
 
     Raises
     ------
-    FileNotFoundError
-        If ``path`` does not exist.
-    ValueError
-        If the file cannot be read or lacks the sheets/variables, if ``Y`` and
-        ``R`` differ in shape, a rated entry is empty, a rating lies outside
-        0-5, or ``R`` holds anything but 0/1 flags. The message names the file,
-        sheet and cell.
+    FileNotFoundError, or ValueError naming the file, sheet and cell
+        If the file is missing or unreadable, lacks the sheets/variables, ``Y``
+        and ``R`` differ in shape, a rated cell is empty, a rating lies outside
+        0-5, or ``R`` holds anything but 0/1 flags.
     """
     p = existing_file(path, "ratings")
     suffix = p.suffix.lower()
@@ -191,10 +184,9 @@ def load_movie_titles(path) -> list[str]:
 
     Raises
     ------
-    FileNotFoundError
-        If ``path`` does not exist.
-    ValueError
-        If a line does not start with an id, or the ids are not 1, 2, 3, ...
+    FileNotFoundError, or ValueError naming the line
+        If the file is missing, a line does not start with an id, or the ids
+        are not 1, 2, 3, ...
     """
     p = existing_file(path, "movie titles")
     titles: list[str] = []
@@ -231,11 +223,9 @@ def load_parameters(path) -> tuple[np.ndarray, np.ndarray]:
 
     Raises
     ------
-    FileNotFoundError
-        If ``path`` does not exist.
-    ValueError
-        If the sheets/variables are missing, hold non-numbers, empty or
-        non-finite cells, or ``X`` and ``Theta`` differ in their number of columns.
+    FileNotFoundError, or ValueError naming the file and sheet
+        If the file is missing, the sheets/variables are missing or hold
+        non-numbers or empty cells, or ``X`` and ``Theta`` differ in width.
     """
     p = existing_file(path, "parameters")
     suffix = p.suffix.lower()
@@ -350,7 +340,6 @@ def check_gradients(lambda_=0.0, seed=0, gradient_fn=None, *, return_details=Fal
     ----------
     lambda_ : float, default=0.0
     seed : int, default=0
-        Seed of the random problem.
     gradient_fn : callable, optional
         ``gradient_fn(X, Theta, Y, R, lambda_) -> (X_grad, Theta_grad)`` to
         check instead of :func:`cofi_gradients` (a learner's own, or a wrong one).
@@ -492,12 +481,8 @@ def gradient_descent(X, Theta, Y, R, lambda_, alpha, num_iters, *, gradient_fn=N
 
     Parameters
     ----------
-    X, Theta : array_like
-        Starting point (not modified).
-    Y, R : array_like of shape (n_movies, n_users)
-        Ratings (normalised or not) and rated mask.
-    lambda_ : float
-        Regularisation strength (non-negative).
+    X, Theta, Y, R, lambda_
+        As in :func:`cofi_cost`; ``X`` and ``Theta`` are the start (not modified).
     alpha : float
         Learning rate (positive).
     num_iters : int
@@ -559,8 +544,7 @@ def train_lbfgs(Y, R, num_features=10, lambda_=10.0, num_iters=200, seed=0, *,
     ----------
     Y, R : array_like of shape (n_movies, n_users)
         Ratings (usually mean-normalised) and rated mask.
-    num_features : int, default=10
-    lambda_ : float, default=10.0
+    num_features, lambda_ : int and float
     num_iters : int, default=200
         At most this many L-BFGS iterations (it stops earlier once converged).
     seed : int, default=0
@@ -624,11 +608,8 @@ class FactorModel:
     Parameters
     ----------
     mu : float
-        Global offset.
-    b_movie : array_like of shape (n_movies,)
-    b_user : array_like of shape (n_users,)
-    X : array_like of shape (n_movies, n_features), optional
-    Theta : array_like of shape (n_users, n_features), optional
+    b_movie, b_user : array_like of shape (n_movies,) and (n_users,)
+    X, Theta : array_like of shape (n_movies, k) and (n_users, k), optional
         Omitted (both) for a model without features.
     rating_range : (low, high) or None, default=(1.0, 5.0)
         Predictions are clipped to it unless ``clip=False``; ``None`` never clips.
@@ -751,11 +732,9 @@ def recommend(my_ratings, Y, R, titles, n=10, *, num_features=10, lambda_=10.0, 
     with ``shrinkage``), factorised with :func:`train_lbfgs`, and your
     prediction for movie *i* is ``x_i . theta_you + mean_i``.
 
-    Why shrink: with plain means a movie rated once with 5 stars has mean 5.0
-    and, its features regularised towards 0, is predicted near 5.0 for
-    everyone, so obscure one-rating movies top every list. ``min_ratings``
-    also hides movies with fewer ratings. ``shrinkage=0, min_ratings=0``
-    shows the unguarded model.
+    Why shrink: with plain means a movie rated once with 5 stars is predicted
+    near 5.0 for everyone, so obscure one-rating movies top every list.
+    ``shrinkage=0, min_ratings=0`` shows that unguarded model.
 
     Parameters
     ----------
@@ -803,19 +782,9 @@ def recommend(my_ratings, Y, R, titles, n=10, *, num_features=10, lambda_=10.0, 
 def similar_movies(X, movie_id, titles, n=10):
     """Movies whose learned feature vectors lie closest to one movie's.
 
-    Parameters
-    ----------
-    X : array_like of shape (n_movies, n_features)
-    movie_id : int
-        0-based row of ``X``.
-    titles : sequence of str, length n_movies
-    n : int, default=10
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``movie_id``, ``title``, ``distance`` (Euclidean), nearest
-        first, without the movie itself.
+    ``X`` is ``(n_movies, n_features)``, ``movie_id`` a 0-based row of it.
+    Returns a DataFrame with columns ``movie_id``, ``title``, ``distance``
+    (Euclidean), the ``n`` nearest first, without the movie itself.
     """
     X = as_matrix(X, "X", finite=True)
     titles = list(titles)

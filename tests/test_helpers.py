@@ -556,3 +556,85 @@ def test_similar_movies():
     assert table.distance.tolist() == pytest.approx([0.1, 1.0])
     with pytest.raises(ValueError, match="movie_id"):
         h.similar_movies(X, 4, ["a", "b", "c", "d"])
+
+
+# ---------------------------------------------------------------- shared constants, hooks, model
+
+
+def test_toy_table_is_the_lecture_table_and_a_fresh_copy():
+    table = h.toy_table()
+    assert table.shape == (5, 4) and list(table.columns) == ["Alice", "Bob", "Carol", "Dave"]
+    assert table.notna().to_numpy().sum() == 15
+    assert table.loc["Love at last", "Alice"] == 5 and np.isnan(table.loc["Romance forever", "Bob"])
+    table.iloc[0, 0] = 1
+    assert h.toy_table().iloc[0, 0] == 5
+
+
+def test_article_ratings_are_read_only_and_valid():
+    assert len(h.ARTICLE_RATINGS) == 22 and h.ARTICLE_RATINGS[0 + 5] == 5
+    with pytest.raises(TypeError):
+        h.ARTICLE_RATINGS[0] = 5
+    vec = h.ratings_vector(h.ARTICLE_RATINGS, 1682)
+    assert (vec > 0).sum() == 22
+
+
+def test_gradient_descent_gradient_fn_replaces_the_step_not_the_cost():
+    X, Theta, Y, R = small_problem(seed=4)
+
+    def unmasked(X, Theta, Y, R, lambda_):
+        E = X @ Theta.T - Y
+        return E @ Theta + lambda_ * X, E.T @ X + lambda_ * Theta
+
+    Xb, Tb = X.copy(), Theta.copy()
+    for _ in range(5):
+        gX, gT = unmasked(Xb, Tb, Y, R, 0.5)
+        Xb, Tb = Xb - 0.01 * gX, Tb - 0.01 * gT
+    Xg, Tg, J = h.gradient_descent(X, Theta, Y, R, 0.5, 0.01, 5, gradient_fn=unmasked)
+    np.testing.assert_allclose(Xg, Xb, rtol=1e-12)
+    np.testing.assert_allclose(Tg, Tb, rtol=1e-12)
+    assert J[-1] == pytest.approx(h.cofi_cost(Xb, Tb, Y, R, 0.5), rel=1e-12)
+
+
+@pytest.mark.parametrize("trainer", ["gd", "lbfgs"])
+def test_sparse_and_dense_paths_agree(trainer):
+    rng = np.random.default_rng(11)
+    Y = rng.integers(1, 6, size=(120, 90)).astype(float)
+    R = rng.random(Y.shape) < 0.08
+    Y[~R] = rng.normal(0, 50, size=int((~R).sum()))   # garbage where unrated: ignored by both
+    X0, T0 = h.init_parameters(120, 90, 4, seed=1)
+    if trainer == "gd":
+        runs = [h.gradient_descent(X0, T0, Y, R, 1.0, 0.01, 15, sparse=s) for s in (True, False)]
+    else:
+        runs = [h.train_lbfgs(Y, R, 4, 1.0, num_iters=15, X0=X0, Theta0=T0, sparse=s) for s in (True, False)]
+    for a, b in zip(*runs):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
+    with pytest.raises(ValueError, match="sparse must be True or False"):
+        h.gradient_descent(X0, T0, Y, R, 1.0, 0.01, 1, sparse="yes")
+
+
+def test_factor_model_predicts_and_refuses_bad_parts():
+    X, Theta = np.array([[1.0, 0.0], [0.0, 2.0]]), np.array([[1.0, 1.0], [2.0, 0.0], [0.0, 3.0]])
+    model = h.FactorModel(1.0, [0.5, -0.5], [0.0, 0.1, 0.2], X, Theta, rating_range=None)
+    assert model.shape == (2, 3) and model.num_features == 2
+    expected = 1.0 + np.array([0.5, -0.5])[:, None] + np.array([0.0, 0.1, 0.2]) + X @ Theta.T
+    np.testing.assert_allclose(model.predict_all(), expected)
+    np.testing.assert_allclose(model.predict([0, 1], [2, 1]), [expected[0, 2], expected[1, 1]])
+    clipped = h.FactorModel(1.0, [0.5, -0.5], [0.0, 0.1, 0.2], X, Theta).predict_all()
+    assert clipped.max() == 5.0
+    with pytest.raises(ValueError, match="X must be finite"):
+        h.FactorModel(0.0, [0, 0], [0, 0, 0], np.full((2, 2), np.nan), Theta)
+    with pytest.raises(ValueError, match="mu must be a finite number"):
+        h.FactorModel(np.nan, [0, 0], [0, 0, 0])
+    with pytest.raises(ValueError, match="give both X and Theta"):
+        h.FactorModel(0.0, [0, 0], [0, 0, 0], X)
+
+
+@needs_ex8
+def test_recommend_returns_the_course_model(course, article_recommendations):
+    Y, R, _, _, _ = course
+    table, model = article_recommendations
+    assert isinstance(model, h.FactorModel) and model.shape == (1682, 944)
+    _, means = h.normalize_ratings(*h.add_user(ARTICLE_RATINGS, Y, R), shrinkage=10)
+    np.testing.assert_allclose(model.b_movie, means)
+    mine = model.predict_all()[:, 0]
+    np.testing.assert_allclose(table.predicted_rating, mine[table.movie_id])
