@@ -1,14 +1,28 @@
 """Self-checks for the classroom exercises in notebooks 03-07.
 
-Each ``check_*`` function takes the learner's function, runs it on small
-inputs whose answers are known (computed with the tested code in
-:mod:`helpers`), prints one line that starts with ``PASSED`` or ``FAILED``
-and says what is wrong, and returns ``True``/``False``. They never raise on a
-wrong answer, so "Run All" carries on to the rest of the notebook.
+Each public ``check_*`` function takes the learner's function, runs it on a
+few small problems whose answers are known, and prints exactly one line:
+``PASSED: <name> <what it does right>`` or ``FAILED: <name>: <what is wrong>``.
+It returns ``True``/``False`` and never raises, whatever the learner's
+function does, so "Run All" carries on to the rest of the notebook.
+
+How a check works: :func:`_run_cases` calls the learner's function on each
+case (its own prints swallowed) and stops at an exception or an input changed
+in place; the topic's checker then compares the result with the answer and,
+when it is wrong, recognises the usual mistakes by computing what each of
+them would return (``_*_variants``) and naming the first that matches
+(``_*_HINTS``). A wrong answer is signalled inside the module by raising
+:class:`_Fail`; :func:`_verdict` turns that into the one printed line.
+
+The answers come from :mod:`helpers` (``normalize_ratings``,
+``gradient_descent``, ``check_gradients``) or, for the cost and the
+gradients, from the reference formula beside the mistakes it is told from.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import traceback
 
 import numpy as np
@@ -17,6 +31,10 @@ import helpers
 
 __all__ = ["report", "check_cofi_cost", "check_cofi_gradients",
            "check_normalize_ratings", "check_gradient_step", "check_top_n"]
+
+_RTOL, _ATOL = 1e-6, 1e-8
+_FACTORS = ("X", "Theta", "Y", "R")
+_JUNK = " (with non-zero values stored in the unrated entries of Y)"
 
 
 def report(ok: bool, what: str, why: str = "") -> bool:
@@ -28,10 +46,30 @@ def report(ok: bool, what: str, why: str = "") -> bool:
     return bool(ok)
 
 
-def _call(fn, *args, what: str):
-    """Call the learner's function; turn an exception into a FAILED message."""
+# ---------------------------------------------------------------- the shared core
+
+
+class _Fail(Exception):
+    """The reason a learner's function fails, found while checking it."""
+
+
+def _verdict(fn, check) -> bool:
+    """Run ``check(fn)`` and report: PASSED with the text it returns, else why not."""
+    name = getattr(fn, "__name__", "your function")
     try:
-        return True, fn(*args)
+        return report(True, f"{name} {check(fn)}")
+    except _Fail as fail:
+        return report(False, name, str(fail))
+    except Exception as exc:  # a checker must never stop "Run All"
+        return report(False, name, f"the check itself failed ({type(exc).__name__}: {exc})")
+
+
+def _call(fn, *args, **kwargs):
+    """Call the learner's function with its prints swallowed: ``(True, result)``,
+    or ``(False, message)`` if it raised."""
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            return True, fn(*args, **kwargs)
     except NotImplementedError:
         return False, "not implemented yet (the stub still raises NotImplementedError)"
     except Exception as exc:  # a learner's bug: show it, don't stop the notebook
@@ -39,75 +77,106 @@ def _call(fn, *args, what: str):
         return False, f"raised {last}"
 
 
-# ---- notebooks 03-04 ----
-# Checkers for the cost exercise (03-cost-function) and the gradient exercise
-# (04-gradient-checking). Each one runs the learner's function on a few small
-# problems with known answers, recognises the usual mistakes by comparing the
-# result with what those mistakes would give, and prints a single verdict line.
+def _run_cases(fn, cases, names, fix):
+    """Call ``fn(*arrays, *scalars)`` for each ``(label, arrays, scalars)`` in ``cases``.
 
-import contextlib as _contextlib
-import io as _io
+    ``fn`` gets copies of ``arrays`` (named ``names``). Yields
+    ``(label, arrays, scalars, output)``; raises :class:`_Fail` when ``fn``
+    raises or changes one of its inputs in place (``fix`` says what to do).
+    """
+    for label, arrays, scalars in cases:
+        given = [a.copy() for a in arrays]
+        ok, out = _call(fn, *given, *scalars)
+        if not ok:
+            raise _Fail(out)
+        changed = [n for n, a, g in zip(names, arrays, given) if not np.array_equal(a, g)]
+        if changed:
+            raise _Fail(f"changes its input {' and '.join(changed)} in place; {fix}")
+        yield label, arrays, scalars, out
 
-_RTOL, _ATOL = 1e-6, 1e-8
+
+def _close(a, b) -> bool:
+    """Equal within the checks' tolerance; tuples compare element by element."""
+    if isinstance(a, tuple):
+        return all(_close(x, y) for x, y in zip(a, b))
+    return bool(np.allclose(a, b, rtol=_RTOL, atol=_ATOL))
 
 
-def _cf_problem(seed=3, n_movies=6, n_users=4, k=3, garbage=False):
-    """A small (X, Theta, Y, R) problem; unrated Y entries are 0, or junk if ``garbage``."""
-    rng = np.random.default_rng(seed)
+def _diagnose(got, good, variants, hints):
+    """The hint of the first mistake in ``hints`` whose variant gives ``got`` (and not ``good``)."""
+    for mistake, hint in hints.items():
+        if _close(got, variants[mistake]) and not _close(variants[mistake], good):
+            return hint
+    return None
+
+
+def _differ(names, got, good) -> str:
+    """'A differs' or 'A and B differ': the outputs that are not close to the answer."""
+    wrong = [n for n, g, r in zip(names, got, good) if not _close(g, r)]
+    return f"{' and '.join(wrong)} {'differs' if len(wrong) == 1 else 'differ'}"
+
+
+def _two_arrays(out, names, noun="arrays"):
+    """``out`` as two float arrays, or :class:`_Fail` saying what the function returned."""
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        got = f"a {type(out).__name__}" + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else "")
+        raise _Fail(f"should return two {noun}, ({names[0]}, {names[1]}); got {got}")
+    try:
+        return tuple(np.asarray(a, dtype=float) for a in out)
+    except (TypeError, ValueError):
+        raise _Fail(f"{names[0]} and {names[1]} must be numeric arrays") from None
+
+
+def _check_factor_shapes(got, X, Theta, names):
+    """:class:`_Fail` unless ``got`` holds an array shaped like ``X`` then one like ``Theta``."""
+    first, second = got
+    if first.shape == X.shape and second.shape == Theta.shape:
+        return
+    if first.shape == Theta.shape and second.shape == X.shape:
+        raise _Fail(f"returns ({names[1]}, {names[0]}); the order is ({names[0]}, {names[1]})")
+    raise _Fail(f"wrong shape: {names[0]} must be {X.shape} like X (a row per movie) and {names[1]} "
+                f"{Theta.shape} like Theta (a row per user); got {first.shape} and {second.shape}")
+
+
+# ---------------------------------------------------------------- test problems
+
+
+def _factor_problem(n_movies, n_users, k, junk):
+    """A small (X, Theta, Y, R) problem; unrated Y entries are 0, or random values if ``junk``."""
+    rng = np.random.default_rng(3)
     X = rng.standard_normal((n_movies, k))
     Theta = rng.standard_normal((n_users, k))
     Y = rng.integers(1, 6, size=(n_movies, n_users)).astype(float)
     R = rng.random((n_movies, n_users)) < 0.55
     R[0, 0] = R[-1, -1] = True
     R[0, -1] = R[-1, 0] = False  # at least one rated and one unrated entry in the corners
-    Y[~R] = rng.uniform(-50, 50, size=int((~R).sum())) if garbage else 0.0
+    Y[~R] = rng.uniform(-50, 50, size=int((~R).sum())) if junk else 0.0
     return X, Theta, Y, R
 
 
-_CF_CASES = [
-    # (label, lambda_, garbage in unrated entries of Y?, problem shape)
-    ("lambda_=0", 0.0, False, (6, 4, 3)),
-    ("lambda_=1.5", 1.5, False, (6, 4, 3)),
-    ("lambda_=1.5 with non-zero values in the unrated entries of Y", 1.5, True, (7, 5, 2)),
-]
+def _factor_cases():
+    """The cost and gradient cases: ``(label, (X, Theta, Y, R), (lambda_,))``."""
+    yield "lambda_=0", _factor_problem(6, 4, 3, junk=False), (0.0,)
+    yield "lambda_=1.5", _factor_problem(6, 4, 3, junk=False), (1.5,)
+    yield ("lambda_=1.5 with non-zero values in the unrated entries of Y",
+           _factor_problem(7, 5, 2, junk=True), (1.5,))
 
 
-def _quiet_call(fn, *args):
-    """:func:`_call` with the learner's own prints swallowed (the verdict stays one line)."""
-    with _contextlib.redirect_stdout(_io.StringIO()):
-        return _call(fn, *args, what=getattr(fn, "__name__", "your function"))
+def _ratings(junk):
+    """A 6-movie x 5-user (Y, R): movie 4 has no ratings, movie 5 has exactly one."""
+    rng = np.random.default_rng(57)
+    Y = rng.integers(1, 6, size=(6, 5)).astype(float)
+    R = np.array([[1, 0, 1, 1, 0],
+                  [1, 1, 1, 1, 1],
+                  [0, 1, 0, 1, 1],
+                  [1, 0, 0, 0, 1],
+                  [0, 0, 0, 0, 0],
+                  [0, 0, 1, 0, 0]], dtype=bool)
+    Y[~R] = rng.uniform(-20, 20, size=int((~R).sum())) if junk else 0.0
+    return Y, R
 
 
-def _close(a, b):
-    return bool(np.allclose(a, b, rtol=_RTOL, atol=_ATOL))
-
-
-def _modified(before, after, names=("X", "Theta", "Y", "R")):
-    """Names of the inputs whose values differ between ``before`` and ``after``."""
-    return [n for n, b, a in zip(names, before, after) if not np.array_equal(b, a)]
-
-
-class _Fail(Exception):
-    """The reason a learner's function fails, found while running it."""
-
-
-def _cf_runs(fn, example):
-    """Run ``fn(X, Theta, Y, R, lambda_)`` on each of the ``_CF_CASES``.
-
-    Yields ``(label, lambda_, (X, Theta, Y, R), output)``; raises :class:`_Fail`
-    when ``fn`` raises or changes its inputs in place (``example`` shows the fix).
-    """
-    for label, lambda_, garbage, (nm, nu, k) in _CF_CASES:
-        inputs = _cf_problem(n_movies=nm, n_users=nu, k=k, garbage=garbage)
-        before = [a.copy() for a in inputs]
-        ok, out = _quiet_call(fn, *inputs, lambda_)
-        if not ok:
-            raise _Fail(out)
-        changed = _modified(before, inputs)
-        if changed:
-            raise _Fail(f"changes its input {', '.join(changed)} in place; "
-                        f"compute with new arrays instead (e.g. {example})")
-        yield label, lambda_, before, out
+# ---------------------------------------------------------------- the cost (notebook 03)
 
 
 def _cost_variants(X, Theta, Y, R, lambda_):
@@ -115,14 +184,12 @@ def _cost_variants(X, Theta, Y, R, lambda_):
     P = X @ Theta.T
     masked = np.where(R, P - Y, 0.0)
     sq_masked = float(np.sum(masked ** 2))
-    sq_unmasked = float(np.sum((P - Y) ** 2))
-    sq_pred_only = float(np.sum((np.where(R, P, 0.0) - Y) ** 2))
     rx, rt = float(np.sum(X ** 2)), float(np.sum(Theta ** 2))
     reg = lambda_ / 2 * (rx + rt)
     return {
         "correct": sq_masked / 2 + reg,
-        "unmasked": sq_unmasked / 2 + reg,
-        "pred_only": sq_pred_only / 2 + reg,
+        "unmasked": float(np.sum((P - Y) ** 2)) / 2 + reg,
+        "pred_only": float(np.sum((np.where(R, P, 0.0) - Y) ** 2)) / 2 + reg,
         "no_half": sq_masked + reg,
         "mean": float(np.mean(masked ** 2)) / 2 + reg,
         "no_reg": sq_masked / 2,
@@ -146,64 +213,74 @@ _COST_HINTS = {
 }
 
 
+def _single_number(out) -> float:
+    """``out`` as one float, or :class:`_Fail` saying what the function returned instead."""
+    if isinstance(out, (tuple, list)) or np.ndim(out) != 0:
+        kind = type(out).__name__ if isinstance(out, (tuple, list)) else f"an array of shape {np.shape(out)}"
+        raise _Fail(f"wrong shape: should return a single number J, got {kind} "
+                    "(sum over all entries, e.g. with np.sum)")
+    try:
+        return float(out)
+    except (TypeError, ValueError):
+        raise _Fail(f"should return a number; got {type(out).__name__}") from None
+
+
+def _check_cost(fn) -> str:
+    """The cost checks; returns the PASSED text or raises :class:`_Fail`."""
+    for label, arrays, (lambda_,), out in _run_cases(
+            fn, _factor_cases(), _FACTORS, "compute with new arrays instead (e.g. err = X @ Theta.T - Y)"):
+        J = _single_number(out)
+        variants = _cost_variants(*arrays, lambda_)
+        expected = variants["correct"]
+        if _close(J, expected):
+            continue
+        hint = _diagnose(J, expected, variants, _COST_HINTS)
+        if hint:
+            raise _Fail(f"on the case {label}: {hint}")
+        raise _Fail(f"wrong value on the case {label}: got {J:.6g}, expected {expected:.6g}")
+    return ("matches the reference cost with and without regularisation, "
+            "ignoring whatever unrated entries of Y hold")
+
+
 def check_cofi_cost(fn) -> bool:
     """Check a learner's ``fn(X, Theta, Y, R, lambda_) -> J`` (notebook 03).
 
     Runs three small problems (with and without regularisation, and with
-    junk stored in unrated entries of ``Y``), compares with
-    :func:`helpers.cofi_cost` and names the mistake when the result equals
-    what a known mistake gives: a missing mask, masking only the
-    predictions, a missing 1/2, a mean instead of a sum, a missing or
-    partial regularisation term. Also fails a function that returns
-    something other than a single number or changes its inputs in place.
+    junk stored in unrated entries of ``Y``), compares with the reference
+    cost (the formula of :func:`helpers.cofi_cost`) and names the mistake
+    when the result equals what a known mistake gives: a missing mask,
+    masking only the predictions, a missing 1/2, a mean instead of a sum, a
+    missing or partial regularisation term. Also fails a function that
+    returns something other than a single number or changes its inputs in
+    place.
 
     Prints one line starting with ``PASSED:`` or ``FAILED:``; returns a bool.
     """
-    name = getattr(fn, "__name__", "your function")
-    what = f"{name}"
-    try:
-        for label, lambda_, before, out in _cf_runs(fn, "err = X @ Theta.T - Y"):
-            if isinstance(out, (tuple, list)) or np.ndim(out) != 0:
-                kind = type(out).__name__ if isinstance(out, (tuple, list)) else f"an array of shape {np.shape(out)}"
-                return report(False, what, f"wrong shape: should return a single number J, got {kind} "
-                                           "(sum over all entries, e.g. with np.sum)")
-            try:
-                J = float(out)
-            except (TypeError, ValueError):
-                return report(False, what, f"should return a number; got {type(out).__name__}")
-            variants = _cost_variants(*before, lambda_)
-            expected = variants["correct"]
-            if _close(J, expected):
-                continue
-            for mistake, hint in _COST_HINTS.items():
-                if _close(J, variants[mistake]) and not _close(variants[mistake], expected):
-                    return report(False, what, f"on the case {label}: {hint}")
-            return report(False, what, f"wrong value on the case {label}: got {J:.6g}, expected {expected:.6g}")
-        return report(True, f"{name} matches the reference cost with and without regularisation, "
-                            "ignoring whatever unrated entries of Y hold")
-    except _Fail as fail:
-        return report(False, what, str(fail))
-    except Exception as exc:  # a checker must never stop "Run All"
-        return report(False, what, f"the check itself failed ({type(exc).__name__}: {exc})")
+    return _verdict(fn, _check_cost)
+
+
+# ---------------------------------------------------------------- the gradients (notebook 04)
 
 
 def _gradient_variants(X, Theta, Y, R, lambda_):
     """Correct gradients and what the common mistakes give, by name: (X_grad, Theta_grad)."""
     P = X @ Theta.T
     E = np.where(R, P - Y, 0.0)
-    E_unmasked = P - Y
-    E_pred_only = np.where(R, P, 0.0) - Y
+
+    def grads(err, lam=lambda_):
+        return err @ Theta + lam * X, err.T @ X + lam * Theta
+
     return {
-        "correct": (E @ Theta + lambda_ * X, E.T @ X + lambda_ * Theta),
-        "unmasked": (E_unmasked @ Theta + lambda_ * X, E_unmasked.T @ X + lambda_ * Theta),
-        "pred_only": (E_pred_only @ Theta + lambda_ * X, E_pred_only.T @ X + lambda_ * Theta),
+        "correct": grads(E),
+        "unmasked": grads(P - Y),
+        "pred_only": grads(np.where(R, P, 0.0) - Y),
         "sign": (-(E @ Theta) + lambda_ * X, -(E.T @ X) + lambda_ * Theta),
-        "no_reg": (E @ Theta, E.T @ X),
-        "reg_half": (E @ Theta + lambda_ / 2 * X, E.T @ X + lambda_ / 2 * Theta),
+        "no_reg": grads(E, 0.0),
+        "reg_half": grads(E, lambda_ / 2),
     }
 
 
-_GRAD_HINTS = {
+_GRADIENT_HINTS = {
     "unmasked": "forgot the mask R: the error must be R * (X @ Theta.T - Y), otherwise unrated entries "
                 "pull the predictions towards whatever Y holds there",
     "pred_only": "masks the predictions but not Y, so values stored in unrated entries of Y still count; "
@@ -214,21 +291,42 @@ _GRAD_HINTS = {
 }
 
 
-def _grad_diagnosis(Xg, Tg, variants):
-    """Name the mistake that reproduces (Xg, Tg), looking at both arrays, then each one alone."""
-    good_x, good_t = variants["correct"]
-    for mistake, hint in _GRAD_HINTS.items():
-        vx, vt = variants[mistake]
-        if _close(Xg, vx) and _close(Tg, vt) and not (_close(vx, good_x) and _close(vt, good_t)):
-            return hint
-    for label, got, idx, good in (("X_grad", Xg, 0, good_x), ("Theta_grad", Tg, 1, good_t)):
-        if _close(got, good):
-            continue
-        for mistake, hint in _GRAD_HINTS.items():
-            v = variants[mistake][idx]
-            if _close(got, v) and not _close(v, good):
-                return f"{label}: {hint}"
+def _gradient_mistake(got, variants):
+    """Name the mistake that reproduces ``got``, looking at both arrays, then each one alone."""
+    good = variants["correct"]
+    hint = _diagnose(got, good, variants, _GRADIENT_HINTS)
+    if hint:
+        return hint
+    for i, name in enumerate(("X_grad", "Theta_grad")):
+        if not _close(got[i], good[i]):
+            hint = _diagnose(got[i], good[i], {k: v[i] for k, v in variants.items()}, _GRADIENT_HINTS)
+            if hint:
+                return f"{name}: {hint}"
     return None
+
+
+def _check_gradients(fn) -> str:
+    """The gradient checks, then central differences; returns the PASSED text or raises :class:`_Fail`."""
+    names = ("X_grad", "Theta_grad")
+    for label, arrays, (lambda_,), out in _run_cases(
+            fn, _factor_cases(), _FACTORS,
+            "compute with new arrays instead (e.g. E = R * (X @ Theta.T - Y))"):
+        got = _two_arrays(out, names)
+        _check_factor_shapes(got, arrays[0], arrays[1], names)
+        variants = _gradient_variants(*arrays, lambda_)
+        if _close(got, variants["correct"]):
+            continue
+        hint = _gradient_mistake(got, variants)
+        if hint:
+            raise _Fail(f"on the case {label}: {hint}")
+        wrong = _differ(names, got, variants["correct"])
+        raise _Fail(f"wrong value on the case {label}: {wrong} from the reference")
+    ok, diff = _call(helpers.check_gradients, 1.5, 0, gradient_fn=fn)
+    if not ok or not diff < 1e-9:
+        why = diff if not ok else f"relative difference {diff:.1e} against central differences"
+        raise _Fail(f"the numerical gradient check disagrees: {why}")
+    return ("matches the reference gradients and the numerical gradient "
+            "(relative difference < 1e-9), with and without regularisation")
 
 
 def check_cofi_gradients(fn) -> bool:
@@ -236,78 +334,74 @@ def check_cofi_gradients(fn) -> bool:
 
     Runs three small problems (with and without regularisation, and with
     junk stored in unrated entries of ``Y``), compares both gradients with
-    :func:`helpers.cofi_gradients` and names the mistake when it is a known
-    one: a missing mask, masking only the predictions, a flipped sign, a
-    missing or halved regularisation term, the two arrays swapped or
-    transposed. A function that passes is finally run through
-    :func:`helpers.check_gradients` (central differences) at ``lambda_=1.5``.
+    the reference (the formula of :func:`helpers.cofi_gradients`) and names
+    the mistake when it is a known one: a missing mask, masking only the
+    predictions, a flipped sign, a missing or halved regularisation term,
+    the two arrays swapped or transposed. A function that passes is finally
+    run through :func:`helpers.check_gradients` (central differences) at
+    ``lambda_=1.5``.
 
     Prints one line starting with ``PASSED:`` or ``FAILED:``; returns a bool.
     """
-    name = getattr(fn, "__name__", "your function")
-    what = f"{name}"
-    try:
-        for label, lambda_, before, out in _cf_runs(fn, "E = R * (X @ Theta.T - Y)"):
-            X, Theta = before[0], before[1]
-            if not isinstance(out, (tuple, list)) or len(out) != 2:
-                got = f"a {type(out).__name__}" + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else "")
-                return report(False, what, f"should return two arrays (X_grad, Theta_grad); got {got}")
-            try:
-                Xg, Tg = (np.asarray(a, dtype=float) for a in out)
-            except (TypeError, ValueError):
-                return report(False, what, "X_grad and Theta_grad must be numeric arrays")
-            if Xg.shape != X.shape or Tg.shape != Theta.shape:
-                if Xg.shape == Theta.shape and Tg.shape == X.shape:
-                    why = "returns (Theta_grad, X_grad); the order is (X_grad, Theta_grad)"
-                else:
-                    why = (f"wrong shape: X_grad must be {X.shape} like X (a row per movie) and Theta_grad "
-                           f"{Theta.shape} like Theta (a row per user); got {Xg.shape} and {Tg.shape}")
-                return report(False, what, why)
-            variants = _gradient_variants(*before, lambda_)
-            good_x, good_t = variants["correct"]
-            if _close(Xg, good_x) and _close(Tg, good_t):
-                continue
-            hint = _grad_diagnosis(Xg, Tg, variants)
-            if hint:
-                return report(False, what, f"on the case {label}: {hint}")
-            wrong = [n for n, g, r in (("X_grad", Xg, good_x), ("Theta_grad", Tg, good_t)) if not _close(g, r)]
-            verb = "differs" if len(wrong) == 1 else "differ"
-            return report(False, what, f"wrong value on the case {label}: {' and '.join(wrong)} {verb} from the reference")
-        ok, diff = _quiet_call(lambda *a: helpers.check_gradients(*a, gradient_fn=fn), 1.5, 0)
-        if not ok or not diff < 1e-9:
-            why = diff if not ok else f"relative difference {diff:.1e} against central differences"
-            return report(False, what, f"the numerical gradient check disagrees: {why}")
-        return report(True, f"{name} matches the reference gradients and the numerical gradient "
-                            "(relative difference < 1e-9), with and without regularisation")
-    except _Fail as fail:
-        return report(False, what, str(fail))
-    except Exception as exc:  # a checker must never stop "Run All"
-        return report(False, what, f"the check itself failed ({type(exc).__name__}: {exc})")
+    return _verdict(fn, _check_gradients)
 
 
-# ---- notebooks 05-07 ----
-# Checkers for the mean-normalisation exercise (05-mean-normalisation), the
-# gradient-descent step (06-training) and the top-n selection (07-recommending).
-# Same approach as above: small problems with known answers, the usual mistakes
-# recognised by what they return, one verdict line, never an exception.
-
-# The same quiet call and tolerance as the checkers above.
-_nb57_quiet = _quiet_call
-_nb57_close = _close
+# ---------------------------------------------------------------- mean normalisation (notebook 05)
 
 
-def _nb57_ratings(garbage=False):
-    """A 6-movie x 5-user problem: movie 4 has no ratings, movie 5 has exactly one."""
-    rng = np.random.default_rng(57)
-    Y = rng.integers(1, 6, size=(6, 5)).astype(float)
-    R = np.array([[1, 0, 1, 1, 0],
-                  [1, 1, 1, 1, 1],
-                  [0, 1, 0, 1, 1],
-                  [1, 0, 0, 0, 1],
-                  [0, 0, 0, 0, 0],
-                  [0, 0, 1, 0, 0]], dtype=bool)
-    Y[~R] = rng.uniform(-20, 20, size=int((~R).sum())) if garbage else 0.0
-    return Y, R
+def _normalize_shapes(Y, Y_norm, Y_mean):
+    """:class:`_Fail` unless Y_norm is shaped like Y and Y_mean holds one mean per movie."""
+    n_movies = Y.shape[0]
+    if Y_norm.ndim == 1 and Y_mean.shape == Y.shape:
+        raise _Fail("returns (Y_mean, Y_norm); the order is (Y_norm, Y_mean)")
+    if Y_norm.shape != Y.shape:
+        raise _Fail(f"Y_norm has shape {Y_norm.shape}; it must be a matrix shaped like Y {Y.shape}, "
+                    "one normalised rating per entry (the article's sum(y)*sum(r) - ymean gives one "
+                    "number per movie)")
+    if Y_mean.shape not in ((n_movies,), (n_movies, 1)):
+        raise _Fail(f"Y_mean has shape {Y_mean.shape}; expected ({n_movies},), "
+                    "one mean per movie (average along axis=1)")
+
+
+def _normalize_means(Y, R, Y_mean, expected, label):
+    """:class:`_Fail` naming the mistake when the means are not ``expected``."""
+    counts = R.sum(axis=1)
+    if _close(Y_mean, np.where(R, Y, 0.0).sum(axis=1) / Y.shape[1]):
+        raise _Fail("the means count the unrated entries as zeros (divided by the number of users); "
+                    "divide each movie's sum by its number of ratings, R.sum(axis=1)")
+    if label and _close(Y_mean, np.divide(Y.sum(axis=1), counts, out=np.zeros(len(counts)),
+                                          where=counts > 0)):
+        raise _Fail(f"the means add up Y where R is 0{label}; sum only the rated entries, "
+                    "e.g. np.where(R, Y, 0).sum(axis=1)")
+    if not _close(Y_mean, expected):
+        i = int(np.argmax(~np.isclose(Y_mean, expected)))
+        extra = " (a movie nobody rated gets mean 0)" if counts[i] == 0 else \
+            " (the mean over the rated entries only)"
+        raise _Fail(f"Y_mean[{i}] is {Y_mean[i]:.4g}, expected {expected[i]:.4g}{extra}{label}")
+
+
+def _check_normalize(fn) -> str:
+    """The mean-normalisation checks; returns the PASSED text or raises :class:`_Fail`."""
+    cases = ((label, _ratings(junk=bool(label)), ()) for label in ("", _JUNK))
+    for label, (Y, R), _, out in _run_cases(
+            fn, cases, ("Y", "R"), "build new arrays (e.g. np.where(R, Y - mean, 0))"):
+        Y_norm, Y_mean = _two_arrays(out, ("Y_norm", "Y_mean"), noun="values")
+        _normalize_shapes(Y, Y_norm, Y_mean)
+        Y_mean = Y_mean.ravel()
+        if not np.all(np.isfinite(Y_mean)) or not np.all(np.isfinite(Y_norm)):
+            raise _Fail("gives NaN/inf for movie 4, which nobody rated (0 / 0); "
+                        "its mean must be 0: divide only where the count is > 0")
+        expected_norm, expected_mean = helpers.normalize_ratings(Y, R)
+        _normalize_means(Y, R, Y_mean, expected_mean, label)
+        if np.any(Y_norm[~R] != 0):
+            i, j = np.argwhere((Y_norm != 0) & ~R)[0]
+            raise _Fail(f"Y_norm must be 0 where R is 0 (not rated), but Y_norm[{i}, {j}] is "
+                        f"{Y_norm[i, j]:.4g}{label}; subtract the mean from rated entries only")
+        if not _close(Y_norm, expected_norm):
+            i, j = np.argwhere(~np.isclose(Y_norm, expected_norm))[0]
+            raise _Fail(f"Y_norm[{i}, {j}] is {Y_norm[i, j]:.4g}, expected {expected_norm[i, j]:.4g} "
+                        f"(rating minus the movie's mean){label}")
+    return "averages rated entries only, gives 0 for a movie nobody rated and leaves unrated entries at 0"
 
 
 def check_normalize_ratings(fn) -> bool:
@@ -322,99 +416,37 @@ def check_normalize_ratings(fn) -> bool:
 
     Prints one line starting with ``PASSED:`` or ``FAILED:``; returns a bool.
     """
-    name = getattr(fn, "__name__", "your function")
-    try:
-        for garbage in (False, True):
-            case = " (with non-zero values stored in the unrated entries of Y)" if garbage else ""
-            Y, R = _nb57_ratings(garbage)
-            Y_in, R_in = Y.copy(), R.copy()
-            ok, out = _nb57_quiet(fn, Y_in, R_in)
-            if not ok:
-                return report(False, name, out)
-            changed = _modified((Y, R), (Y_in, R_in), names=("Y", "R"))
-            if changed:
-                return report(False, name, f"changes its input {' and '.join(changed)} in place; "
-                                           "build new arrays (e.g. np.where(R, Y - mean, 0))")
-            if not isinstance(out, (tuple, list)) or len(out) != 2:
-                return report(False, name, "should return two values, (Y_norm, Y_mean); "
-                                           f"got {type(out).__name__}")
-            try:
-                Y_norm, Y_mean = (np.asarray(a, dtype=float) for a in out)
-            except (TypeError, ValueError):
-                return report(False, name, "Y_norm and Y_mean must be numeric arrays")
-            n_movies = Y.shape[0]
-            if Y_norm.ndim == 1 and Y_mean.shape == Y.shape:
-                return report(False, name, "returns (Y_mean, Y_norm); the order is (Y_norm, Y_mean)")
-            if Y_norm.shape != Y.shape:
-                return report(False, name, f"Y_norm has shape {Y_norm.shape}; it must be a matrix shaped "
-                                           f"like Y {Y.shape}, one normalised rating per entry (the article's "
-                                           "sum(y)*sum(r) - ymean gives one number per movie)")
-            if Y_mean.shape not in ((n_movies,), (n_movies, 1)):
-                return report(False, name, f"Y_mean has shape {Y_mean.shape}; expected ({n_movies},), "
-                                           "one mean per movie (average along axis=1)")
-            Y_mean = Y_mean.ravel()
-            exp_norm, exp_mean = helpers.normalize_ratings(Y, R)
-            counts = R.sum(axis=1)
-            if not np.all(np.isfinite(Y_mean)) or not np.all(np.isfinite(Y_norm)):
-                return report(False, name, "gives NaN/inf for movie 4, which nobody rated (0 / 0); "
-                                           "its mean must be 0: divide only where the count is > 0")
-            sums = np.where(R, Y, 0.0).sum(axis=1)
-            if _nb57_close(Y_mean, sums / Y.shape[1]):
-                return report(False, name, "the means count the unrated entries as zeros (divided by the "
-                                           "number of users); divide each movie's sum by its number of "
-                                           "ratings, R.sum(axis=1)")
-            if garbage and _nb57_close(Y_mean, np.divide(Y.sum(axis=1), counts, out=np.zeros(n_movies),
-                                                         where=counts > 0)):
-                return report(False, name, f"the means add up Y where R is 0{case}; sum only the rated "
-                                           "entries, e.g. np.where(R, Y, 0).sum(axis=1)")
-            if not _nb57_close(Y_mean, exp_mean):
-                i = int(np.argmax(~np.isclose(Y_mean, exp_mean)))
-                extra = " (a movie nobody rated gets mean 0)" if counts[i] == 0 else \
-                    " (the mean over the rated entries only)"
-                return report(False, name, f"Y_mean[{i}] is {Y_mean[i]:.4g}, expected {exp_mean[i]:.4g}"
-                                           f"{extra}{case}")
-            if np.any(Y_norm[~R] != 0):
-                i, j = np.argwhere((Y_norm != 0) & ~R)[0]
-                return report(False, name, f"Y_norm must be 0 where R is 0 (not rated), but Y_norm[{i}, {j}] "
-                                           f"is {Y_norm[i, j]:.4g}{case}; subtract the mean from rated "
-                                           "entries only")
-            if not _nb57_close(Y_norm, exp_norm):
-                i, j = np.argwhere(~np.isclose(Y_norm, exp_norm))[0]
-                return report(False, name, f"Y_norm[{i}, {j}] is {Y_norm[i, j]:.4g}, expected "
-                                           f"{exp_norm[i, j]:.4g} (rating minus the movie's mean){case}")
-        return report(True, f"{name} averages rated entries only, gives 0 for a movie nobody rated and "
-                            "leaves unrated entries at 0")
-    except Exception as exc:  # a checker must never stop "Run All"
-        return report(False, name, f"the check itself failed ({type(exc).__name__}: {exc})")
+    return _verdict(fn, _check_normalize)
 
 
-def _nb57_step_variants(X, Theta, Y, R, lambda_, alpha):
-    """One gradient-descent step done right, and as the usual mistakes do it."""
-    def grads(X, Theta, mask=True, lam=lambda_):
-        E = X @ Theta.T - Y
-        if mask:
-            E = np.where(R, E, 0.0)
-        return E @ Theta + lam * X, E.T @ X + lam * Theta
+# ---------------------------------------------------------------- one gradient-descent step (notebook 06)
 
-    gx, gt = grads(X, Theta)
-    X_seq = X - alpha * gx
-    ux, ut = grads(X, Theta, mask=False)
-    nx, nt = grads(X, Theta, lam=0.0)
-    Theta_first = Theta - alpha * gt
+
+def _step_variants(X, Theta, Y, R, lambda_, alpha):
+    """One gradient-descent step as the usual mistakes do it, by name: (X_new, Theta_new)."""
+    gradients = _gradient_variants(X, Theta, Y, R, lambda_)
+    gx, gt = gradients["correct"]
+    X_first, Theta_first = X - alpha * gx, Theta - alpha * gt
+
+    def step(grads):
+        return X - alpha * grads[0], Theta - alpha * grads[1]
+
+    def gradient_at(X_now, Theta_now):
+        return _gradient_variants(X_now, Theta_now, Y, R, lambda_)["correct"]
+
     return {
-        "correct": (X - alpha * gx, Theta - alpha * gt),
-        "sequential": (X_seq, Theta - alpha * grads(X_seq, Theta)[1]),
-        "sequential_theta_first": (X - alpha * grads(X, Theta_first)[0], Theta_first),
-        "unmasked": (X - alpha * ux, Theta - alpha * ut),
-        "no_reg": (X - alpha * nx, Theta - alpha * nt),
+        "sequential": (X_first, Theta - alpha * gradient_at(X_first, Theta)[1]),
+        "sequential_theta_first": (X - alpha * gradient_at(X, Theta_first)[0], Theta_first),
+        "unmasked": step(gradients["unmasked"]),
+        "no_reg": step(gradients["no_reg"]),
         "uphill": (X + alpha * gx, Theta + alpha * gt),
         "no_alpha": (X - gx, Theta - gt),
-        "x_only": (X - alpha * gx, Theta),
-        "theta_only": (X, Theta - alpha * gt),
+        "x_only": (X_first, Theta),
+        "theta_only": (X, Theta_first),
     }
 
 
-_NB57_STEP_HINTS = {
+_STEP_HINTS = {
     "sequential": "Theta was updated with the gradient at the *new* X (a sequential update, as in the "
                   "article); compute both gradients from the old X and Theta first, then update both",
     "sequential_theta_first": "X was updated with the gradient at the *new* Theta (a sequential update); "
@@ -428,6 +460,34 @@ _NB57_STEP_HINTS = {
 }
 
 
+def _step_cases():
+    """``(label, (X, Theta, Y, R), (lambda_, alpha))``, the second with junk in unrated Y."""
+    for label, lambda_, alpha in (("", 1.5, 0.05), (_JUNK, 0.7, 0.02)):
+        Y, R = _ratings(junk=bool(label))
+        rng = np.random.default_rng(6)
+        X = rng.standard_normal((Y.shape[0], 3))
+        Theta = rng.standard_normal((Y.shape[1], 3))
+        yield label, (X, Theta, Y, R), (lambda_, alpha)
+
+
+def _check_step(fn) -> str:
+    """The gradient-step checks; returns the PASSED text or raises :class:`_Fail`."""
+    names = ("X_new", "Theta_new")
+    for label, arrays, (lambda_, alpha), out in _run_cases(
+            fn, _step_cases(), _FACTORS, "return new arrays (X_new = X - alpha * X_grad, not X -= ...)"):
+        got = _two_arrays(out, names)
+        _check_factor_shapes(got, arrays[0], arrays[1], names)
+        good = tuple(helpers.gradient_descent(*arrays, lambda_, alpha, 1)[:2])
+        if _close(got, good):
+            continue
+        hint = _diagnose(got, good, _step_variants(*arrays, lambda_, alpha), _STEP_HINTS)
+        if hint:
+            raise _Fail(hint + label)
+        raise _Fail(f"{_differ(names, got, good)} from one step of helpers.gradient_descent "
+                    f"(lambda_={lambda_}, alpha={alpha}){label}")
+    return "makes one simultaneous gradient-descent step, the same as helpers.gradient_descent"
+
+
 def check_gradient_step(fn) -> bool:
     """Check a learner's ``fn(X, Theta, Y, R, lambda_, alpha) -> (X_new, Theta_new)`` (notebook 06).
 
@@ -438,59 +498,13 @@ def check_gradient_step(fn) -> bool:
 
     Prints one line starting with ``PASSED:`` or ``FAILED:``; returns a bool.
     """
-    name = getattr(fn, "__name__", "your function")
-    try:
-        for lambda_, alpha, garbage in ((1.5, 0.05, False), (0.7, 0.02, True)):
-            case = " (with non-zero values stored in the unrated entries of Y)" if garbage else ""
-            Y, R = _nb57_ratings(garbage)
-            rng = np.random.default_rng(6)
-            X = rng.standard_normal((Y.shape[0], 3))
-            Theta = rng.standard_normal((Y.shape[1], 3))
-            before = [a.copy() for a in (X, Theta, Y, R)]
-            ok, out = _nb57_quiet(fn, X, Theta, Y, R, lambda_, alpha)
-            if not ok:
-                return report(False, name, out)
-            changed = _modified(before, (X, Theta, Y, R))
-            if changed:
-                return report(False, name, f"changes its input {' and '.join(changed)} in place (e.g. X -= ...); "
-                                           "return new arrays, X_new = X - alpha * X_grad")
-            if not isinstance(out, (tuple, list)) or len(out) != 2:
-                return report(False, name, "should return two arrays, (X_new, Theta_new); "
-                                           f"got {type(out).__name__}")
-            try:
-                Xn, Tn = (np.asarray(a, dtype=float) for a in out)
-            except (TypeError, ValueError):
-                return report(False, name, "X_new and Theta_new must be numeric arrays")
-            X, Theta, Y, R = before
-            if Xn.shape != X.shape or Tn.shape != Theta.shape:
-                if Xn.shape == Theta.shape and Tn.shape == X.shape:
-                    why = "returns (Theta_new, X_new); the order is (X_new, Theta_new)"
-                else:
-                    why = (f"X_new must have the shape of X {X.shape} and Theta_new that of Theta "
-                           f"{Theta.shape}; got {Xn.shape} and {Tn.shape}")
-                return report(False, name, why)
-            variants = _nb57_step_variants(X, Theta, Y, R, lambda_, alpha)
-            good_x, good_t = variants["correct"]
-            ref_x, ref_t, _ = helpers.gradient_descent(X, Theta, Y, R, lambda_, alpha, 1)
-            assert _nb57_close(ref_x, good_x) and _nb57_close(ref_t, good_t)
-            if _nb57_close(Xn, good_x) and _nb57_close(Tn, good_t):
-                continue
-            for mistake, hint in _NB57_STEP_HINTS.items():
-                vx, vt = variants[mistake]
-                if _nb57_close(Xn, vx) and _nb57_close(Tn, vt):
-                    return report(False, name, hint + case)
-            wrong = [n for n, got, ref in (("X_new", Xn, good_x), ("Theta_new", Tn, good_t))
-                     if not _nb57_close(got, ref)]
-            return report(False, name, f"{' and '.join(wrong)} differ{'s' if len(wrong) == 1 else ''} from "
-                                       f"one step of helpers.gradient_descent (lambda_={lambda_}, "
-                                       f"alpha={alpha}){case}")
-        return report(True, f"{name} makes one simultaneous gradient-descent step, the same as "
-                            "helpers.gradient_descent")
-    except Exception as exc:  # a checker must never stop "Run All"
-        return report(False, name, f"the check itself failed ({type(exc).__name__}: {exc})")
+    return _verdict(fn, _check_step)
 
 
-def _nb57_top_problem():
+# ---------------------------------------------------------------- top-n selection (notebook 07)
+
+
+def _top_problem():
     """Predictions that only a numeric sort orders right (two digits, negatives)."""
     predictions = np.array([4.25, 10.2, 9.5, -0.5, 3.75, 12.0, 2.0, -1.5, 9.75, 0.25, 5.5, 11.0])
     rated = np.zeros(predictions.size, dtype=bool)
@@ -498,10 +512,60 @@ def _nb57_top_problem():
     return predictions, rated
 
 
-def _nb57_expected_top(predictions, rated, n):
-    candidates = np.flatnonzero(~rated)
-    order = np.argsort(-predictions[candidates], kind="stable")
-    return candidates[order][:n]
+def _top_indices(out, predictions, rated):
+    """``out`` as distinct indices of unrated movies, or :class:`_Fail` saying what it is instead."""
+    try:
+        got = np.asarray(out).ravel().astype(float)
+    except (TypeError, ValueError):
+        raise _Fail(f"should return movie indices (integers); got {type(out).__name__}") from None
+    if got.size and np.any(got != np.round(got)):
+        raise _Fail("returned predicted ratings; return the movie indices "
+                    "(positions in predictions), e.g. from np.argsort")
+    got = got.astype(int)
+    if got.size and (got.min() < 0 or got.max() >= predictions.size):
+        raise _Fail(f"returned {got.tolist()}: movie indices must lie in 0..{predictions.size - 1}")
+    if len(set(got.tolist())) != got.size:
+        raise _Fail(f"lists a movie twice: {got.tolist()}")
+    already = [int(i) for i in got if rated[i]]
+    if already:
+        raise _Fail(f"recommends movie {already[0]}, which is already rated; "
+                    "leave out every movie with rated[i] True")
+    return got
+
+
+def _top_order_mistake(got, expected, predictions, rated, n) -> str:
+    """Why ``got``, the right number of unrated movies, is not ``expected``."""
+    free = np.flatnonzero(~rated)
+    ascending = free[np.argsort(predictions[free], kind="stable")][:n]
+    as_text = sorted(free, key=lambda i: str(predictions[i]), reverse=True)[:n]
+    if np.array_equal(got, as_text):
+        return "sorts the predictions as text ('9.5' comes before '12.0'); sort the numbers themselves"
+    if np.array_equal(got, ascending) or np.array_equal(got, expected[::-1]):
+        return "lists the lowest predictions first; the best (highest) prediction comes first"
+    if set(got.tolist()) == set(expected.tolist()):
+        return (f"has the right movies in the wrong order: {got.tolist()}, "
+                f"expected {expected.tolist()} (highest prediction first)")
+    return f"returned {got.tolist()}, expected {expected.tolist()} for n={n}"
+
+
+def _check_top(fn) -> str:
+    """The top-n checks; returns the PASSED text or raises :class:`_Fail`."""
+    predictions, rated = _top_problem()
+    free = np.flatnonzero(~rated)
+    expected_order = free[np.argsort(-predictions[free], kind="stable")]
+    cases = ((f"n={n}", (predictions, rated), (n,)) for n in (5, free.size + 3))
+    for _, _, (n,), out in _run_cases(fn, cases, ("predictions", "rated"),
+                                      "work on a copy (or with indices)"):
+        got = _top_indices(out, predictions, rated)
+        expected = expected_order[:n]
+        if got.size != expected.size:
+            if n > free.size:
+                raise _Fail(f"asked for n={n} but only {free.size} movies are unrated: "
+                            f"return those {free.size}; got {got.size}")
+            raise _Fail(f"returned {got.size} movies for n={n}")
+        if not np.array_equal(got, expected):
+            raise _Fail(_top_order_mistake(got, expected, predictions, rated, n))
+    return "returns the best unrated movies, highest prediction first, sorted as numbers"
 
 
 def check_top_n(fn) -> bool:
@@ -517,60 +581,4 @@ def check_top_n(fn) -> bool:
 
     Prints one line starting with ``PASSED:`` or ``FAILED:``; returns a bool.
     """
-    name = getattr(fn, "__name__", "your function")
-    try:
-        predictions, rated = _nb57_top_problem()
-        n_free = int((~rated).sum())
-        for n in (5, n_free + 3):
-            p_in, r_in = predictions.copy(), rated.copy()
-            ok, out = _nb57_quiet(fn, p_in, r_in, n)
-            if not ok:
-                return report(False, name, out)
-            if not (np.array_equal(p_in, predictions) and np.array_equal(r_in, rated)):
-                return report(False, name, "changes its input predictions or rated in place; "
-                                           "work on a copy (or with indices)")
-            try:
-                got = np.asarray(out).ravel()
-                got_f = got.astype(float)
-            except (TypeError, ValueError):
-                return report(False, name, "should return movie indices (integers); "
-                                           f"got {type(out).__name__}")
-            expected = _nb57_expected_top(predictions, rated, n)
-            if got.size and np.any(got_f != np.round(got_f)):
-                return report(False, name, "returned predicted ratings; return the movie indices "
-                                           "(positions in predictions), e.g. from np.argsort")
-            got = got_f.astype(int)
-            if got.size and (got.min() < 0 or got.max() >= predictions.size):
-                return report(False, name, f"returned {got.tolist()}: movie indices must lie in "
-                                           f"0..{predictions.size - 1}")
-            if len(set(got.tolist())) != got.size:
-                return report(False, name, f"lists a movie twice: {got.tolist()}")
-            already = [int(i) for i in got if rated[i]]
-            if already:
-                return report(False, name, f"recommends movie {already[0]}, which is already rated; "
-                                           "leave out every movie with rated[i] True")
-            if got.size != expected.size:
-                if n > n_free:
-                    return report(False, name, f"asked for n={n} but only {n_free} movies are unrated: "
-                                               f"return those {n_free}; got {got.size}")
-                return report(False, name, f"returned {got.size} movies for n={n}")
-            if np.array_equal(got, expected):
-                continue
-            free = np.flatnonzero(~rated)
-            ascending = free[np.argsort(predictions[free], kind="stable")][:n]
-            as_text = sorted(free, key=lambda i: str(predictions[i]), reverse=True)[:n]
-            if np.array_equal(got, as_text):
-                return report(False, name, "sorts the predictions as text ('9.5' comes before '12.0'); "
-                                           "sort the numbers themselves")
-            if np.array_equal(got, ascending) or np.array_equal(got, expected[::-1]):
-                return report(False, name, "lists the lowest predictions first; the best (highest) "
-                                           "prediction comes first")
-            if set(got.tolist()) == set(expected.tolist()):
-                return report(False, name, f"has the right movies in the wrong order: {got.tolist()}, "
-                                           f"expected {expected.tolist()} (highest prediction first)")
-            return report(False, name, f"returned {got.tolist()}, expected {expected.tolist()} "
-                                       f"for n={n}")
-        return report(True, f"{name} returns the best unrated movies, highest prediction first, "
-                            "sorted as numbers")
-    except Exception as exc:  # a checker must never stop "Run All"
-        return report(False, name, f"the check itself failed ({type(exc).__name__}: {exc})")
+    return _verdict(fn, _check_top)

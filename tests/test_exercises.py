@@ -1,9 +1,9 @@
-"""Tests of the notebook 05-07 exercise checkers in exercises.py.
+"""Tests of the exercise checkers in exercises.py (notebooks 03-07).
 
 For each checker: a correct function passes, the stub fails as "not
 implemented", and each usual mistake fails with a message that names it.
 Every checker prints exactly one line and never raises, whatever the
-learner's function does.
+learner's function does (:func:`run` asserts that on every call).
 """
 
 from __future__ import annotations
@@ -12,15 +12,227 @@ import numpy as np
 import pytest
 
 import exercises
-from checkutil import run
 import helpers
 
 
+def run(checker, fn, capsys):
+    """Call a checker and return (result, the one line it printed)."""
+    result = checker(fn)
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert len(lines) == 1, f"expected exactly one line, got {out!r}"
+    assert lines[0].startswith("PASSED: " if result else "FAILED: ")
+    assert isinstance(result, bool)
+    return result, lines[0]
 
 
 def stub(*args):
     # YOUR CODE HERE
     raise NotImplementedError
+
+
+# ---------------------------------------------------------------- 03: the cost, learner functions
+
+
+def cost_ok(X, Theta, Y, R, lambda_=0.0):
+    E = R * (X @ Theta.T - Y)
+    return 0.5 * np.sum(E ** 2) + lambda_ / 2 * (np.sum(X ** 2) + np.sum(Theta ** 2))
+
+
+def cost_ok_fancy_index(X, Theta, Y, R, lambda_=0.0):
+    err = (X @ Theta.T - Y)[R]
+    return float(err @ err) / 2 + lambda_ / 2 * (np.sum(X * X) + np.sum(Theta * Theta))
+
+
+def cost_unmasked(X, Theta, Y, R, lambda_=0.0):
+    return 0.5 * np.sum((X @ Theta.T - Y) ** 2) + lambda_ / 2 * (np.sum(X ** 2) + np.sum(Theta ** 2))
+
+
+def cost_unregularised(X, Theta, Y, R, lambda_=0.0):
+    return 0.5 * np.sum((R * (X @ Theta.T - Y)) ** 2)
+
+
+def cost_masks_predictions_only(X, Theta, Y, R, lambda_=0.0):
+    return 0.5 * np.sum((R * (X @ Theta.T) - Y) ** 2) + lambda_ / 2 * (np.sum(X ** 2) + np.sum(Theta ** 2))
+
+
+def cost_no_half(X, Theta, Y, R, lambda_=0.0):
+    return np.sum((R * (X @ Theta.T - Y)) ** 2) + lambda_ / 2 * (np.sum(X ** 2) + np.sum(Theta ** 2))
+
+
+def cost_regularises_theta_only(X, Theta, Y, R, lambda_=0.0):
+    return 0.5 * np.sum((R * (X @ Theta.T - Y)) ** 2) + lambda_ / 2 * np.sum(Theta ** 2)
+
+
+def cost_reg_without_half(X, Theta, Y, R, lambda_=0.0):
+    return 0.5 * np.sum((R * (X @ Theta.T - Y)) ** 2) + lambda_ * (np.sum(X ** 2) + np.sum(Theta ** 2))
+
+
+def cost_article(X, Theta, Y, R, lambda_=0.0):
+    """The article's function: returns (J, J + penalties) instead of one number."""
+    J = 0.5 * np.sum(((X @ Theta.T - Y) ** 2) * R)
+    return J, J + lambda_ / 2 * np.sum(Theta ** 2) + lambda_ / 2 * np.sum(X ** 2)
+
+
+def cost_matrix(X, Theta, Y, R, lambda_=0.0):
+    return 0.5 * (R * (X @ Theta.T - Y)) ** 2
+
+
+def cost_zeroes_Y_in_place(X, Theta, Y, R, lambda_=0.0):
+    Y[~R] = 0.0
+    return cost_ok(X, Theta, Y, R, lambda_)
+
+
+def cost_crashes(X, Theta, Y, R, lambda_=0.0):
+    return X @ Theta  # shapes do not align
+
+
+def cost_chatty(X, Theta, Y, R, lambda_=0.0):
+    print("debugging", X.shape)
+    return cost_ok(X, Theta, Y, R, lambda_)
+
+
+# ---------------------------------------------------------------- 03: the cost checker
+
+
+@pytest.mark.parametrize("fn", [cost_ok, cost_ok_fancy_index, cost_chatty])
+def test_cost_correct_passes(fn, capsys):
+    ok, line = run(exercises.check_cofi_cost, fn, capsys)
+    assert ok, line
+    assert fn.__name__ in line
+
+
+@pytest.mark.parametrize("fn, words", [
+    (stub, "not implemented"),
+    (cost_unmasked, "forgot the mask R"),
+    (cost_unregularised, "forgot regularisation"),
+    (cost_masks_predictions_only, "masks the predictions but not Y"),
+    (cost_no_half, "not halved"),
+    (cost_regularises_theta_only, "regularises Theta only"),
+    (cost_reg_without_half, "lambda_/2"),
+    (cost_article, "single number"),
+    (cost_matrix, "wrong shape"),
+    (cost_zeroes_Y_in_place, "in place"),
+    (cost_crashes, "raised ValueError"),
+])
+def test_cost_mistakes_fail_with_the_right_message(fn, words, capsys):
+    ok, line = run(exercises.check_cofi_cost, fn, capsys)
+    assert not ok
+    assert words in line, line
+    assert fn.__name__ in line
+
+
+def test_cost_unregularised_passes_lambda_zero_case_first(capsys):
+    """Forgetting the penalty is caught on the lambda_=1.5 case, and the message says so."""
+    _, line = run(exercises.check_cofi_cost, cost_unregularised, capsys)
+    assert "lambda_=1.5" in line
+
+
+def test_cost_checker_survives_non_callable(capsys):
+    ok, line = run(exercises.check_cofi_cost, None, capsys)
+    assert not ok and line.startswith("FAILED: ")
+
+
+# ---------------------------------------------------------------- 04: the gradients, learner functions
+
+
+def grads_ok(X, Theta, Y, R, lambda_=0.0):
+    E = R * (X @ Theta.T - Y)
+    return E @ Theta + lambda_ * X, E.T @ X + lambda_ * Theta
+
+
+def grads_ok_list(X, Theta, Y, R, lambda_=0.0):
+    E = np.where(R, X @ Theta.T - Y, 0.0)
+    return [E @ Theta + lambda_ * X, E.T @ X + lambda_ * Theta]
+
+
+def grads_unmasked(X, Theta, Y, R, lambda_=0.0):
+    """The article's gradient: the mask is missing."""
+    E = X @ Theta.T - Y
+    return E @ Theta + lambda_ * X, E.T @ X + lambda_ * Theta
+
+
+def grads_unregularised(X, Theta, Y, R, lambda_=0.0):
+    E = R * (X @ Theta.T - Y)
+    return E @ Theta, E.T @ X
+
+
+def grads_theta_unregularised(X, Theta, Y, R, lambda_=0.0):
+    E = R * (X @ Theta.T - Y)
+    return E @ Theta + lambda_ * X, E.T @ X
+
+
+def grads_masks_predictions_only(X, Theta, Y, R, lambda_=0.0):
+    E = R * (X @ Theta.T) - Y
+    return E @ Theta + lambda_ * X, E.T @ X + lambda_ * Theta
+
+
+def grads_wrong_sign(X, Theta, Y, R, lambda_=0.0):
+    E = R * (Y - X @ Theta.T)
+    return E @ Theta + lambda_ * X, E.T @ X + lambda_ * Theta
+
+
+def grads_half_reg(X, Theta, Y, R, lambda_=0.0):
+    E = R * (X @ Theta.T - Y)
+    return E @ Theta + lambda_ / 2 * X, E.T @ X + lambda_ / 2 * Theta
+
+
+def grads_swapped(X, Theta, Y, R, lambda_=0.0):
+    Xg, Tg = grads_ok(X, Theta, Y, R, lambda_)
+    return Tg, Xg
+
+
+def grads_transposed(X, Theta, Y, R, lambda_=0.0):
+    Xg, Tg = grads_ok(X, Theta, Y, R, lambda_)
+    return Xg.T, Tg
+
+
+def grads_one_array(X, Theta, Y, R, lambda_=0.0):
+    Xg, Tg = grads_ok(X, Theta, Y, R, lambda_)
+    return np.concatenate([Xg.ravel(), Tg.ravel()])
+
+
+def grads_in_place(X, Theta, Y, R, lambda_=0.0):
+    Y[~R] = 0.0
+    return grads_ok(X, Theta, Y, R, lambda_)
+
+
+# ---------------------------------------------------------------- 04: the gradient checker
+
+
+@pytest.mark.parametrize("fn", [grads_ok, grads_ok_list])
+def test_gradients_correct_pass(fn, capsys):
+    ok, line = run(exercises.check_cofi_gradients, fn, capsys)
+    assert ok, line
+    assert "numerical gradient" in line
+
+
+@pytest.mark.parametrize("fn, words", [
+    (stub, "not implemented"),
+    (grads_unmasked, "forgot the mask R"),
+    (grads_unregularised, "forgot regularisation"),
+    (grads_theta_unregularised, "Theta_grad: forgot regularisation"),
+    (grads_masks_predictions_only, "masks the predictions but not Y"),
+    (grads_wrong_sign, "wrong sign"),
+    (grads_half_reg, "not lambda_/2"),
+    (grads_swapped, "order is (X_grad, Theta_grad)"),
+    (grads_transposed, "wrong shape"),
+    (grads_one_array, "two arrays"),
+    (grads_in_place, "in place"),
+])
+def test_gradient_mistakes_fail_with_the_right_message(fn, words, capsys):
+    ok, line = run(exercises.check_cofi_gradients, fn, capsys)
+    assert not ok
+    assert words in line, line
+
+
+def test_gradient_checker_catches_a_subtle_error_it_has_no_name_for(capsys):
+    def grads_off_by_a_bit(X, Theta, Y, R, lambda_=0.0):
+        Xg, Tg = grads_ok(X, Theta, Y, R, lambda_)
+        return Xg * 1.001, Tg
+    ok, line = run(exercises.check_cofi_gradients, grads_off_by_a_bit, capsys)
+    assert not ok
+    assert "wrong value on the case lambda_=0: X_grad differs from the reference" in line
 
 
 # ---------------------------------------------------------------- 05: normalize_ratings
@@ -135,13 +347,8 @@ def test_normalize_mistakes_named(fn, words, capsys):
 # ---------------------------------------------------------------- 06: one gradient-descent step
 
 
-def _grads(X, Theta, Y, R, lambda_):
-    E = R * (X @ Theta.T - Y)
-    return E @ Theta + lambda_ * X, E.T @ X + lambda_ * Theta
-
-
 def step_ok(X, Theta, Y, R, lambda_, alpha):
-    gx, gt = _grads(X, Theta, Y, R, lambda_)
+    gx, gt = grads_ok(X, Theta, Y, R, lambda_)
     return X - alpha * gx, Theta - alpha * gt
 
 
@@ -151,14 +358,14 @@ def step_ok_helpers(X, Theta, Y, R, lambda_, alpha):
 
 
 def step_sequential(X, Theta, Y, R, lambda_, alpha):
-    X = X - alpha * _grads(X, Theta, Y, R, lambda_)[0]
-    Theta = Theta - alpha * _grads(X, Theta, Y, R, lambda_)[1]
+    X = X - alpha * grads_ok(X, Theta, Y, R, lambda_)[0]
+    Theta = Theta - alpha * grads_ok(X, Theta, Y, R, lambda_)[1]
     return X, Theta
 
 
 def step_sequential_theta_first(X, Theta, Y, R, lambda_, alpha):
-    Theta = Theta - alpha * _grads(X, Theta, Y, R, lambda_)[1]
-    X = X - alpha * _grads(X, Theta, Y, R, lambda_)[0]
+    Theta = Theta - alpha * grads_ok(X, Theta, Y, R, lambda_)[1]
+    X = X - alpha * grads_ok(X, Theta, Y, R, lambda_)[0]
     return X, Theta
 
 
@@ -168,26 +375,26 @@ def step_unmasked(X, Theta, Y, R, lambda_, alpha):
 
 
 def step_no_reg(X, Theta, Y, R, lambda_, alpha):
-    gx, gt = _grads(X, Theta, Y, R, 0.0)
+    gx, gt = grads_ok(X, Theta, Y, R, 0.0)
     return X - alpha * gx, Theta - alpha * gt
 
 
 def step_uphill(X, Theta, Y, R, lambda_, alpha):
-    gx, gt = _grads(X, Theta, Y, R, lambda_)
+    gx, gt = grads_ok(X, Theta, Y, R, lambda_)
     return X + alpha * gx, Theta + alpha * gt
 
 
 def step_no_alpha(X, Theta, Y, R, lambda_, alpha):
-    gx, gt = _grads(X, Theta, Y, R, lambda_)
+    gx, gt = grads_ok(X, Theta, Y, R, lambda_)
     return X - gx, Theta - gt
 
 
 def step_x_only(X, Theta, Y, R, lambda_, alpha):
-    return X - alpha * _grads(X, Theta, Y, R, lambda_)[0], Theta
+    return X - alpha * grads_ok(X, Theta, Y, R, lambda_)[0], Theta
 
 
 def step_in_place(X, Theta, Y, R, lambda_, alpha):
-    gx, gt = _grads(X, Theta, Y, R, lambda_)
+    gx, gt = grads_ok(X, Theta, Y, R, lambda_)
     X -= alpha * gx
     Theta -= alpha * gt
     return X, Theta
@@ -342,3 +549,15 @@ def test_never_raises(checker, bad, capsys):
     ok, line = run(checker, bad, capsys)
     assert not ok
     assert "the check itself failed" not in line, line
+
+
+def test_checkers_are_exported():
+    assert {"check_cofi_cost", "check_cofi_gradients"} <= set(exercises.__all__)
+
+
+@pytest.mark.parametrize("checker, fn", [(exercises.check_cofi_cost, helpers.cofi_cost),
+                                         (exercises.check_cofi_gradients, helpers.cofi_gradients)])
+def test_reference_formulas_agree_with_helpers(checker, fn, capsys):
+    """The cost and gradient checkers use their own reference formula: helpers' code must pass them."""
+    ok, line = run(checker, fn, capsys)
+    assert ok, line
