@@ -53,6 +53,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import helpers  # noqa: E402
+import research  # noqa: E402
+from research import ObservedRatings  # noqa: E402
 
 KEYS = [
     "u1_rmse_best",
@@ -191,6 +193,11 @@ def article_iteration(X, Theta, Y, R, alpha, lambda_):
 # ---------------------------------------------------------------- steps
 
 
+def dense_cost_and_gradients(X, Theta, Y, R, lambda_):
+    """The dense masked cost and gradients as the trainers run them with ``sparse=False``."""
+    return (helpers.cofi_cost(X, Theta, Y, R, lambda_), *helpers.cofi_gradients(X, Theta, Y, R, lambda_))
+
+
 def bench_gradients(Y, R, results, tiny):
     """sparse_over_dense and gd_iter_over_article on the course matrices."""
     import pandas as pd
@@ -198,13 +205,13 @@ def bench_gradients(Y, R, results, tiny):
     k, lam = NUM_FEATURES, 1.0
     X, Theta = helpers.init_parameters(Y.shape[0], Y.shape[1], k, seed=0)
     Rb = R.astype(bool)
-    obs = helpers.ObservedRatings(Y, Rb)
-    dense = helpers._cost_grad(X, Theta, Y, Rb, lam)
+    obs = ObservedRatings.from_dense(Y, Rb)
+    dense = dense_cost_and_gradients(X, Theta, Y, Rb, lam)
     sparse = obs.cost_and_gradients(X, Theta, lam)
     assert abs(sparse[0] - dense[0]) <= 1e-8 * abs(dense[0])
     repeat = 3 if tiny else 15
     t_sparse, t_dense = side_by_side(lambda: obs.cost_and_gradients(X, Theta, lam),
-                                     lambda: helpers._cost_grad(X, Theta, Y, Rb, lam), repeat=repeat)
+                                     lambda: dense_cost_and_gradients(X, Theta, Y, Rb, lam), repeat=repeat)
     results["sparse_over_dense"] = t_sparse / t_dense
     log(f"  sparse gradient {t_sparse * 1e3:.2f} ms, dense masked {t_dense * 1e3:.2f} ms")
 
@@ -258,12 +265,12 @@ def surprise_available():
 
 
 def bench_u1(data_dir: Path, results, reasons, tiny, use_surprise):
-    train, test = helpers.load_movielens_split(data_dir, "u1")
+    train, test = research.load_movielens_split(data_dir, "u1")
     # Our best model (chosen on a validation split of u1.base in notebook 09).
     samples, burn = (10, 5) if tiny else (200, 50)
     log(f"  Bayesian MF (Gibbs), k=10, {burn} + {samples} sweeps")
-    best = helpers.fit_bayesian_mf(train, 10, n_samples=samples, burn_in=burn, seed=0, progress=True)
-    results["u1_rmse_best"] = best.evaluate(test)["rmse"]
+    best = research.fit_bayesian_mf(train, 10, num_samples=samples, burn_in=burn, seed=0, progress=True)
+    results["u1_rmse_best"] = research.evaluate(best, test)["rmse"]
     log(f"  u1 RMSE, Bayesian MF: {results['u1_rmse_best']:.4f} ({best.info['seconds']:.1f} s)")
     if not use_surprise:
         why = "skipped: scikit-surprise not installed (pip install -r requirements-extras.txt)" \
@@ -294,26 +301,26 @@ def bench_u1(data_dir: Path, results, reasons, tiny, use_surprise):
     log(f"  u1 RMSE, Surprise SVD++: {results['u1_rmse_surprise_svdpp']:.4f}")
 
     # Our fastest route to SVD's RMSE: biased ALS, k=10. How many sweeps does it need?
-    config = dict(num_features=10, lambda_=12.0, lambda_bias=3.0, method="als", tol=0.0)
+    config = dict(num_features=10, lambda_=12.0, lambda_bias=3.0, tol=0.0)
     reached = []
 
     def stop_when_reached(it, model):
-        if model.evaluate(test)["rmse"] <= target:
+        if research.evaluate(model, test)["rmse"] <= target:
             reached.append(it)
             return True
         return False
 
-    helpers.fit_mf(train, max_iter=50, callback=stop_when_reached, **config)
+    research.fit_mf_als(train, num_iters=50, callback=stop_when_reached, **config)
     if not reached:
         reasons["time_to_svd_rmse_over_svd_fit"] = f"biased ALS did not reach {target:.4f} in 50 sweeps"
         return
     sweeps = reached[0]
 
     def ours():  # from the raw triplets, so building the index structures counts too
-        fresh = helpers.RatingTriplets(train.rows, train.cols, train.values, train.shape)
-        return helpers.fit_mf(fresh, max_iter=sweeps, **config)
+        fresh = ObservedRatings(train.rows, train.cols, train.values, train.shape)
+        return research.fit_mf_als(fresh, num_iters=sweeps, **config)
 
-    check = ours().evaluate(test)["rmse"]
+    check = research.evaluate(ours(), test)["rmse"]
     t_ours, t_svd = side_by_side(ours, svd_fit, repeat=1 if tiny else 3)
     results["time_to_svd_rmse_over_svd_fit"] = t_ours / t_svd
     log(f"  biased ALS reaches {check:.4f} <= {target:.4f} in {sweeps} sweeps: {t_ours:.2f} s; "
@@ -357,7 +364,7 @@ def worker(n_ratings, shape, repeat, tiny) -> dict:
     from threadpoolctl import threadpool_limits
 
     rows, cols, values = synthetic_triplets(shape, n_ratings, seed=0)
-    obs = helpers.ObservedRatings.from_triplets(rows, cols, values, shape)
+    obs = ObservedRatings(rows, cols, values, shape)
     del rows, cols, values
     rng = np.random.default_rng(1)
     X = rng.normal(0, 0.1, (shape[0], NUM_FEATURES))
@@ -456,7 +463,7 @@ def main(argv=None) -> int:
             return 2
         Y, R = helpers.load_ratings(data / "ex8_movies.xlsx")
         if args.tiny:  # the workbook is a small corner; the gradients use the whole synthetic matrix
-            train, _ = helpers.load_movielens_split(data, "u1")
+            train, _ = research.load_movielens_split(data, "u1")
             Y, R = train.to_dense()
         steps = [
             ("gradients: sparse vs dense, gradient descent vs the article", lambda: bench_gradients(Y, R, results, args.tiny)),

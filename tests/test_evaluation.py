@@ -1,4 +1,4 @@
-"""Tests of the evaluation section of helpers.py: splits, metrics, baselines, biased MF, ALS."""
+"""Tests of research/: splits, metrics, baselines, biased MF (L-BFGS, ALS), Bayesian MF, blending."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ import numpy as np
 import pytest
 
 import helpers as h
+import research as rs
+from _observed import ObservedRatings
+from research import als as rs_als
+from research import bayesian as rs_bayesian
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_DIRS = [ROOT / "data", ROOT.parent / "shared" / "data" / "ml-100k"]
@@ -23,7 +27,7 @@ def toy_ratings(seed=0, n_movies=7, n_users=6, density=0.6, k_true=2):
     R[np.arange(n_users) % n_movies, np.arange(n_users)] = True
     Y = 3 + rng.normal(0, 1, (n_movies, k_true)) @ rng.normal(0, 1, (n_users, k_true)).T / k_true
     Y = np.clip(np.round(Y), 1, 5)
-    return h.RatingTriplets.from_dense(Y, R)
+    return ObservedRatings.from_dense(Y, R)
 
 
 def write_ratings(path, lines):
@@ -31,31 +35,31 @@ def write_ratings(path, lines):
     return path
 
 
-# ---------------------------------------------------------------- RatingTriplets
+# ---------------------------------------------------------------- ObservedRatings
 
 
 def test_triplets_validation_and_dense_round_trip():
-    t = h.RatingTriplets([0, 2, 1], [1, 0, 1], [4.0, 3.0, 5.0], (3, 2))
+    t = ObservedRatings([0, 2, 1], [1, 0, 1], [4.0, 3.0, 5.0], (3, 2))
     assert t.n_ratings == len(t) == 3 and t.shape == (3, 2)
     Y, R = t.to_dense()
     np.testing.assert_array_equal(Y, [[0, 4], [0, 5], [3, 0]])
     np.testing.assert_array_equal(R, Y > 0)
-    back = h.RatingTriplets.from_dense(Y, R)
+    back = ObservedRatings.from_dense(Y, R)
     assert sorted(zip(back.rows, back.cols, back.values)) == sorted(zip(t.rows, t.cols, t.values))
     sub = t.subset([True, False, True])
     assert sub.shape == t.shape and sub.rows.tolist() == [0, 1]
     with pytest.raises(ValueError, match="more than once"):
-        h.RatingTriplets([0, 0], [1, 1], [1.0, 2.0], (3, 2))
+        ObservedRatings([0, 0], [1, 1], [1.0, 2.0], (3, 2))
     with pytest.raises(ValueError, match="0..2"):
-        h.RatingTriplets([3], [0], [1.0], (3, 2))
+        ObservedRatings([3], [0], [1.0], (3, 2))
     with pytest.raises(ValueError, match="same length"):
-        h.RatingTriplets([0, 1], [0], [1.0], (3, 2))
+        ObservedRatings([0, 1], [0], [1.0], (3, 2))
     with pytest.raises(ValueError, match="integer"):
-        h.RatingTriplets([0.5], [0], [1.0], (3, 2))
+        ObservedRatings([0.5], [0], [1.0], (3, 2))
     with pytest.raises(ValueError, match="finite"):
-        h.RatingTriplets([0], [0], [np.nan], (3, 2))
-    with pytest.raises(TypeError, match="RatingTriplets"):
-        h.fit_global_mean((Y, R))
+        ObservedRatings([0], [0], [np.nan], (3, 2))
+    with pytest.raises(TypeError, match="ObservedRatings"):
+        rs.fit_global_mean((Y, R))
 
 
 # ---------------------------------------------------------------- loading
@@ -63,11 +67,11 @@ def test_triplets_validation_and_dense_round_trip():
 
 def test_load_movielens_ratings_is_zero_based_movies_by_users(tmp_path):
     p = write_ratings(tmp_path / "u.data", ["1\t3\t5\t881250949", "2\t1\t3\t891717742", "1\t1\t4\t878887116"])
-    t = h.load_movielens_ratings(p)
+    t = rs.load_movielens_ratings(p)
     assert t.shape == (3, 2)  # largest item id, largest user id
     Y, R = t.to_dense()
     np.testing.assert_array_equal(Y, [[4, 3], [0, 0], [5, 0]])  # Y[item - 1, user - 1]
-    assert h.load_movielens_ratings(p, shape=(10, 5)).shape == (10, 5)
+    assert rs.load_movielens_ratings(p, shape=(10, 5)).shape == (10, 5)
 
 
 @pytest.mark.parametrize("lines, message", [
@@ -80,36 +84,36 @@ def test_load_movielens_ratings_is_zero_based_movies_by_users(tmp_path):
 def test_load_movielens_ratings_errors(tmp_path, lines, message):
     p = write_ratings(tmp_path / "bad.data", lines)
     with pytest.raises(ValueError, match=message):
-        h.load_movielens_ratings(p)
+        rs.load_movielens_ratings(p)
 
 
 def test_load_movielens_ratings_missing_and_shape(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.data"):
-        h.load_movielens_ratings(tmp_path / "nope.data")
+        rs.load_movielens_ratings(tmp_path / "nope.data")
     p = write_ratings(tmp_path / "u.data", ["1\t9\t3\t0"])
     with pytest.raises(ValueError, match=r"beyond shape"):
-        h.load_movielens_ratings(p, shape=(5, 5))
+        rs.load_movielens_ratings(p, shape=(5, 5))
 
 
 def test_load_movielens_split_shares_shape_and_rejects_leaks(tmp_path):
     write_ratings(tmp_path / "u1.base", ["1\t1\t5\t0", "2\t2\t3\t0"])
     write_ratings(tmp_path / "u1.test", ["2\t3\t4\t0"])  # item 3 only in the test file
-    train, test = h.load_movielens_split(tmp_path, "u1")
+    train, test = rs.load_movielens_split(tmp_path, "u1")
     assert train.shape == test.shape == (3, 2)
     assert test.rows.tolist() == [2] and test.cols.tolist() == [1]
     write_ratings(tmp_path / "u2.base", ["1\t1\t5\t0"])
     write_ratings(tmp_path / "u2.test", ["1\t1\t4\t0"])
     with pytest.raises(ValueError, match=r"in both 'u2.base' and 'u2.test'.*user 1, item 1"):
-        h.load_movielens_split(tmp_path, "u2")
+        rs.load_movielens_split(tmp_path, "u2")
     with pytest.raises(ValueError, match="fold"):
-        h.load_movielens_split(tmp_path, "u9")
+        rs.load_movielens_split(tmp_path, "u9")
     with pytest.raises(FileNotFoundError, match="u3.base"):
-        h.load_movielens_split(tmp_path, "u3")
+        rs.load_movielens_split(tmp_path, "u3")
 
 
 @needs_u1
 def test_load_movielens_split_real_u1():
-    train, test = h.load_movielens_split(ML100K, "u1")
+    train, test = rs.load_movielens_split(ML100K, "u1")
     assert (train.n_ratings, test.n_ratings) == (80_000, 20_000)
     assert train.shape == test.shape == (1682, 943)
     key = lambda t: set((t.rows * 943 + t.cols).tolist())  # noqa: E731
@@ -125,21 +129,21 @@ def test_load_movielens_split_real_u1():
 
 def test_random_split_partitions_and_is_seeded():
     t = toy_ratings(1, n_movies=30, n_users=20)
-    a_train, a_test = h.random_split(t, 0.25, seed=3)
-    b_train, b_test = h.random_split(t, 0.25, seed=3)
-    _, c_test = h.random_split(t, 0.25, seed=4)
+    a_train, a_test = rs.random_split(t, 0.25, seed=3)
+    b_train, b_test = rs.random_split(t, 0.25, seed=3)
+    _, c_test = rs.random_split(t, 0.25, seed=4)
     assert a_test.n_ratings == round(0.25 * t.n_ratings)
     assert a_train.n_ratings + a_test.n_ratings == t.n_ratings
     key = lambda s: set(zip(s.rows.tolist(), s.cols.tolist(), s.values.tolist()))  # noqa: E731
     assert key(a_train) | key(a_test) == key(t) and not key(a_train) & key(a_test)
     assert key(a_test) == key(b_test) and key(a_test) != key(c_test)
     with pytest.raises(ValueError, match="strictly between 0 and 1"):
-        h.random_split(t, 1.0)
+        rs.random_split(t, 1.0)
 
 
 def test_random_split_per_user_holds_out_a_share_of_each_user():
     t = toy_ratings(2, n_movies=40, n_users=12, density=0.5)
-    train, test = h.random_split(t, 0.3, seed=0, per_user=True)
+    train, test = rs.random_split(t, 0.3, seed=0, per_user=True)
     n_all = np.bincount(t.cols, minlength=12)
     np.testing.assert_array_equal(np.bincount(test.cols, minlength=12), np.floor(0.3 * n_all))
     assert np.all(np.bincount(train.cols, minlength=12) >= 1)
@@ -150,29 +154,29 @@ def test_random_split_per_user_holds_out_a_share_of_each_user():
 
 def test_rmse_and_mae_by_hand():
     y, p = [1, 2, 3, 4], [2, 2, 5, 4]  # errors 1, 0, 2, 0
-    assert h.rmse(y, p) == pytest.approx(np.sqrt(5 / 4), rel=1e-15)
-    assert h.mae(y, p) == pytest.approx(0.75, rel=1e-15)
-    assert h.rmse([3.0], [3.0]) == 0.0
+    assert rs.rmse(y, p) == pytest.approx(np.sqrt(5 / 4), rel=1e-15)
+    assert rs.mae(y, p) == pytest.approx(0.75, rel=1e-15)
+    assert rs.rmse([3.0], [3.0]) == 0.0
     with pytest.raises(ValueError, match="same length"):
-        h.rmse([1, 2], [1])
+        rs.rmse([1, 2], [1])
     with pytest.raises(ValueError, match="empty"):
-        h.mae([], [])
+        rs.mae([], [])
     with pytest.raises(ValueError, match="finite"):
-        h.rmse([1, np.nan], [1, 2])
+        rs.rmse([1, np.nan], [1, 2])
 
 
 def ranking_toy():
     # 6 movies x 2 users. user 0 rated movies 0, 1 in training; user 1 rated movie 5.
-    train = h.RatingTriplets([0, 1, 5], [0, 0, 1], [5, 5, 5], (6, 2))
+    train = ObservedRatings([0, 1, 5], [0, 0, 1], [5, 5, 5], (6, 2))
     # held out: user 0 likes 2 and 4 (>= 4 stars), not 3; user 1 likes 1, not 0.
-    test = h.RatingTriplets([2, 3, 4, 1, 0], [0, 0, 0, 1, 1], [5, 2, 4, 4, 3], (6, 2))
+    test = ObservedRatings([2, 3, 4, 1, 0], [0, 0, 0, 1, 1], [5, 2, 4, 4, 3], (6, 2))
     scores = np.array([[9, 2], [8, 6], [1, 6], [7, 0], [3, 4], [5, 9]], dtype=float)
     return scores, train, test
 
 
 def test_ranking_metrics_by_hand():
     scores, train, test = ranking_toy()
-    m = h.ranking_metrics(scores, train, test, k=3)
+    m = rs.ranking_metrics(scores, train, test, k=3)
     # user 0: candidates 2,3,4,5 -> top-3 [3 (7), 5 (5), 4 (3)]; hits [0, 0, 1] of relevant {2, 4}
     p0, r0, ndcg0 = 1 / 3, 1 / 2, (1 / np.log2(4)) / (1 + 1 / np.log2(3))
     # user 1: candidates 0..4 -> top-3 [1 (6), 2 (6, tie: lower index first), 4]; hits [1, 0, 0] of {1}
@@ -185,34 +189,34 @@ def test_ranking_metrics_by_hand():
 
 def test_ranking_metrics_skips_users_without_relevant_items_and_checks_inputs():
     scores, train, test = ranking_toy()
-    low = h.RatingTriplets(test.rows, test.cols, np.where(test.cols == 1, 3.0, test.values), test.shape)
-    m = h.ranking_metrics(scores, train, low, k=1)
+    low = ObservedRatings(test.rows, test.cols, np.where(test.cols == 1, 3.0, test.values), test.shape)
+    m = rs.ranking_metrics(scores, train, low, k=1)
     assert m["users"] == 1 and m["precision@1"] == 0.0  # user 0's top-1 is movie 3 (2 stars)
-    m = h.ranking_metrics(scores, train, test, k=6)  # more slots than candidates: P@k still divides by k
+    m = rs.ranking_metrics(scores, train, test, k=6)  # more slots than candidates: P@k still divides by k
     assert m["recall@6"] == 1.0 and m["precision@6"] == pytest.approx((2 / 6 + 1 / 6) / 2)
     with pytest.raises(ValueError, match=r"shape \(6, 2\)"):
-        h.ranking_metrics(scores[:5], train, test)
+        rs.ranking_metrics(scores[:5], train, test)
     with pytest.raises(ValueError, match="k must be"):
-        h.ranking_metrics(scores, train, test, k=0)
+        rs.ranking_metrics(scores, train, test, k=0)
 
 
 # ---------------------------------------------------------------- baselines
 
 
 def test_global_and_movie_means():
-    t = h.RatingTriplets([0, 0, 1, 2], [0, 1, 0, 1], [5.0, 3.0, 2.0, 4.0], (4, 2))  # movie 3 unrated
-    g = h.fit_global_mean(t)
+    t = ObservedRatings([0, 0, 1, 2], [0, 1, 0, 1], [5.0, 3.0, 2.0, 4.0], (4, 2))  # movie 3 unrated
+    g = rs.fit_global_mean(t)
     np.testing.assert_allclose(g.predict([0, 3, 2], [1, 0, 0]), 3.5)
-    mm = h.fit_movie_means(t)
+    mm = rs.fit_movie_means(t)
     np.testing.assert_allclose(mm.predict([0, 1, 2, 3], [1, 1, 0, 0]), [4.0, 2.0, 4.0, 3.5])
-    shrunk = h.fit_movie_means(t, shrinkage=2)
+    shrunk = rs.fit_movie_means(t, shrinkage=2)
     np.testing.assert_allclose(shrunk.predict([1], [0]), (2.0 + 2 * 3.5) / 3)
 
 
 def test_fit_baseline_reaches_the_exact_ridge_solution():
     t = toy_ratings(3, n_movies=9, n_users=7)
     lm, lu = 2.0, 3.0
-    model = h.fit_baseline(t, lm, lu, max_iter=2000, tol=1e-14)
+    model = rs.fit_bias_baseline(t, lm, lu, num_iters=2000, tol=1e-14)
     # the normal equations of 1/2 ||A z - (y - mu)||^2 + 1/2 z' D z, z = [b, c]
     m, n = t.shape
     A = np.zeros((t.n_ratings, m + n))
@@ -227,8 +231,8 @@ def test_fit_baseline_reaches_the_exact_ridge_solution():
 
 @needs_u1
 def test_baselines_on_u1_beat_each_other_in_order():
-    train, test = h.load_movielens_split(ML100K, "u1")
-    errs = [f(train).evaluate(test)["rmse"] for f in (h.fit_global_mean, h.fit_movie_means, h.fit_baseline)]
+    train, test = rs.load_movielens_split(ML100K, "u1")
+    errs = [rs.evaluate(f(train), test)["rmse"] for f in (rs.fit_global_mean, rs.fit_movie_means, rs.fit_bias_baseline)]
     assert errs[0] > errs[1] > errs[2]
     assert errs[0] == pytest.approx(1.1537, abs=1e-4) and errs[2] < 0.96
 
@@ -241,9 +245,9 @@ def test_sparse_gradient_matches_dense_across_blocks(monkeypatch):
     Y = rng.integers(1, 6, size=(300, 200)).astype(float)
     R = rng.random(Y.shape) < 0.07
     X, Theta = rng.standard_normal((300, 10)), rng.standard_normal((200, 10))
-    monkeypatch.setattr(h.ObservedRatings, "_BLOCK", 97)  # many blocks, a ragged last one
-    J, Xg, Tg = h.ObservedRatings(Y, R).cost_and_gradients(X, Theta, 1.5)
-    Jd, Xgd, Tgd = h.cofi_cost_and_gradients(X, Theta, Y, R, 1.5)
+    monkeypatch.setattr(ObservedRatings, "_BLOCK", 97)  # many blocks, a ragged last one
+    J, Xg, Tg = ObservedRatings.from_dense(Y, R).cost_and_gradients(X, Theta, 1.5)
+    Jd, (Xgd, Tgd) = h.cofi_cost(X, Theta, Y, R, 1.5), h.cofi_gradients(X, Theta, Y, R, 1.5)
     assert abs(J - Jd) <= 1e-8 * abs(Jd)
     np.testing.assert_allclose(Xg, Xgd, rtol=0, atol=1e-8)
     np.testing.assert_allclose(Tg, Tgd, rtol=0, atol=1e-8)
@@ -253,12 +257,12 @@ def test_from_triplets_sorted_fast_path_and_duplicates():
     rng = np.random.default_rng(2)
     t = toy_ratings(4, n_movies=20, n_users=15)
     perm = rng.permutation(t.n_ratings)
-    a = h.ObservedRatings.from_triplets(t.rows, t.cols, t.values, t.shape)  # already sorted
-    b = h.ObservedRatings.from_triplets(t.rows[perm], t.cols[perm], t.values[perm], t.shape)
-    for name in ("rows", "cols", "values", "_indptr"):
+    a = ObservedRatings(t.rows, t.cols, t.values, t.shape).by_row()  # already sorted
+    b = ObservedRatings(t.rows[perm], t.cols[perm], t.values[perm], t.shape).by_row()
+    for name in ("rows", "cols", "values", "indptr"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
     with pytest.raises(ValueError, match="more than once"):
-        h.ObservedRatings.from_triplets([1, 0, 1], [2, 0, 2], [1.0, 2.0, 3.0], (3, 3))
+        ObservedRatings([1, 0, 1], [2, 0, 2], [1.0, 2.0, 3.0], (3, 3))
 
 
 # ---------------------------------------------------------------- biased MF cost
@@ -273,7 +277,7 @@ def flat_cost(t, k, mu, lam, lam_b, weighted):
         return X, T, p[(m + n) * k: (m + n) * k + m], p[(m + n) * k + m:]
 
     def f(p):
-        return h.mf_cost_and_gradients(*unpack(p), t, mu=mu, lambda_=lam, lambda_bias=lam_b,
+        return rs.mf_cost_and_gradients(*unpack(p), t, mu=mu, lambda_=lam, lambda_bias=lam_b,
                                        weighted_lambda=weighted)[0]
     return unpack, f
 
@@ -285,7 +289,7 @@ def test_biased_mf_gradient_check(weighted):
     unpack, f = flat_cost(t, k, mu=3.2, lam=0.7, lam_b=1.3, weighted=weighted)
     p = np.random.default_rng(0).normal(0, 0.5, (m + n) * k + m + n)
     num = h.numerical_gradient(f, p, eps=1e-5)
-    J, *grads = h.mf_cost_and_gradients(*unpack(p), t, mu=3.2, lambda_=0.7, lambda_bias=1.3,
+    J, *grads = rs.mf_cost_and_gradients(*unpack(p), t, mu=3.2, lambda_=0.7, lambda_bias=1.3,
                                         weighted_lambda=weighted)
     ana = np.concatenate([g.ravel() for g in grads])
     assert np.linalg.norm(num - ana) / np.linalg.norm(num + ana) < 1e-9
@@ -298,9 +302,9 @@ def test_mf_cost_reduces_to_the_course_cost_and_weights_by_counts():
     rng = np.random.default_rng(1)
     X, T = rng.standard_normal((t.shape[0], 2)), rng.standard_normal((t.shape[1], 2))
     zb, zc = np.zeros(t.shape[0]), np.zeros(t.shape[1])
-    J = h.mf_cost_and_gradients(X, T, zb, zc, t, lambda_=1.7)[0]
+    J = rs.mf_cost_and_gradients(X, T, zb, zc, t, lambda_=1.7)[0]
     assert J == pytest.approx(h.cofi_cost(X, T, Y, R, 1.7), rel=1e-12)
-    Jw = h.mf_cost_and_gradients(X, T, zb, zc, t, lambda_=1.7, weighted_lambda=True)[0]
+    Jw = rs.mf_cost_and_gradients(X, T, zb, zc, t, lambda_=1.7, weighted_lambda=True)[0]
     by_hand = h.cofi_cost(X, T, Y, R, 0.0) + 0.85 * (R.sum(1) @ (X ** 2).sum(1) + R.sum(0) @ (T ** 2).sum(1))
     assert Jw == pytest.approx(by_hand, rel=1e-12)
 
@@ -317,8 +321,8 @@ def test_one_als_sweep_is_the_closed_form_ridge_solution(weighted):
     t = toy_ratings(7)
     (m, n), k, lam, lam_b = t.shape, 2, 0.8, 1.9
     Theta0 = np.random.default_rng(3).standard_normal((n, k))
-    model = h.fit_mf(t, k, lam, lambda_bias=lam_b, weighted_lambda=weighted, method="als",
-                     max_iter=1, Theta0=Theta0, X0=np.zeros((m, k)))
+    model = rs.fit_mf_als(t, k, lam, lambda_bias=lam_b, weighted_lambda=weighted,
+                     num_iters=1, Theta0=Theta0, X0=np.zeros((m, k)))
     mu = t.values.mean()
     Y, R = t.to_dense()
     n_m, n_u = R.sum(1), R.sum(0)
@@ -339,7 +343,7 @@ def test_als_wr_without_biases_is_sparks_normal_equation():
     t = toy_ratings(8)
     (m, n), k, lam = t.shape, 3, 0.1
     Theta0 = np.random.default_rng(4).standard_normal((n, k))
-    model = h.fit_mf(t, k, lam, biases=False, weighted_lambda=True, max_iter=1, Theta0=Theta0,
+    model = rs.fit_mf_als(t, k, lam, biases=False, weighted_lambda=True, num_iters=1, Theta0=Theta0,
                      X0=np.zeros((m, k)))
     assert model.mu == 0 and not model.b_movie.any() and not model.b_user.any()
     Y, R = t.to_dense()
@@ -354,10 +358,10 @@ def test_als_wr_without_biases_is_sparks_normal_equation():
 def test_als_and_lbfgs_converge_to_stationary_points_of_the_same_cost(weighted, lam):
     t = toy_ratings(9, n_movies=15, n_users=12)
     kw = dict(num_features=2, lambda_=lam, lambda_bias=1.0, weighted_lambda=weighted, tol=0)
-    als = h.fit_mf(t, method="als", max_iter=3000, **kw)
-    lb = h.fit_mf(t, method="lbfgs", max_iter=3000, **kw)
+    als = rs.fit_mf_als(t, num_iters=3000, **kw)
+    lb = rs.fit_mf_lbfgs(t, num_iters=3000, **kw)
     for model in (als, lb):
-        J, *grads = h.mf_cost_and_gradients(model.X, model.Theta, model.b_movie, model.b_user, t,
+        J, *grads = rs.mf_cost_and_gradients(model.X, model.Theta, model.b_movie, model.b_user, t,
                                             mu=model.mu, lambda_=lam, lambda_bias=1.0, weighted_lambda=weighted)
         assert max(np.abs(g).max() for g in grads) < 1e-5
         assert J == pytest.approx(model.history[-1], rel=1e-9)
@@ -370,27 +374,26 @@ def test_fit_mf_recovers_low_rank_ratings_and_callback_stops():
     m, n = 40, 30
     Y = 3 + rng.normal(0, 1, (m, 2)) @ rng.normal(0, 1, (n, 2)).T
     R = rng.random((m, n)) < 0.6
-    t = h.RatingTriplets.from_dense(Y, R)
-    for method in ("als", "lbfgs"):
-        model = h.fit_mf(t, 2, 1e-4, lambda_bias=1e-4, method=method, max_iter=500, tol=1e-14)
+    t = ObservedRatings.from_dense(Y, R)
+    for method, fit_mf in (("als", rs.fit_mf_als), ("lbfgs", rs.fit_mf_lbfgs)):
+        model = fit_mf(t, 2, 1e-4, lambda_bias=1e-4, num_iters=500, tol=1e-14)
         fit = model.predict(t.rows, t.cols, clip=False)
-        assert h.rmse(t.values, fit) < 1e-2, method
+        assert rs.rmse(t.values, fit) < 1e-2, method
         seen = []
-        early = h.fit_mf(t, 2, 0.1, method=method, max_iter=50,
+        early = fit_mf(t, 2, 0.1, num_iters=50,
                          callback=lambda it, mod: seen.append(it) or it == 3)
         assert seen == [1, 2, 3] and early.info["stopped_by_callback"], method
 
 
 def test_fit_mf_argument_errors():
     t = toy_ratings(0)
-    with pytest.raises(ValueError, match="method"):
-        h.fit_mf(t, method="sgd")
-    with pytest.raises(ValueError, match="num_features"):
-        h.fit_mf(t, num_features=-1)
-    with pytest.raises(ValueError, match="nothing to fit"):
-        h.fit_mf(t, num_features=0, biases=False)
-    with pytest.raises(ValueError, match="lambda_"):
-        h.fit_mf(t, lambda_=-1)
+    for fit_mf in (rs.fit_mf_als, rs.fit_mf_lbfgs):  # one function per method: no method= to get wrong
+        with pytest.raises(ValueError, match="num_features"):
+            fit_mf(t, num_features=-1)
+        with pytest.raises(ValueError, match="nothing to fit"):
+            fit_mf(t, num_features=0, biases=False)
+        with pytest.raises(ValueError, match="lambda_"):
+            fit_mf(t, lambda_=-1)
 
 
 # ---------------------------------------------------------------- models
@@ -407,25 +410,25 @@ def test_factor_model_predict_clip_and_blend():
     np.testing.assert_allclose(raw, a.mu + a.b_movie[rows] + a.b_user[cols] + (a.X[rows] * a.Theta[cols]).sum(1))
     np.testing.assert_allclose(a.predict(rows, cols), np.clip(raw, 1, 5))
     np.testing.assert_allclose(a.predict_all(clip=False)[rows, cols], raw)
-    mix = h.blend([a, b], [0.3, -0.2])
+    mix = rs.blend([a, b], [0.3, -0.2])
     np.testing.assert_allclose(mix.predict(rows, cols, clip=False),
                                0.3 * raw - 0.2 * b.predict(rows, cols, clip=False))
-    avg = h.blend([a, b])
+    avg = rs.blend([a, b])
     np.testing.assert_allclose(avg.predict(rows, cols, clip=False),
                                (raw + b.predict(rows, cols, clip=False)) / 2)
     # weights fitted on held-out ratings recover the true mixture
-    target = h.RatingTriplets(rows, cols, 0.7 * raw + 0.4 * b.predict(rows, cols, clip=False), (5, 4))
-    fitted = h.blend([a, b], validation=target)
+    target = ObservedRatings(rows, cols, 0.7 * raw + 0.4 * b.predict(rows, cols, clip=False), (5, 4))
+    fitted = rs.blend([a, b], validation=target)
     np.testing.assert_allclose(fitted.info["weights"], [0.7, 0.4], atol=1e-10)
     with pytest.raises(ValueError, match="same shape"):
-        h.blend([a, h.fit_global_mean(toy_ratings())])
+        rs.blend([a, rs.fit_global_mean(toy_ratings())])
 
 
 @needs_u1
 def test_biased_mf_on_u1_beats_the_baseline():
-    train, test = h.load_movielens_split(ML100K, "u1")
-    base = h.fit_baseline(train).evaluate(test)["rmse"]
-    mf = h.fit_mf(train, 10, 10.0, lambda_bias=5.0, max_iter=15).evaluate(test)["rmse"]
+    train, test = rs.load_movielens_split(ML100K, "u1")
+    base = rs.evaluate(rs.fit_bias_baseline(train), test)["rmse"]
+    mf = rs.evaluate(rs.fit_mf_als(train, 10, 10.0, lambda_bias=5.0, num_iters=15), test)["rmse"]
     assert mf < base - 0.02
 
 
@@ -435,7 +438,7 @@ def test_biased_mf_on_u1_beats_the_baseline():
 def test_gibbs_row_draws_have_the_conditional_mean_and_covariance():
     rng = np.random.default_rng(13)
     F = rng.standard_normal((6, 3))
-    t = h.RatingTriplets(np.zeros(6, int), np.arange(6), rng.standard_normal(6), (1, 6))
+    t = ObservedRatings(np.zeros(6, int), np.arange(6), rng.standard_normal(6), (1, 6))
     alpha, m = 2.5, np.array([0.3, -0.2, 0.1])
     Lam = np.array([[2.0, 0.3, 0.0], [0.3, 1.5, 0.2], [0.0, 0.2, 1.0]])
     A = Lam + alpha * F.T @ F
@@ -444,7 +447,7 @@ def test_gibbs_row_draws_have_the_conditional_mean_and_covariance():
     out = np.zeros((1, 3))
     draws = np.empty((6000, 3))
     for s in range(draws.shape[0]):
-        h._gibbs_rows(t.observed(), F, t.observed().values, alpha, m, Lam, rng, out)
+        rs_bayesian._gibbs_rows(t, F, t.by_row().values, alpha, m, Lam, rng, out)
         draws[s] = out[0]
     se = np.sqrt(np.diag(cov) / draws.shape[0])
     assert np.all(np.abs(draws.mean(0) - mean) < 5 * se)
@@ -455,7 +458,7 @@ def test_normal_wishart_draws_concentrate_on_the_rows_statistics():
     rng = np.random.default_rng(14)
     Sigma = np.array([[1.0, 0.4], [0.4, 0.5]])
     Z = rng.multivariate_normal([1.0, -2.0], Sigma, size=20_000)
-    m, Lam = h._sample_normal_wishart(Z, rng)
+    m, Lam = rs_bayesian._sample_normal_wishart(Z, rng)
     np.testing.assert_allclose(m, Z.mean(0), atol=0.03)
     np.testing.assert_allclose(np.linalg.inv(Lam), np.cov(Z, rowvar=False), rtol=0.05, atol=0.02)
 
@@ -465,30 +468,30 @@ def test_fit_bayesian_mf_averages_its_draws_and_learns_low_rank_ratings():
     m, n = 40, 30
     Y = 3 + rng.normal(0, 1, (m, 2)) @ rng.normal(0, 1, (n, 2)).T + rng.normal(0, 0.1, (m, n))
     R = rng.random((m, n)) < 0.7
-    train, test = h.random_split(h.RatingTriplets.from_dense(Y, R), 0.2, seed=0)
+    train, test = rs.random_split(ObservedRatings.from_dense(Y, R), 0.2, seed=0)
     draws = []
-    model = h.fit_bayesian_mf(train, 2, n_samples=40, burn_in=20, thin=2, seed=1,
+    model = rs.fit_bayesian_mf(train, 2, num_samples=40, burn_in=20, thin=2, seed=1,
                               callback=lambda sweep, sample: draws.append((sweep, sample)) and False)
     assert [s for s, _ in draws] == list(range(22, 101, 2)) and model.info["samples"] == 40
     avg = np.mean([d.predict(test.rows, test.cols, clip=False) for _, d in draws], axis=0)
     np.testing.assert_allclose(model.predict(test.rows, test.cols, clip=False), avg, atol=1e-12)
     assert model.num_features == 80 and len(model.history) == 100
-    baseline = h.fit_baseline(train).evaluate(test)["rmse"]
-    assert model.evaluate(test, clip=False)["rmse"] < 0.5 * baseline
-    again = h.fit_bayesian_mf(train, 2, n_samples=40, burn_in=20, thin=2, seed=1)
+    baseline = rs.evaluate(rs.fit_bias_baseline(train), test)["rmse"]
+    assert rs.evaluate(model, test, clip=False)["rmse"] < 0.5 * baseline
+    again = rs.fit_bayesian_mf(train, 2, num_samples=40, burn_in=20, thin=2, seed=1)
     np.testing.assert_array_equal(again.X, model.X)
-    with pytest.raises(ValueError, match="n_samples"):
-        h.fit_bayesian_mf(train, 2, n_samples=0)
+    with pytest.raises(ValueError, match="num_samples"):
+        rs.fit_bayesian_mf(train, 2, num_samples=0)
 
 
 @pytest.mark.parametrize("weighted, lam", [(False, 0.8), (True, 0.1)])
 def test_als_batched_and_loop_half_steps_agree(monkeypatch, weighted, lam):
     t = toy_ratings(16, n_movies=25, n_users=18, density=0.4)
     t = t.subset(t.rows != 3)  # a movie without ratings
-    kw = dict(num_features=3, lambda_=lam, lambda_bias=1.5, weighted_lambda=weighted, max_iter=4, tol=0)
-    batched = h.fit_mf(t, **kw)
-    monkeypatch.setattr(h, "_BATCHED_MAX_UNKNOWNS", 0)
-    loop = h.fit_mf(t, **kw)
+    kw = dict(num_features=3, lambda_=lam, lambda_bias=1.5, weighted_lambda=weighted, num_iters=4, tol=0)
+    batched = rs.fit_mf_als(t, **kw)
+    monkeypatch.setattr(rs_als, "_BATCHED_MAX_UNKNOWNS", 0)
+    loop = rs.fit_mf_als(t, **kw)
     for a, b in ((batched.X, loop.X), (batched.Theta, loop.Theta), (batched.b_movie, loop.b_movie)):
         np.testing.assert_allclose(a, b, atol=1e-10)
     assert not batched.X[3].any() and batched.b_movie[3] == 0.0
@@ -496,16 +499,16 @@ def test_als_batched_and_loop_half_steps_agree(monkeypatch, weighted, lam):
 
 def test_als_without_penalty_falls_back_to_least_squares():
     t = toy_ratings(17)
-    model = h.fit_mf(t, 2, 0.0, lambda_bias=0.0, max_iter=5)  # singular rows are possible: must not fail
+    model = rs.fit_mf_als(t, 2, 0.0, lambda_bias=0.0, num_iters=5)  # singular rows are possible: must not fail
     assert np.all(np.isfinite(model.X)) and np.all(np.diff(model.history) <= 1e-9 * model.history[0])
 
 
 def test_gibbs_batched_and_loop_draws_agree(monkeypatch):
     t = toy_ratings(18, n_movies=20, n_users=15, density=0.5)
     t = t.subset(t.rows != 2)  # a movie without ratings: drawn from the prior
-    kw = dict(num_features=2, n_samples=3, burn_in=2, seed=4)
-    batched = h.fit_bayesian_mf(t, **kw)
-    monkeypatch.setattr(h, "_BATCHED_MAX_UNKNOWNS", 0)
-    loop = h.fit_bayesian_mf(t, **kw)
+    kw = dict(num_features=2, num_samples=3, burn_in=2, seed=4)
+    batched = rs.fit_bayesian_mf(t, **kw)
+    monkeypatch.setattr(rs_als, "_BATCHED_MAX_UNKNOWNS", 0)
+    loop = rs.fit_bayesian_mf(t, **kw)
     np.testing.assert_allclose(batched.X, loop.X, atol=1e-9)
     np.testing.assert_allclose(batched.b_user, loop.b_user, atol=1e-9)

@@ -1,5 +1,5 @@
 """Tests of the Spark chapter (notebooks/10-spark-als.ipynb): Java, the chapter's guard cell,
-and our ALS-WR (helpers.fit_mf with weighted_lambda=True) against Spark MLlib's ALS.
+and our ALS-WR (research.fit_mf_als with weighted_lambda=True) against Spark MLlib's ALS.
 
 pyspark is an optional extra (``pip install -r requirements-spark.txt``): without it the
 Spark tests skip and say how to install it. With it, a missing or too old Java fails,
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import helpers as h
+import research
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "10-spark-als.ipynb"
@@ -112,20 +112,20 @@ def synthetic_ratings(seed=42, n_movies=40, n_users=30, k=3, density=0.7, noise=
     mask[np.arange(n_movies), np.arange(n_movies) % n_users] = True
     rows, cols = np.nonzero(mask)
     values = full[rows, cols] + noise * rng.normal(size=rows.size)
-    return h.RatingTriplets(rows, cols, values, (n_movies, n_users))
+    return research.ObservedRatings(rows, cols, values, (n_movies, n_users))
 
 
 def fit_ours(train, k, lam, iters, weighted=True, seed=0):
     rng = np.random.default_rng(seed)
     theta0 = rng.standard_normal((train.shape[1], k))
     theta0 /= np.linalg.norm(theta0, axis=1, keepdims=True)
-    return h.fit_mf(train, num_features=k, lambda_=lam, method="als", biases=False,
-                    weighted_lambda=weighted, max_iter=iters, tol=0.0, seed=seed, Theta0=theta0)
+    return research.fit_mf_als(train, num_features=k, lambda_=lam, biases=False,
+                               weighted_lambda=weighted, num_iters=iters, tol=0.0, seed=seed, Theta0=theta0)
 
 
 def cost_wr(train, lam, X, Theta):
     zm, zu = np.zeros(train.shape[0]), np.zeros(train.shape[1])
-    return h.mf_cost_and_gradients(X, Theta, zm, zu, train, lambda_=lam, weighted_lambda=True)[0]
+    return research.mf_cost_and_gradients(X, Theta, zm, zu, train, lambda_=lam, weighted_lambda=True)[0]
 
 
 # ---------------------------------------------------------------- Spark
@@ -210,6 +210,6 @@ def test_our_als_wr_and_spark_als_reach_the_same_solution(spark):
     pred = {(r.user, r.item): r.prediction for r in model.transform(df).collect()}
     got = np.array([pred[(int(j), int(i))] for i, j in zip(train.rows, train.cols)])
     np.testing.assert_allclose(got, p_spark[train.rows, train.cols], atol=1e-5)
-    spark_rmse = h.rmse(train.values, got)
-    ours_rmse = h.rmse(train.values, p_ours[train.rows, train.cols])
+    spark_rmse = research.rmse(train.values, got)
+    ours_rmse = research.rmse(train.values, p_ours[train.rows, train.cols])
     assert abs(spark_rmse - ours_rmse) < 1e-3
