@@ -192,8 +192,6 @@ def fit_mf_als(train, num_features=10, lambda_=10.0, *, biases=True, lambda_bias
     by exact ridge regressions, movies then users, as the module docstring
     derives; ``biases=False, weighted_lambda=True`` is Spark MLlib's ALS.
 
-    Parameters
-    ----------
     %(shared)s
 
     Other Parameters

@@ -174,8 +174,10 @@ def _initial_features(shape, k, seed, scale, X0, Theta0):
     return X, Theta
 
 
-#: The parameters both trainers share, spliced into their docstrings.
-_SHARED_PARAMETERS = """train : ObservedRatings
+#: The Parameters and Returns sections both trainers share, spliced into their docstrings.
+_SHARED_PARAMETERS = """Parameters
+    ----------
+    train : ObservedRatings
         The training ratings, of shape (n_movies, n_users).
     num_features : int, default=10
         ``k``; 0 fits biases only.
@@ -211,7 +213,8 @@ _SHARED_PARAMETERS = """train : ObservedRatings
 
 def _shared_doc(fn):
     """Put :data:`_SHARED_PARAMETERS` where ``fn``'s docstring says ``%(shared)s``."""
-    fn.__doc__ = fn.__doc__.replace("%(shared)s", _SHARED_PARAMETERS)
+    if fn.__doc__:  # None under python -OO
+        fn.__doc__ = fn.__doc__.replace("%(shared)s", _SHARED_PARAMETERS)
     return fn
 
 
@@ -242,8 +245,6 @@ def fit_mf_lbfgs(train, num_features=10, lambda_=10.0, *, biases=True, lambda_bi
     over ``X``, ``Theta`` and, with ``biases``, ``b`` and ``c``, flattened into
     one vector, with the analytic gradient and 20 stored corrections.
 
-    Parameters
-    ----------
     %(shared)s
 
     Other Parameters

@@ -512,3 +512,36 @@ def test_gibbs_batched_and_loop_draws_agree(monkeypatch):
     loop = rs.fit_bayesian_mf(t, **kw)
     np.testing.assert_allclose(batched.X, loop.X, atol=1e-9)
     np.testing.assert_allclose(batched.b_user, loop.b_user, atol=1e-9)
+
+
+# ---------------------------------------------------------------- the package itself
+
+
+def test_evaluate_checks_the_test_set():
+    t = toy_ratings(19)
+    model = rs.fit_global_mean(t)
+    scores = rs.evaluate(model, t, clip=False)
+    assert scores["rmse"] == pytest.approx(np.std(t.values)) and scores["mae"] > 0
+    with pytest.raises(ValueError, match="shape"):
+        rs.evaluate(model, ObservedRatings([0], [0], [3.0], (2, 2)))
+    with pytest.raises(TypeError, match="ObservedRatings"):
+        rs.evaluate(model, t.to_dense())
+
+
+def test_helpers_never_imports_research():
+    import subprocess
+    import sys
+
+    code = "import sys; import helpers; assert not any(m.split('.')[0] == 'research' for m in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_no_function_longer_than_80_lines():
+    import ast
+
+    files = sorted((ROOT / "research").glob("*.py")) + [ROOT / "benchmarks" / "bench.py"]
+    long = [f"{path.name}:{node.lineno} {node.name} ({node.end_lineno - node.lineno} lines)"
+            for path in files for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno > 80]
+    assert not long, long
