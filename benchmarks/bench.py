@@ -33,6 +33,9 @@ sparse_over_floor               that gradient's time / max(FLOPs / matmul rate,
 
 In ``--tiny`` mode the data are small synthetic stand-ins and the numbers
 mean nothing; the mode only proves that every step runs.
+
+benchmarks/README.md says more about each figure, and holds the measurements
+behind the code's design choices with snippets that repeat them.
 """
 
 from __future__ import annotations
