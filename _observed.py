@@ -155,7 +155,7 @@ class ObservedRatings:
         X = np.ascontiguousarray(X, dtype=float)
         Theta = np.ascontiguousarray(Theta, dtype=float)
         err = self.residuals(X, Theta)
-        E = self._error_matrix(err)
+        E = self.as_csr(err)
         J = 0.5 * float(err @ err) + 0.5 * lambda_ * (
             float(np.einsum("ij,ij->", X, X)) + float(np.einsum("ij,ij->", Theta, Theta)))
         X_grad = E @ Theta
@@ -179,11 +179,14 @@ class ObservedRatings:
         err -= g.values
         return err
 
-    def _error_matrix(self, err) -> sparse.csr_matrix:
-        """The residuals as a CSR matrix of ``shape`` (index arrays built once, int32 when they fit)."""
+    def as_csr(self, values) -> sparse.csr_matrix:
+        """One value per rating, given in :meth:`by_row` order, as a CSR matrix of ``shape``.
+
+        The index arrays are built once (int32 when they fit) and shared by every call.
+        """
         if self._csr_index is None:
             g = self.by_row()
             small = max(self.n_ratings, self.shape[1]) < np.iinfo(np.int32).max
             dtype = np.int32 if small else np.int64
             self._csr_index = (g.cols.astype(dtype), g.indptr.astype(dtype))
-        return sparse.csr_matrix((err, *self._csr_index), shape=self.shape, copy=False)
+        return sparse.csr_matrix((values, *self._csr_index), shape=self.shape, copy=False)

@@ -68,7 +68,7 @@ def _normal_matrices(obs: ObservedRatings, F, target):
     products) sums them into all normal matrices at once. ``target`` is in
     ``obs.by_row()`` order.
     """
-    T = obs._error_matrix(target)  # the targets as a CSR matrix of obs.shape
+    T = obs.as_csr(target)  # the targets as a CSR matrix of obs.shape
     indicator = sparse.csr_matrix((np.ones(obs.n_ratings), T.indices, T.indptr), shape=obs.shape)
     n_rows, n_other = obs.shape
     k1 = F.shape[1]

@@ -109,7 +109,7 @@ def _mf_cost_grad(obs, X, Theta, b, c, mu, lam, lam_b, w_m, w_u, *, gradients=Tr
     if not gradients:
         return J
     g = obs.by_row()
-    E = obs._error_matrix(err)
+    E = obs.as_csr(err)
     X_grad = E @ Theta
     X_grad += lam * w_m[:, None] * X
     Theta_grad = E.T @ X
