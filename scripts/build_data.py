@@ -26,15 +26,20 @@ Sources, first found wins:
 4. A download of ``ml-100k.zip`` from GroupLens (``--url`` or the
    ``ML100K_URL`` environment variable), checked against ``--md5``.
 
-When the Coursera ``.mat`` files are available the workbooks hold exactly
-their ``Y``, ``R``, ``X`` and ``Theta``.  From MovieLens alone ``Y`` and
-``R`` are the pivot of ``u.data`` (the same matrices) and ``X``/``Theta``
-are trained here with L-BFGS.
+The inputs are read with the project's own loaders: the Coursera ``.mat``
+files with :func:`helpers.load_ratings` and :func:`helpers.load_parameters`,
+``u.data`` with :func:`research.load_movielens_ratings`.  When the Coursera
+files are available the workbooks hold exactly their ``Y``, ``R``, ``X`` and
+``Theta``.  From MovieLens alone ``Y`` and ``R`` are the pivot of ``u.data``
+(the same matrices) and ``X``/``Theta`` are trained here with
+:func:`helpers.train_lbfgs`.
 
 Every file is written to a ``*.part`` temporary file in the destination and
-moved into place with :func:`os.replace`, so an interrupted or failed run
-never leaves a half-written file.  Files that already exist and hold what
-would be written are skipped unless ``--force`` is given.
+moved into place with :func:`os.replace` (:func:`workbooks.atomic_write`), so
+an interrupted or failed run never leaves a half-written file.  Files that
+already exist and hold what would be written are skipped unless ``--force``
+is given.  The workbooks are written by :func:`workbooks.write_xlsx`, whose
+module docstring says why the project writes SpreadsheetML itself.
 """
 
 from __future__ import annotations
@@ -53,11 +58,18 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Callable, Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:  # run as a script, only scripts/ is on the path
+    sys.path.insert(0, str(REPO_ROOT))
+
+import helpers  # noqa: E402
+from validation import as_float, as_int  # noqa: E402
+from workbooks import DataError, atomic_write, workbook_matches, write_xlsx  # noqa: E402
+
 DEFAULT_DEST = REPO_ROOT / "data"
 DEFAULT_SHARED = REPO_ROOT.parent / "shared" / "data"
 
@@ -90,319 +102,13 @@ MOVIE_IDS = "movie_ids.txt"
 NUM_FEATURES = 10
 LAMBDA = 10.0
 SEED = 0
-MAX_ITER = 200
-
-
-class DataError(ValueError):
-    """A source or output file is unusable; the message names the file."""
-
-
-# --------------------------------------------------------------------------
-# Atomic writing
-# --------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def atomic_write(path: Path) -> Iterator[BinaryIO]:
-    """Open a temporary file next to ``path`` and move it into place on success.
-
-    Parameters
-    ----------
-    path : Path
-        Final location of the file.
-
-    Yields
-    ------
-    BinaryIO
-        A binary file object opened for writing.  It lives in the same
-        directory as ``path`` with a ``.part`` suffix.
-
-    Notes
-    -----
-    If the body raises (including ``KeyboardInterrupt``) the temporary file
-    is deleted and ``path`` is left as it was.
-    """
-    path = Path(path)
-    tmp = tempfile.NamedTemporaryFile(
-        mode="wb", dir=path.parent, prefix=f".{path.name}.", suffix=".part", delete=False
-    )
-    try:
-        with tmp:
-            yield tmp
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.chmod(tmp.name, 0o644)
-        os.replace(tmp.name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp.name)
-        raise
+NUM_ITERS = 200
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically.
-
-    Parameters
-    ----------
-    path : Path
-        Destination file.
-    data : bytes
-        Content to write.
-    """
+    """Write ``data`` to ``path`` atomically (see :func:`workbooks.atomic_write`)."""
     with atomic_write(path) as fh:
         fh.write(data)
-
-
-# --------------------------------------------------------------------------
-# Minimal .xlsx writer and reader
-# --------------------------------------------------------------------------
-
-_NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
-_XML_DECL = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-
-_STYLES_XML = (
-    _XML_DECL + f'<styleSheet xmlns="{_NS_MAIN}">'
-    '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
-    '<fills count="2"><fill><patternFill patternType="none"/></fill>'
-    '<fill><patternFill patternType="gray125"/></fill></fills>'
-    '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
-    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/></cellXfs>'
-    '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
-    "</styleSheet>"
-)
-
-
-def column_letters(n: int) -> list[str]:
-    """Return the spreadsheet column names of the first ``n`` columns.
-
-    Parameters
-    ----------
-    n : int
-        Number of columns.
-
-    Returns
-    -------
-    list of str
-        ``["A", "B", ..., "Z", "AA", ...]``.
-    """
-    names = []
-    for j in range(1, n + 1):
-        name = ""
-        while j:
-            j, rem = divmod(j - 1, 26)
-            name = chr(65 + rem) + name
-        names.append(name)
-    return names
-
-
-def _row_renderer(values: np.ndarray) -> Callable[[int, list, list[str]], str]:
-    """Return a function rendering one row of ``values`` as SpreadsheetML cells."""
-    if values.dtype == bool:
-        return lambda r, row, cols: "".join(
-            [f'<c r="{c}{r}" t="b"><v>{1 if v else 0}</v></c>' for c, v in zip(cols, row)]
-        )
-    if np.issubdtype(values.dtype, np.integer):
-        return lambda r, row, cols: "".join(
-            [f'<c r="{c}{r}"><v>{v}</v></c>' for c, v in zip(cols, row)]
-        )
-    if np.issubdtype(values.dtype, np.floating):
-        if not np.all(np.isfinite(values)):
-            raise DataError("refusing to write NaN or infinite values to a workbook")
-        # repr() of a Python float is the shortest text that reads back as
-        # exactly the same double, so the workbook round-trips bit for bit.
-        return lambda r, row, cols: "".join(
-            [f'<c r="{c}{r}"><v>{v!r}</v></c>' for c, v in zip(cols, row)]
-        )
-    raise DataError(f"cannot write values of dtype {values.dtype} to a workbook")
-
-
-def write_xlsx(
-    path: Path,
-    sheets: dict[str, np.ndarray],
-    progress: bool = True,
-) -> None:
-    """Write 2-D arrays as sheets of an .xlsx workbook, atomically.
-
-    Each array becomes one sheet with no header row and no index column:
-    cell ``A1`` holds ``array[0, 0]``.  Boolean arrays are written as
-    TRUE/FALSE cells, integer and float arrays as numbers.
-
-    Parameters
-    ----------
-    path : Path
-        Destination workbook.
-    sheets : dict of str to ndarray
-        Sheet name -> 2-D array, in sheet order.
-    progress : bool, default True
-        Show a tqdm progress bar over the rows written.
-
-    Notes
-    -----
-    The SpreadsheetML parts are generated directly rather than through
-    openpyxl or XlsxWriter, for two measured reasons. Exactness: both
-    libraries format numbers with ``"%.16g"``, which does not round-trip
-    37.5 % of the course's ``X``/``Theta`` doubles (9,857 of 26,250), while
-    ``repr`` here is the shortest text that reads back bit for bit, so the
-    workbooks hold exactly the ``.mat`` values. Speed: for the 1682 x 943
-    ratings workbook openpyxl's write-only mode takes about 40 s on this
-    project's machines (pandas ``to_excel`` about 85 s, XlsxWriter's
-    constant-memory mode about 28 s of CPU), this writer about 2 s. The
-    files read back identically with openpyxl, calamine and LibreOffice Calc.
-    """
-    from tqdm.auto import tqdm
-
-    names = list(sheets)
-    arrays = [np.asarray(sheets[name]) for name in names]
-    for name, arr in zip(names, arrays):
-        if arr.ndim != 2 or 0 in arr.shape:
-            raise DataError(f"{Path(path).name}: sheet {name!r} must be a non-empty 2-D array")
-    content_types = (
-        _XML_DECL
-        + '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-        '<Default Extension="xml" ContentType="application/xml"/>'
-        '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-        '<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
-        + "".join(
-            f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-            for i in range(1, len(names) + 1)
-        )
-        + "</Types>"
-    )
-    root_rels = (
-        _XML_DECL + f'<Relationships xmlns="{_NS_PKG_REL}">'
-        f'<Relationship Id="rId1" Type="{_NS_REL}/officeDocument" Target="xl/workbook.xml"/>'
-        "</Relationships>"
-    )
-    workbook = (
-        _XML_DECL + f'<workbook xmlns="{_NS_MAIN}" xmlns:r="{_NS_REL}"><sheets>'
-        + "".join(
-            f'<sheet name="{name}" sheetId="{i}" r:id="rId{i}"/>'
-            for i, name in enumerate(names, 1)
-        )
-        + "</sheets></workbook>"
-    )
-    workbook_rels = (
-        _XML_DECL + f'<Relationships xmlns="{_NS_PKG_REL}">'
-        + "".join(
-            f'<Relationship Id="rId{i}" Type="{_NS_REL}/worksheet" Target="worksheets/sheet{i}.xml"/>'
-            for i in range(1, len(names) + 1)
-        )
-        + f'<Relationship Id="rId{len(names) + 1}" Type="{_NS_REL}/styles" Target="styles.xml"/>'
-        "</Relationships>"
-    )
-    total_rows = sum(arr.shape[0] for arr in arrays)
-    with atomic_write(path) as fh, zipfile.ZipFile(
-        fh, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1
-    ) as zf, tqdm(
-        total=total_rows,
-        desc=f"writing {Path(path).name}",
-        unit="row",
-        disable=not progress,
-        leave=False,
-    ) as bar:
-        zf.writestr("[Content_Types].xml", content_types)
-        zf.writestr("_rels/.rels", root_rels)
-        zf.writestr("xl/workbook.xml", workbook)
-        zf.writestr("xl/_rels/workbook.xml.rels", workbook_rels)
-        zf.writestr("xl/styles.xml", _STYLES_XML)
-        for i, arr in enumerate(arrays, 1):
-            render = _row_renderer(arr)
-            cols = column_letters(arr.shape[1])
-            dim = f"A1:{cols[-1]}{arr.shape[0]}"
-            with zf.open(f"xl/worksheets/sheet{i}.xml", "w", force_zip64=True) as part:
-                part.write(
-                    (
-                        _XML_DECL
-                        + f'<worksheet xmlns="{_NS_MAIN}"><dimension ref="{dim}"/><sheetData>'
-                    ).encode()
-                )
-                for r, row in enumerate(arr.tolist(), 1):
-                    part.write(f'<row r="{r}">{render(r, row, cols)}</row>'.encode())
-                    bar.update(1)
-                part.write(b"</sheetData></worksheet>")
-
-
-def read_xlsx(path: Path) -> dict[str, list[list[object]]]:
-    """Read every sheet of a workbook with calamine.
-
-    Parameters
-    ----------
-    path : Path
-        Workbook to read.
-
-    Returns
-    -------
-    dict of str to list of list
-        Sheet name -> rows of cell values (numbers come back as ``float``,
-        TRUE/FALSE as ``bool``).
-
-    Raises
-    ------
-    DataError
-        If the file cannot be opened as a workbook.
-    """
-    import python_calamine
-
-    try:
-        book = python_calamine.CalamineWorkbook.from_path(str(path))
-        return {name: book.get_sheet_by_name(name).to_python() for name in book.sheet_names}
-    except Exception as exc:  # calamine raises its own exception types
-        raise DataError(f"{path}: cannot be read as an .xlsx workbook ({exc})") from exc
-
-
-def _sheet_array(rows: list[list[object]], kind: str) -> np.ndarray | None:
-    """Convert calamine rows to an array of ``kind`` ('bool' or 'float'), or None."""
-    if not rows or any(len(r) != len(rows[0]) for r in rows):
-        return None
-    if kind == "bool":
-        if not all(type(v) is bool for row in rows for v in row):
-            return None
-        return np.array(rows, dtype=bool)
-    if not all(type(v) in (int, float) for row in rows for v in row):
-        return None
-    return np.array(rows, dtype=float)
-
-
-def workbook_matches(path: Path, expected: dict[str, tuple[np.ndarray | None, tuple[int, int]]]) -> bool:
-    """Tell whether an existing workbook holds the expected sheets.
-
-    Parameters
-    ----------
-    path : Path
-        Workbook to check.
-    expected : dict
-        Sheet name -> ``(values, shape)``.  ``values`` is the exact array the
-        sheet must hold, or None to check only the shape and that every cell
-        is a finite number.
-
-    Returns
-    -------
-    bool
-        True when the file exists, opens, and every sheet matches.
-    """
-    if not Path(path).is_file():
-        return False
-    try:
-        book = read_xlsx(path)
-    except DataError:
-        return False
-    if list(book) != list(expected):
-        return False
-    for name, (values, shape) in expected.items():
-        kind = "bool" if values is not None and values.dtype == bool else "float"
-        arr = _sheet_array(book[name], kind)
-        if arr is None or arr.shape != tuple(shape):
-            return False
-        if values is None:
-            if not np.all(np.isfinite(arr)):
-                return False
-        elif not np.array_equal(arr, values.astype(arr.dtype)):
-            return False
-    return True
 
 
 # --------------------------------------------------------------------------
@@ -418,6 +124,55 @@ def _unsafe_member(name: str) -> bool:
     return ".." in parts
 
 
+def _open_zip(data: bytes, label: str) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo]]:
+    """Open zip bytes, refusing a truncated or corrupt file, unsafe member names and zip bombs."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
+        raise DataError(f"{label}: not a readable zip file, truncated or corrupt ({exc})") from exc
+    unsafe = [i.filename for i in infos if _unsafe_member(i.filename)]
+    if unsafe:
+        raise DataError(
+            f"{label}: refusing a zip with member paths that are absolute or contain "
+            f"'..': {', '.join(repr(n) for n in unsafe)}"
+        )
+    if sum(i.file_size for i in infos) > MAX_UNPACKED_BYTES:
+        raise DataError(f"{label}: zip unpacks to more than {MAX_UNPACKED_BYTES} bytes")
+    return zf, infos
+
+
+def _zip_members(infos: list[zipfile.ZipInfo], label: str) -> dict[str, zipfile.ZipInfo]:
+    """The members holding the MovieLens files, by base name; each exactly once."""
+    members: dict[str, zipfile.ZipInfo] = {}
+    for info in infos:
+        if info.is_dir():
+            continue
+        base = PurePosixPath(info.filename.replace("\\", "/")).name
+        if base in RAW_FILES.values():
+            if base in members:
+                raise DataError(
+                    f"{label}: zip holds {base} twice "
+                    f"({members[base].filename!r} and {info.filename!r})"
+                )
+            members[base] = info
+    missing = [n for n in RAW_FILES.values() if n not in members]
+    if missing:
+        raise DataError(f"{label}: zip is missing the MovieLens files {', '.join(missing)}")
+    return members
+
+
+def _check_crcs(zf: zipfile.ZipFile, label: str) -> None:
+    """Decompress every member and compare its CRC, naming the first bad one."""
+    try:
+        bad = zf.testzip()
+    except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError,
+            ValueError) as exc:
+        raise DataError(f"{label}: zip content is corrupt ({exc})") from exc
+    if bad is not None:
+        raise DataError(f"{label}: zip member {bad!r} is corrupt (CRC mismatch)")
+
+
 class MovieLensSource:
     """Read access to the MovieLens 100K files, from a directory or a zip.
 
@@ -426,10 +181,12 @@ class MovieLensSource:
     so nothing is written from a source that would fail half-way.
     """
 
-    def __init__(self, label: str, reader: Callable[[str], bytes], checker: Callable[[str, Path], bool]):
+    def __init__(self, label: str, reader: Callable[[str], bytes], checker: Callable[[str, Path], bool],
+                 directory: Path | None = None):
         self.label = label
         self._reader = reader
         self._checker = checker
+        self._directory = directory
         self._cache: dict[str, bytes] = {}
 
     def read(self, name: str) -> bytes:
@@ -441,6 +198,21 @@ class MovieLensSource:
     def same_as(self, name: str, path: Path) -> bool:
         """Tell whether ``path`` holds exactly MovieLens file ``name``."""
         return Path(path).is_file() and self._checker(name, Path(path))
+
+    def where(self, name: str) -> str:
+        """How messages name MovieLens file ``name``: its path, or ``"<name> in <zip>"``."""
+        return str(self._directory / name) if self._directory is not None else f"{name} in {self.label}"
+
+    @contextlib.contextmanager
+    def local_file(self, name: str) -> Iterator[Path]:
+        """A path holding MovieLens file ``name``: the file itself, or a temporary copy of the zip member."""
+        if self._directory is not None:
+            yield self._directory / name
+            return
+        with tempfile.TemporaryDirectory(prefix="ml-100k-") as tmp:
+            path = Path(tmp) / name
+            path.write_bytes(self.read(name))
+            yield path
 
     @classmethod
     def from_dir(cls, directory: Path) -> "MovieLensSource":
@@ -472,7 +244,7 @@ class MovieLensSource:
                 return False
             return src.read_bytes() == path.read_bytes()
 
-        return cls(str(directory), reader, checker)
+        return cls(str(directory), reader, checker, directory)
 
     @classmethod
     def from_zip(cls, data: bytes, label: str) -> "MovieLensSource":
@@ -494,41 +266,9 @@ class MovieLensSource:
             If the zip is truncated or corrupt, has an unsafe member name, or
             lacks a required file.
         """
-        try:
-            zf = zipfile.ZipFile(io.BytesIO(data))
-            infos = zf.infolist()
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
-            raise DataError(f"{label}: not a readable zip file, truncated or corrupt ({exc})") from exc
-        unsafe = [i.filename for i in infos if _unsafe_member(i.filename)]
-        if unsafe:
-            raise DataError(
-                f"{label}: refusing a zip with member paths that are absolute or contain "
-                f"'..': {', '.join(repr(n) for n in unsafe)}"
-            )
-        if sum(i.file_size for i in infos) > MAX_UNPACKED_BYTES:
-            raise DataError(f"{label}: zip unpacks to more than {MAX_UNPACKED_BYTES} bytes")
-        members: dict[str, zipfile.ZipInfo] = {}
-        for info in infos:
-            if info.is_dir():
-                continue
-            base = PurePosixPath(info.filename.replace("\\", "/")).name
-            if base in RAW_FILES.values():
-                if base in members:
-                    raise DataError(
-                        f"{label}: zip holds {base} twice "
-                        f"({members[base].filename!r} and {info.filename!r})"
-                    )
-                members[base] = info
-        missing = [n for n in RAW_FILES.values() if n not in members]
-        if missing:
-            raise DataError(f"{label}: zip is missing the MovieLens files {', '.join(missing)}")
-        try:
-            bad = zf.testzip()
-        except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError,
-                ValueError) as exc:
-            raise DataError(f"{label}: zip content is corrupt ({exc})") from exc
-        if bad is not None:
-            raise DataError(f"{label}: zip member {bad!r} is corrupt (CRC mismatch)")
+        zf, infos = _open_zip(data, label)
+        members = _zip_members(infos, label)
+        _check_crcs(zf, label)
 
         def reader(name: str) -> bytes:
             with zf.open(members[name]) as fh:
@@ -656,6 +396,39 @@ def _movielens_local(path: Path, md5: str | None) -> MovieLensSource | None:
     return None
 
 
+def _local_sources(source: Path | None, shared_dir: Path | None,
+                   md5: str | None) -> tuple[Path | None, MovieLensSource | None]:
+    """The Coursera directory and MovieLens source found in ``source`` (or else ``shared_dir``)."""
+    if source is not None:
+        local = Path(source)
+        if not local.exists():
+            raise FileNotFoundError(f"{local}: source does not exist")
+    elif shared_dir is not None and Path(shared_dir).is_dir():
+        local = Path(shared_dir)
+    else:
+        return None, None
+    coursera = _coursera_dir(local) if local.is_dir() else None
+    movielens = _movielens_local(local, md5)
+    if source is not None and coursera is None and movielens is None:
+        raise FileNotFoundError(
+            f"{local}: no coursera-ex8/ or ml-100k/ directory, MovieLens files or "
+            "ml-100k.zip found there"
+        )
+    return coursera, movielens
+
+
+def _cached_zip(path: Path, md5: str | None) -> MovieLensSource | None:
+    """A zip downloaded by an earlier run, if it is there, matches ``md5`` and is intact."""
+    if md5 is None or not path.is_file():
+        return None
+    data = path.read_bytes()
+    if md5_hex(data) != md5.lower():
+        return None
+    with contextlib.suppress(DataError):
+        return MovieLensSource.from_zip(data, str(path))
+    return None
+
+
 def resolve_sources(
     dest: Path,
     source: Path | None = None,
@@ -696,34 +469,11 @@ def resolve_sources(
         If a zip is corrupt, unsafe or fails its checksum, or the download
         fails.
     """
-    coursera = None
-    movielens = None
-    local = None
-    if source is not None:
-        local = Path(source)
-        if not local.exists():
-            raise FileNotFoundError(f"{local}: source does not exist")
-    elif shared_dir is not None and Path(shared_dir).is_dir():
-        local = Path(shared_dir)
-    if local is not None:
-        if local.is_dir():
-            coursera = _coursera_dir(local)
-        movielens = _movielens_local(local, md5)
-        if source is not None and coursera is None and movielens is None:
-            raise FileNotFoundError(
-                f"{local}: no coursera-ex8/ or ml-100k/ directory, MovieLens files or "
-                "ml-100k.zip found there"
-            )
+    coursera, movielens = _local_sources(source, shared_dir, md5)
+    if movielens is None:
+        movielens = _cached_zip(Path(dest) / ZIP_CACHE_NAME, md5)
     if movielens is not None:
         return Sources(coursera, movielens)
-
-    cached = Path(dest) / ZIP_CACHE_NAME
-    if cached.is_file():
-        data = cached.read_bytes()
-        if md5 is not None and md5_hex(data) == md5.lower():
-            with contextlib.suppress(DataError):
-                return Sources(coursera, MovieLensSource.from_zip(data, str(cached)))
-
     url = url or os.environ.get("ML100K_URL") or ML100K_URL
     data = download(url, progress=progress)
     _check_md5(data, md5, url)
@@ -735,44 +485,30 @@ def resolve_sources(
 # --------------------------------------------------------------------------
 
 
-def load_mat(path: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """Load variables from a MATLAB file, naming the file on any problem.
-
-    Parameters
-    ----------
-    path : Path
-        The ``.mat`` file.
-    keys : tuple of str
-        Variables that must be present.
-
-    Returns
-    -------
-    dict of str to ndarray
-
-    Raises
-    ------
-    FileNotFoundError
-        If the file does not exist.
-    DataError
-        If it cannot be read or lacks a variable.
-    """
-    import scipy.io
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: file not found")
+def _loaded(load: Callable, path: Path):
+    """``load(path)`` with a ValueError (the loaders' "bad content") raised as a DataError."""
     try:
-        mat = scipy.io.loadmat(path)
-    except Exception as exc:  # scipy raises several types for bad files
-        raise DataError(f"{path}: cannot be read as a MATLAB .mat file ({exc})") from exc
-    missing = [k for k in keys if k not in mat]
-    if missing:
-        raise DataError(f"{path}: expected variables {', '.join(keys)}; missing {', '.join(missing)}")
-    return {k: np.asarray(mat[k]) for k in keys}
+        return load(path)
+    except DataError:
+        raise
+    except ValueError as exc:
+        raise DataError(str(exc)) from exc
+
+
+def _whole_ratings(Y: np.ndarray, where: str) -> np.ndarray:
+    """``Y`` as uint8, so the workbook holds integer cells; refuses ratings like 3.5."""
+    if not np.array_equal(Y, np.round(Y)):
+        raise DataError(f"{where}: ratings must be whole numbers (0 = not rated, 1-5)")
+    return Y.astype(np.uint8)
 
 
 def load_coursera(directory: Path) -> dict[str, object]:
     """Load Y, R, X, Theta and movie_ids.txt from the Coursera ex8 files.
+
+    The ``.mat`` files go through :func:`helpers.load_ratings` and
+    :func:`helpers.load_parameters`, ``movie_ids.txt`` through
+    :func:`helpers.load_movie_titles` (ids 1, 2, ..., n), so the data step
+    accepts exactly what the notebooks accept.
 
     Parameters
     ----------
@@ -784,52 +520,34 @@ def load_coursera(directory: Path) -> dict[str, object]:
     -------
     dict
         ``Y`` (uint8), ``R`` (bool), ``X``, ``Theta`` (float64),
-        ``movie_ids`` (bytes).
+        ``movie_ids`` (bytes, as in the file).
 
     Raises
     ------
+    FileNotFoundError
+        If a file is missing.
     DataError
-        If shapes or values are not those of a ratings problem.
+        If a file cannot be read, or shapes or values are not those of a
+        ratings problem; the message names the file.
     """
-    directory = Path(directory)
-    movies_path = directory / "ex8_movies.mat"
-    params_path = directory / "ex8_movieParams.mat"
-    ids_path = directory / "movie_ids.txt"
-    m = load_mat(movies_path, ("Y", "R"))
-    p = load_mat(params_path, ("X", "Theta"))
-    Y, R, X, Theta = m["Y"], m["R"], p["X"], p["Theta"]
-    if Y.ndim != 2 or Y.shape != R.shape:
-        raise DataError(
-            f"{movies_path}: Y and R must be 2-D with the same shape, got {Y.shape} and {R.shape}"
-        )
-    if not np.isin(R, (0, 1)).all():
-        raise DataError(f"{movies_path}: R must hold only 0 and 1")
-    if Y.min() < 0 or Y.max() > 5:
-        raise DataError(f"{movies_path}: Y must hold ratings between 0 and 5")
+    movies_path, params_path, ids_path = (Path(directory) / n for n in COURSERA_FILES)
+    Y, R = _loaded(helpers.load_ratings, movies_path)
+    X, Theta = _loaded(helpers.load_parameters, params_path)
     n_movies, n_users = Y.shape
-    if (
-        X.ndim != 2
-        or Theta.ndim != 2
-        or X.shape[0] != n_movies
-        or Theta.shape[0] != n_users
-        or X.shape[1] != Theta.shape[1]
-    ):
+    if X.shape[0] != n_movies or Theta.shape[0] != n_users:
         raise DataError(
             f"{params_path}: expected X ({n_movies}, k) and Theta ({n_users}, k), "
             f"got {X.shape} and {Theta.shape}"
         )
-    if not (np.isfinite(X).all() and np.isfinite(Theta).all()):
-        raise DataError(f"{params_path}: X and Theta must be finite")
-    if not ids_path.is_file():
-        raise FileNotFoundError(f"{ids_path}: file not found")
+    titles = _loaded(helpers.load_movie_titles, ids_path)
     ids = ids_path.read_bytes()
-    if len(ids.splitlines()) != n_movies:
+    if len(titles) != n_movies or len(ids.splitlines()) != n_movies:
         raise DataError(f"{ids_path}: expected {n_movies} lines, one per movie, got {len(ids.splitlines())}")
     return {
-        "Y": Y.astype(np.uint8),
-        "R": R.astype(bool),
-        "X": X.astype(np.float64),
-        "Theta": Theta.astype(np.float64),
+        "Y": _whole_ratings(Y, str(movies_path)),
+        "R": R,
+        "X": np.asarray(X, dtype=np.float64),
+        "Theta": np.asarray(Theta, dtype=np.float64),
         "movie_ids": ids,
     }
 
@@ -866,15 +584,17 @@ def movie_ids_from_item(u_item: bytes) -> bytes:
     return b"".join(r[0] + b" " + r[1] + b"\n" for r in rows)
 
 
-def ratings_from_movielens(u_data: bytes, n_movies: int, n_users: int) -> tuple[np.ndarray, np.ndarray]:
+def ratings_from_movielens(ml: MovieLensSource, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """Pivot ``u.data`` into the movies x users matrices Y and R.
+
+    Parsed by :func:`research.load_movielens_ratings` (from a temporary copy
+    when the source is a zip).
 
     Parameters
     ----------
-    u_data : bytes
-        Content of ``u.data``: ``user item rating timestamp`` per line.
-    n_movies, n_users : int
-        Matrix shape (lines of ``u.item`` and ``u.user``).
+    ml : MovieLensSource
+    shape : tuple (n_movies, n_users)
+        Lines of ``u.item`` and ``u.user``.
 
     Returns
     -------
@@ -887,25 +607,17 @@ def ratings_from_movielens(u_data: bytes, n_movies: int, n_users: int) -> tuple[
     ------
     DataError
         If ``u.data`` is malformed, has ids out of range, ratings outside
-        1-5 or the same (user, movie) pair twice.
+        1-5 or not whole, or the same (user, movie) pair twice.
     """
-    try:
-        flat = np.array(u_data.split(), dtype=np.int64)
-    except ValueError as exc:
-        raise DataError(f"u.data: expected whitespace-separated integers ({exc})") from exc
-    if flat.size == 0 or flat.size % 4:
-        raise DataError("u.data: expected 4 fields per line (user, item, rating, timestamp)")
-    users, items, ratings = flat.reshape(-1, 4)[:, :3].T
-    if users.min() < 1 or users.max() > n_users or items.min() < 1 or items.max() > n_movies:
-        raise DataError(f"u.data: user ids must be in 1..{n_users} and item ids in 1..{n_movies}")
-    if ratings.min() < 1 or ratings.max() > 5:
-        raise DataError("u.data: ratings must be between 1 and 5")
-    keys = (items - 1) * n_users + (users - 1)
-    if np.unique(keys).size != keys.size:
-        raise DataError("u.data: some (user, item) pair is rated twice")
-    Y = np.zeros((n_movies, n_users), dtype=np.uint8)
-    Y[items - 1, users - 1] = ratings
-    return Y, Y > 0
+    import research  # here, not at the top: it loads scipy.stats, which only this path needs
+
+    where = ml.where("u.data")
+    with ml.local_file("u.data") as path:
+        try:
+            Y, R = research.load_movielens_ratings(path, shape).to_dense()
+        except ValueError as exc:
+            raise DataError(str(exc).replace(str(path), where)) from exc
+    return _whole_ratings(Y, where), R
 
 
 def load_movielens(ml: MovieLensSource) -> dict[str, object]:
@@ -923,7 +635,7 @@ def load_movielens(ml: MovieLensSource) -> dict[str, object]:
     movie_ids = movie_ids_from_item(ml.read("u.item"))
     n_movies = len(movie_ids.splitlines())
     n_users = len(_numbered_lines(ml.read("u.user"), "u.user"))
-    Y, R = ratings_from_movielens(ml.read("u.data"), n_movies, n_users)
+    Y, R = ratings_from_movielens(ml, (n_movies, n_users))
     return {"Y": Y, "R": R, "movie_ids": movie_ids}
 
 
@@ -937,15 +649,14 @@ def train_parameters(
     R: np.ndarray,
     num_features: int = NUM_FEATURES,
     lambda_: float = LAMBDA,
-    max_iter: int = MAX_ITER,
+    num_iters: int = NUM_ITERS,
     seed: int = SEED,
 ) -> tuple[np.ndarray, np.ndarray, dict]:
     """Train movie features X and user parameters Theta on raw ratings.
 
-    Calls ``helpers.train_lbfgs`` (L-BFGS-B on the regularised
-    collaborative-filtering cost) from the repository root.  Ratings are not
-    mean-normalised, so ``X @ Theta.T`` approximates ``Y`` itself, as the
-    Coursera parameters do.
+    Calls :func:`helpers.train_lbfgs` (L-BFGS-B on the regularised
+    collaborative-filtering cost).  Ratings are not mean-normalised, so
+    ``X @ Theta.T`` approximates ``Y`` itself, as the Coursera parameters do.
 
     Parameters
     ----------
@@ -957,7 +668,7 @@ def train_parameters(
         Number of latent features.
     lambda_ : float
         Regularisation strength.
-    max_iter : int
+    num_iters : int
         L-BFGS iteration limit.
     seed : int
         Seed of the random initialisation.
@@ -969,13 +680,9 @@ def train_parameters(
     info : dict
         ``iterations`` run and the ``initial_cost`` and ``final_cost``.
     """
-    if str(REPO_ROOT) not in sys.path:
-        sys.path.insert(0, str(REPO_ROOT))
-    from helpers import train_lbfgs
-
-    X, Theta, history = train_lbfgs(
+    X, Theta, history = helpers.train_lbfgs(
         np.asarray(Y, dtype=float), np.asarray(R, dtype=bool),
-        num_features=num_features, lambda_=lambda_, max_iter=max_iter, seed=seed,
+        num_features=num_features, lambda_=lambda_, num_iters=num_iters, seed=seed,
     )
     info = {"iterations": len(history) - 1, "initial_cost": float(history[0]),
             "final_cost": float(history[-1])}
@@ -989,23 +696,110 @@ def train_parameters(
     return X, Theta, info
 
 
+def _timed_training(Y: np.ndarray, R: np.ndarray, lambda_: float, num_iters: int,
+                    quiet: bool) -> tuple[np.ndarray, np.ndarray, dict]:
+    """:func:`train_parameters` with the data step's settings, timed and reported."""
+    start = time.perf_counter()
+    X, Theta, info = train_parameters(Y, R, NUM_FEATURES, lambda_, num_iters, SEED)
+    training = {"lambda": lambda_, "num_iters": num_iters, "num_features": NUM_FEATURES, "seed": SEED,
+                **info, "seconds": round(time.perf_counter() - start, 3)}
+    if not quiet:
+        print(f"trained X, Theta with helpers.train_lbfgs (lambda={lambda_}, "
+              f"{info['iterations']} iterations, cost {info['initial_cost']:.4g} -> "
+              f"{info['final_cost']:.4g}, {training['seconds']:.1f} s)", flush=True)
+    return X, Theta, training
+
+
 # --------------------------------------------------------------------------
 # Build
 # --------------------------------------------------------------------------
 
 
 @dataclass
-class _Report:
-    """Collects one entry per output file and prints it."""
+class _Outputs:
+    """Writes each output file unless it already holds the right content, and reports it."""
 
+    dest: Path
+    force: bool
     quiet: bool
     files: dict[str, dict] = field(default_factory=dict)
 
-    def add(self, name: str, status: str, source: str, seconds: float = 0.0) -> None:
+    def write(self, name: str, label: str, write: Callable[[Path], None], valid: Callable[[Path], bool]) -> None:
+        """Write ``dest/name`` with ``write`` unless ``valid`` says it is already right (and not ``force``)."""
+        path = self.dest / name
+        existed = path.exists()
+        if not self.force and existed and valid(path):
+            self._add(name, "skipped (valid)", label)
+            return
+        start = time.perf_counter()
+        write(path)
+        status = "written" if not existed else ("rewritten" if self.force else "replaced invalid")
+        self._add(name, status, label, time.perf_counter() - start)
+
+    def _add(self, name: str, status: str, source: str, seconds: float = 0.0) -> None:
         self.files[name] = {"status": status, "source": source, "seconds": round(seconds, 3)}
         if not self.quiet:
             timing = f", {seconds:.1f} s" if seconds >= 0.05 else ""
             print(f"{status:<17} {name:<20} (from {source}{timing})", flush=True)
+
+
+def _inputs(src: Sources) -> tuple[dict, dict[str, str]]:
+    """Every input parsed and checked, and where each derived output comes from."""
+    c, ml = src.coursera, src.movielens
+    if c is not None:
+        labels = {"ids": str(c / MOVIE_IDS), "ratings": str(c / "ex8_movies.mat"),
+                  "params": str(c / "ex8_movieParams.mat")}
+        return load_coursera(c), labels
+    labels = {"ids": f"u.item of {ml.label}", "ratings": f"u.data of {ml.label}",
+              "params": f"training on u.data of {ml.label}"}
+    return load_movielens(ml), labels
+
+
+def _write_raw(out: _Outputs, src: Sources) -> None:
+    """The downloaded zip (when there is one) and the MovieLens files, copied verbatim."""
+    ml = src.movielens
+    if src.zip_to_cache is not None:
+        data = src.zip_to_cache
+        out.write(ZIP_CACHE_NAME, ml.label, lambda p: write_bytes_atomic(p, data),
+                  lambda p: p.stat().st_size == len(data) and md5_hex(p.read_bytes()) == md5_hex(data))
+    for out_name, ml_name in RAW_FILES.items():
+        out.write(out_name, ml.where(ml_name),
+                  lambda p, n=ml_name: write_bytes_atomic(p, ml.read(n)),
+                  lambda p, n=ml_name: ml.same_as(n, p))
+
+
+def _write_ratings(out: _Outputs, arrays: dict, labels: dict[str, str], progress: bool) -> None:
+    """``movie_ids.txt`` and ``ex8_movies.xlsx``."""
+    ids = arrays["movie_ids"]
+    out.write(MOVIE_IDS, labels["ids"], lambda p: write_bytes_atomic(p, ids), lambda p: p.read_bytes() == ids)
+    Y, R = arrays["Y"], arrays["R"]
+    out.write(RATINGS_BOOK, labels["ratings"],
+              lambda p: write_xlsx(p, {"y": Y, "R": R}, progress=progress),
+              lambda p: workbook_matches(p, {"y": (Y, Y.shape), "R": (R, R.shape)}))
+
+
+def _write_parameters(out: _Outputs, arrays: dict, label: str, lambda_: float, num_iters: int,
+                      progress: bool, quiet: bool) -> dict | None:
+    """``movie_params.xlsx``: the course's X/Theta, or X/Theta trained only when the file must be written.
+
+    Returns the training settings and result, or None when nothing was trained.
+    """
+    if "X" in arrays:
+        X, Theta = arrays["X"], arrays["Theta"]
+        out.write(PARAMS_BOOK, label, lambda p: write_xlsx(p, {"X": X, "theta": Theta}, progress=progress),
+                  lambda p: workbook_matches(p, {"X": (X, X.shape), "theta": (Theta, Theta.shape)}))
+        return None
+    Y, R = arrays["Y"], arrays["R"]
+    training: dict = {}
+
+    def train_and_write(p: Path) -> None:
+        X, Theta, info = _timed_training(Y, R, lambda_, num_iters, quiet)
+        training.update(info)
+        write_xlsx(p, {"X": X, "theta": Theta}, progress=progress)
+
+    shapes = {"X": (None, (Y.shape[0], NUM_FEATURES)), "theta": (None, (Y.shape[1], NUM_FEATURES))}
+    out.write(PARAMS_BOOK, label, train_and_write, lambda p: workbook_matches(p, shapes))
+    return training or None
 
 
 def build(
@@ -1017,7 +811,7 @@ def build(
     md5: str | None = ML100K_MD5,
     force: bool = False,
     lambda_: float = LAMBDA,
-    max_iter: int = MAX_ITER,
+    num_iters: int = NUM_ITERS,
     progress: bool = True,
     quiet: bool = False,
 ) -> dict:
@@ -1043,7 +837,7 @@ def build(
         Rewrite every file even when it is already valid.
     lambda_ : float
         Regularisation for training X/Theta (MovieLens-only path).
-    max_iter : int
+    num_iters : int
         L-BFGS iteration limit for that training.
     progress : bool
         Show tqdm progress bars.
@@ -1054,99 +848,30 @@ def build(
     -------
     dict
         ``dest``, ``sources`` (descriptions), ``files`` (name -> status,
-        source, seconds), ``training`` (None, or the settings and result of training) and
-        ``seconds`` (total).
+        source, seconds), ``training`` (None, or the settings and result of
+        training) and ``seconds`` (total).
     """
     t0 = time.perf_counter()
+    lambda_ = as_float(lambda_, "lambda_", low=0)
+    num_iters = as_int(num_iters, "num_iters", low=0)
     dest = Path(dest)
     src = resolve_sources(dest, source, shared_dir, url, md5, progress)
-    ml = src.movielens
-    report = _Report(quiet)
-
     # Parse every input before writing anything, so a bad source leaves
     # the destination untouched.
-    training = None
-    if src.coursera is not None:
-        arrays = load_coursera(src.coursera)
-        c = src.coursera
-        ids_label = str(c / "movie_ids.txt")
-        ratings_label = str(c / "ex8_movies.mat")
-        params_label = str(c / "ex8_movieParams.mat")
-    else:
-        arrays = load_movielens(ml)
-        ids_label = f"u.item of {ml.label}"
-        ratings_label = f"u.data of {ml.label}"
-        params_label = f"training on u.data of {ml.label}"
+    arrays, labels = _inputs(src)
     dest.mkdir(parents=True, exist_ok=True)
-
-    def timed_write(name: str, label: str, write: Callable[[Path], None], valid: Callable[[Path], bool]):
-        path = dest / name
-        existed = path.exists()
-        if not force and existed and valid(path):
-            report.add(name, "skipped (valid)", label)
-            return
-        start = time.perf_counter()
-        write(path)
-        status = "written" if not existed else ("rewritten" if force else "replaced invalid")
-        report.add(name, status, label, time.perf_counter() - start)
-
-    if src.zip_to_cache is not None:
-        data = src.zip_to_cache
-        timed_write(
-            ZIP_CACHE_NAME, ml.label,
-            lambda p: write_bytes_atomic(p, data),
-            lambda p: p.stat().st_size == len(data) and md5_hex(p.read_bytes()) == md5_hex(data),
-        )
-
-    for out_name, ml_name in RAW_FILES.items():
-        timed_write(
-            out_name, f"{ml.label}/{ml_name}" if Path(ml.label).is_dir() else f"{ml_name} in {ml.label}",
-            lambda p, n=ml_name: write_bytes_atomic(p, ml.read(n)),
-            lambda p, n=ml_name: ml.same_as(n, p),
-        )
-
-    ids = arrays["movie_ids"]
-    timed_write(MOVIE_IDS, ids_label, lambda p: write_bytes_atomic(p, ids),
-                lambda p: p.read_bytes() == ids)
-
-    Y, R = arrays["Y"], arrays["R"]
-    timed_write(
-        RATINGS_BOOK, ratings_label,
-        lambda p: write_xlsx(p, {"y": Y, "R": R}, progress=progress),
-        lambda p: workbook_matches(p, {"y": (Y, Y.shape), "R": (R, R.shape)}),
-    )
-
-    if src.coursera is not None:
-        X, Theta = arrays["X"], arrays["Theta"]
-        params_expected = {"X": (X, X.shape), "theta": (Theta, Theta.shape)}
-        params_write = lambda p: write_xlsx(p, {"X": X, "theta": Theta}, progress=progress)  # noqa: E731
-    else:
-        k = NUM_FEATURES
-        params_expected = {"X": (None, (Y.shape[0], k)), "theta": (None, (Y.shape[1], k))}
-
-        def params_write(p: Path) -> None:
-            nonlocal training
-            start = time.perf_counter()
-            X, Theta, info = train_parameters(Y, R, k, lambda_, max_iter, SEED)
-            training = {"lambda": lambda_, "max_iter": max_iter, "num_features": k, "seed": SEED,
-                        **info, "seconds": round(time.perf_counter() - start, 3)}
-            if not quiet:
-                print(f"trained X, Theta with helpers.train_lbfgs (lambda={lambda_}, "
-                      f"{info['iterations']} iterations, cost {info['initial_cost']:.4g} -> "
-                      f"{info['final_cost']:.4g}, {training['seconds']:.1f} s)", flush=True)
-            write_xlsx(p, {"X": X, "theta": Theta}, progress=progress)
-
-    timed_write(PARAMS_BOOK, params_label, params_write,
-                lambda p: workbook_matches(p, params_expected))
-
+    out = _Outputs(dest, force, quiet)
+    _write_raw(out, src)
+    _write_ratings(out, arrays, labels, progress)
+    training = _write_parameters(out, arrays, labels["params"], lambda_, num_iters, progress, quiet)
     return {
         "dest": str(dest),
         "sources": {
             "coursera": None if src.coursera is None else str(src.coursera),
-            "movielens": ml.label,
+            "movielens": src.movielens.label,
             "downloaded": src.zip_to_cache is not None,
         },
-        "files": report.files,
+        "files": out.files,
         "training": training,
         "seconds": round(time.perf_counter() - t0, 3),
     }
@@ -1163,7 +888,8 @@ def main(argv: list[str] | None = None) -> int:
     Returns
     -------
     int
-        0 on success, 1 on a data error (printed as ``error: ...``).
+        0 on success, 1 on a data error or a bad setting (printed as
+        ``error: ...``).
     """
     parser = argparse.ArgumentParser(
         description="Fill data/ with the ex8 workbooks, movie list and MovieLens 100K files."
@@ -1181,7 +907,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--md5", default=ML100K_MD5, help="expected MD5 of the zip ('none' to skip)")
     parser.add_argument("--lambda", dest="lambda_", type=float, default=LAMBDA,
                         help="regularisation when training X/Theta from MovieLens alone")
-    parser.add_argument("--max-iter", type=int, default=MAX_ITER, help="L-BFGS iterations for that training")
+    parser.add_argument("--num-iters", "--max-iter", dest="num_iters", type=int, default=NUM_ITERS,
+                        help="L-BFGS iterations for that training (--max-iter: old spelling, deprecated)")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     args = parser.parse_args(argv)
     md5 = None if args.md5.lower() == "none" else args.md5
@@ -1190,9 +917,9 @@ def main(argv: list[str] | None = None) -> int:
             args.dest, args.source,
             shared_dir=None if args.no_shared else DEFAULT_SHARED,
             url=args.url, md5=md5, force=args.force,
-            lambda_=args.lambda_, max_iter=args.max_iter, progress=not args.no_progress,
+            lambda_=args.lambda_, num_iters=args.num_iters, progress=not args.no_progress,
         )
-    except (DataError, OSError) as exc:  # OSError covers FileNotFoundError
+    except (ValueError, OSError) as exc:  # DataError is a ValueError; OSError covers FileNotFoundError
         print(f"error: {exc}", file=sys.stderr)
         return 1
     n_written = sum(f["status"] != "skipped (valid)" for f in summary["files"].values())

@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import workbooks
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared" / "data"
 COURSERA = SHARED / "coursera-ex8"
@@ -154,7 +156,7 @@ def server():
 
 
 def download_build(dest: Path, url: str, md5_hex: str, **kw) -> dict:
-    return bd.build(dest, shared_dir=None, url=url, md5=md5_hex, max_iter=5,
+    return bd.build(dest, shared_dir=None, url=url, md5=md5_hex, num_iters=5,
                     progress=False, quiet=True, **kw)
 
 
@@ -225,9 +227,9 @@ def test_shared_build_rerun_skips_everything(shared_build):
 @SKIP_NO_SHARED
 def test_movielens_only_gives_the_course_matrices(tmp_path, course_arrays):
     Y, R, _, _ = course_arrays
-    summary = bd.build(tmp_path, source=ML100K, max_iter=3, progress=False, quiet=True)
+    summary = bd.build(tmp_path, source=ML100K, num_iters=3, progress=False, quiet=True)
     assert summary["sources"]["coursera"] is None
-    assert summary["training"]["max_iter"] == 3
+    assert summary["training"]["num_iters"] == 3
     # The reader used here is checked against pandas in the tests above.
     assert bd.workbook_matches(tmp_path / "ex8_movies.xlsx",
                                {"y": (Y, Y.shape), "R": (R.astype(bool), R.shape)})
@@ -429,7 +431,7 @@ def test_local_coursera_source_is_copied_exactly(tmp_path):
         if source.suffix == ".zip":
             source.write_bytes(make_zip(fake_ml100k_files()))
         out2 = tmp_path / f"out-{source.name}"
-        summary = bd.build(out2, source=source, md5=None, max_iter=2, progress=False, quiet=True)
+        summary = bd.build(out2, source=source, md5=None, num_iters=2, progress=False, quiet=True)
         assert summary["sources"]["coursera"] is None
         assert np.array_equal(read_sheets(out2 / "ex8_movies.xlsx")["y"], fake_Y_R()[0])
 
@@ -472,11 +474,11 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
     assert target.read_bytes() == b"old"
     assert listing(tmp_path) == ["f.bin"]
     with pytest.raises(bd.DataError):
-        bd.write_xlsx(tmp_path / "nan.xlsx", {"X": np.array([[1.0, np.nan]])}, progress=False)
+        workbooks.write_xlsx(tmp_path / "nan.xlsx", {"X": np.array([[1.0, np.nan]])}, progress=False)
     assert listing(tmp_path) == ["f.bin"]
 
 
 def test_column_letters():
-    cols = bd.column_letters(943)
+    cols = workbooks.column_letters(943)
     assert cols[:3] == ["A", "B", "C"] and cols[25:28] == ["Z", "AA", "AB"]
     assert cols[701:703] == ["ZZ", "AAA"] and cols[-1] == "AJG"
