@@ -50,7 +50,7 @@ lab: data $(EXTRAS_STAMP)
 	cd notebooks && ../$(BIN)/jupyter lab
 
 test: data $(EXTRAS_STAMP) $(BROWSER_STAMP) $(SPARK_STAMP)
-	$(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Unit tests only (no notebooks, no slow tests): quick feedback while editing helpers.py.
 test-fast: data
