@@ -12,8 +12,8 @@
  05   mean normalisation      :func:`normalize_ratings`
  06   training                :func:`init_parameters`, :func:`gradient_descent`,
                               :func:`train_lbfgs`, :data:`ARTICLE_RATINGS`
- 07   recommending            :class:`FactorModel`, :func:`add_user`,
-                              :func:`recommend`, :func:`similar_movies`
+ 07   recommending            :class:`FactorModel`, :func:`search_titles`, :func:`fold_in`,
+                              :func:`add_user`, :func:`recommend`, :func:`similar_movies`
 ====  ======================  ==================================================
 
 Shapes follow the course: ``Y`` and ``R`` are ``(n_movies, n_users)``, ``X`` is
@@ -45,7 +45,7 @@ from workbooks import WORKBOOK_SUFFIXES, read_sheets, sheet_as_flags, sheet_as_f
 __all__ = ["toy_table", "ARTICLE_RATINGS", "load_ratings", "load_movie_titles", "load_parameters",
            "cofi_cost", "cofi_gradients", "numerical_gradient", "check_gradients", "normalize_ratings",
            "init_parameters", "gradient_descent", "train_lbfgs", "DivergenceError",
-           "FactorModel", "ratings_vector", "add_user", "recommend", "similar_movies"]
+           "FactorModel", "search_titles", "ratings_vector", "add_user", "fold_in", "recommend", "similar_movies"]
 
 RATING_MIN = 0.0   # 0 in Y means "not rated"
 RATING_MAX = 5.0
@@ -602,21 +602,9 @@ def _lbfgs(X0, Theta0, Y, R, lambda_, num_iters, tol, sparse):
 class FactorModel:
     r"""A trained rating model :math:`\hat y_{ij} = \mu + b_i + c_j + x^{(i)} \cdot \theta^{(j)}`.
 
-    The course's mean-normalised model is ``mu = 0``, ``b_movie`` = the movie
-    means, ``b_user = 0``; the models of ``research/`` fill in the other terms.
-
-    Parameters
-    ----------
-    mu : float
-    b_movie, b_user : array_like of shape (n_movies,) and (n_users,)
-    X, Theta : array_like of shape (n_movies, k) and (n_users, k), optional
-        Omitted (both) for a model without features.
-    rating_range : (low, high) or None, default=(1.0, 5.0)
-        Predictions are clipped to it unless ``clip=False``; ``None`` never clips.
-    history : array_like, optional
-        The training cost per iteration.
-    info : dict, optional
-        How the model was trained.
+    The course's: ``mu = 0``, ``b_movie`` the shrunk means, ``b_user = 0``, ``X`` and ``Theta``
+    (``(n_movies, k)``, ``(n_users, k)``, or neither). Predictions are clipped to ``rating_range``
+    unless ``clip=False`` (``None``: never). ``history``: cost per iteration.
     """
 
     def __init__(self, mu, b_movie, b_user, X=None, Theta=None, *, rating_range=(1.0, 5.0),
@@ -635,75 +623,100 @@ class FactorModel:
             raise ValueError(f"X must be (n_movies={n_movies}, k) and Theta (n_users={n_users}, k); "
                              f"got X {self.X.shape}, Theta {self.Theta.shape}")
         if rating_range is not None:
-            lo, hi = (as_float(v, "rating_range") for v in rating_range)
-            if not lo < hi:
+            rating_range = tuple(as_float(v, "rating_range") for v in rating_range)
+            if len(rating_range) != 2 or not rating_range[0] < rating_range[1]:
                 raise ValueError(f"rating_range must be (low, high) with low < high; got {rating_range!r}")
-            rating_range = (lo, hi)
         self.rating_range = rating_range
         self.history = np.asarray(history if history is not None else [], dtype=float)
         self.info = dict(info or {})
 
     @property
-    def shape(self) -> tuple[int, int]:
-        """``(n_movies, n_users)``."""
+    def shape(self) -> tuple[int, int]:  # (n_movies, n_users)
         return (self.b_movie.size, self.b_user.size)
 
     @property
     def num_features(self) -> int:
         return self.X.shape[1]
 
-    def __repr__(self) -> str:
-        what = self.info.get("model", "FactorModel")
-        return f"<{what}: {self.shape[0]} movies x {self.shape[1]} users, {self.num_features} features>"
-
-    def _clip(self, pred, clip):
-        if clip and self.rating_range is not None:
-            np.clip(pred, *self.rating_range, out=pred)
-        return pred
-
     def predict(self, rows, cols, *, clip=True) -> np.ndarray:
         """Predicted ratings of movies ``rows`` by users ``cols`` (0-based, equal length)."""
         rows, cols = as_indices(rows, "rows"), as_indices(cols, "cols")
         if rows.shape != cols.shape:
             raise ValueError(f"rows and cols must have the same length; got {rows.size} and {cols.size}")
-        n_movies, n_users = self.shape
-        if rows.size and (rows.min() < 0 or rows.max() >= n_movies or cols.min() < 0 or cols.max() >= n_users):
+        if rows.size and (min(rows.min(), cols.min()) < 0 or np.any(np.max([rows, cols], axis=1) >= self.shape)):
             raise ValueError(f"rows/cols must index into the model's shape {self.shape}")
         pred = self.mu + self.b_movie[rows] + self.b_user[cols]
         if self.num_features:
             pred += np.einsum("ij,ij->i", self.X[rows], self.Theta[cols])
-        return self._clip(pred, clip)
+        return np.clip(pred, *self.rating_range, out=pred) if clip and self.rating_range else pred
 
     def predict_all(self, *, clip=True) -> np.ndarray:
         """The full ``(n_movies, n_users)`` matrix of predictions."""
         pred = self.X @ self.Theta.T
         pred += self.mu + self.b_movie[:, None] + self.b_user[None, :]
-        return self._clip(pred, clip)
+        return np.clip(pred, *self.rating_range, out=pred) if clip and self.rating_range else pred
 
 
-def ratings_vector(my_ratings, n_movies):
+def search_titles(query, titles, Y, R, n=10):
+    """Movies whose title contains every word of ``query`` (any case; blank: all), most rated first.
+
+    At most ``n`` rows: ``row`` (0-based row of ``Y``: your ratings' key), ``title``, ``num_ratings``, ``mean_rating``.
+    """
+    if not isinstance(query, str):
+        raise ValueError(f"query must be a string (part of a title); got {query!r}")
+    Y, R = as_ratings(Y, R)
+    titles = _titles_for(titles, Y.shape[0])
+    words = query.casefold().split()
+    hits = np.array([i for i, t in enumerate(titles) if all(w in t.casefold() for w in words)], dtype=int)
+    counts = R[hits].sum(axis=1)
+    means = np.where(counts > 0, np.where(R[hits], Y[hits], 0.0).sum(axis=1) / np.maximum(counts, 1), np.nan)
+    order = np.lexsort((hits, -counts))[: as_int(n, "n", low=1)]
+    return pd.DataFrame({"row": hits[order], "title": [titles[i] for i in hits[order]],
+                         "num_ratings": counts[order].astype(int), "mean_rating": means[order]})
+
+
+def _titles_for(titles, n_movies):
+    titles = list(titles)
+    if len(titles) != n_movies:
+        raise ValueError(f"titles must have one entry per movie ({n_movies}); got {len(titles)}")
+    return titles
+
+
+def _row_of(key, n_movies, titles):
+    """The 0-based row a ratings key names: a row number, or (given ``titles``) an exact title."""
+    if isinstance(key, (int, np.integer)) and not isinstance(key, (bool, np.bool_)) and 0 <= key < n_movies:
+        return int(key)
+    found = [i for i, t in enumerate(titles or ()) if t == key] if isinstance(key, str) else []
+    if len(found) != 1:
+        raise ValueError(f"my_ratings: the title {key!r} is shared by rows {found}; key it by row" if found else
+                         f"my_ratings: movie id {key!r} is neither a 0-based row of Y (0..{n_movies - 1}) nor "
+                         f"{'an exact title' if titles else 'a title (give titles= to key by title)'}. Rows count "
+                         "from 0: row i is MovieLens id i + 1, so {1: 5} rates id 2. helpers.search_titles finds rows")
+    return found[0]
+
+
+def ratings_vector(my_ratings, n_movies, titles=None):
     """A user's ratings as a length-``n_movies`` vector (0 = not rated).
 
-    ``my_ratings`` is a vector (0 or a rating from 1 to 5 per movie) or a dict
-    ``{row: rating}`` with 0-based rows of ``Y`` (row 0 is movie id 1).
+    ``my_ratings``: a vector (0 or 1-5 per movie) or a dict ``{key: stars}`` keyed
+    by 0-based row of ``Y`` (row 0 is movie id 1) or, given ``titles``, by exact title.
     """
     n_movies = as_int(n_movies, "n_movies", low=1)
     if hasattr(my_ratings, "items"):
+        titles = None if titles is None else _titles_for(titles, n_movies)
         vec = np.zeros(n_movies)
-        for row, rating in my_ratings.items():
-            if isinstance(row, (bool, np.bool_)) or not isinstance(row, (int, np.integer)) \
-                    or not 0 <= row < n_movies:
-                raise ValueError(f"my_ratings: movie id {row!r} is not a 0-based row of Y (0..{n_movies - 1}); "
-                                 "row i is MovieLens movie id i + 1")
-            vec[row] = as_float(rating, f"my_ratings[{row}]", low=1, high=RATING_MAX)
+        for key, rating in my_ratings.items():
+            row = _row_of(key, n_movies, titles)
+            if vec[row]:
+                raise ValueError(f"my_ratings: movie row {row} ({key!r}) is rated twice")
+            vec[row] = as_float(rating, f"my_ratings[{key!r}]", low=1, high=RATING_MAX)
         return vec
     vec = as_vector(np.ravel(my_ratings), "my_ratings")
     if vec.size != n_movies:
         raise ValueError(f"my_ratings must have one entry per movie ({n_movies}); got {vec.size}")
-    bad = (vec != 0) & ((vec < 1) | (vec > RATING_MAX))
-    if np.any(bad):
-        i = int(np.argmax(bad))
-        raise ValueError(f"my_ratings[{i}] = {float(vec[i])!r}: ratings must be 0 (not rated) "
+    bad = np.flatnonzero((vec != 0) & ((vec < 1) | (vec > RATING_MAX)))
+    if bad.size:
+        raise ValueError(f"my_ratings[{bad[0]}] = {float(vec[bad[0]])!r}: ratings must be 0 (not rated) "
                          f"or between 1 and {RATING_MAX:g}")
     return vec
 
@@ -715,81 +728,68 @@ def add_user(my_ratings, Y, R):
     return np.column_stack([vec, Y]), np.column_stack([vec != 0, R])
 
 
-def _top_table(predictions, titles, num_ratings, keep, n):
-    """The ``n`` best kept movies as a table, highest prediction first (ties: lower row first)."""
-    table = pd.DataFrame({"movie_id": np.arange(len(titles)), "title": titles,
-                          "predicted_rating": predictions.astype(float), "num_ratings": num_ratings})
-    return (table[keep]
-            .sort_values(["predicted_rating", "movie_id"], ascending=[False, True], kind="stable")
-            .head(n).reset_index(drop=True))
+def fold_in(model, my_ratings, lambda_=10.0, *, titles=None, offset=None):
+    r"""Fit a new user to a trained ``model``'s fixed movie side: one ridge regression, no retraining.
+
+    Minimises :math:`\frac12\sum_{i\,\text{rated}}(\mu + b_i + c + x^{(i)}\cdot\theta - y_i)^2
+    + \frac\lambda2(\lVert\theta\rVert^2 + c^2)`, i.e. :math:`\theta = (X_r^TX_r + \lambda I)^{-1}
+    X_r^T (y - \mu - b)_r` without offset. ``offset`` (default: if the model has user offsets)
+    fits :math:`c` jointly, penalised like :math:`\theta` so one rating is not all offset and
+    no ratings give 0. Returns a :class:`FactorModel` of one user (you), ``model``'s movie side.
+    """
+    if not isinstance(model, FactorModel):
+        raise ValueError(f"model must be a helpers.FactorModel; got {type(model).__name__}")
+    lambda_ = as_float(lambda_, "lambda_", low=0)
+    vec = ratings_vector(my_ratings, model.shape[0], titles)
+    offset = bool(np.any(model.b_user)) if offset is None else as_bool(offset, "offset")
+    rows = np.flatnonzero(vec)
+    A = np.column_stack([model.X[rows]] + ([np.ones(rows.size)] if offset else []))
+    target = np.concatenate([vec[rows] - model.mu - model.b_movie[rows], np.zeros(A.shape[1])])
+    w = np.linalg.lstsq(np.vstack([A, np.sqrt(lambda_) * np.eye(A.shape[1])]), target, rcond=None)[0]
+    return FactorModel(model.mu, model.b_movie, [w[-1] if offset else 0.0], model.X,
+                       w[None, : model.num_features], rating_range=model.rating_range,
+                       info={"model": "fold-in", "lambda_": lambda_, "offset": offset})
 
 
-def recommend(my_ratings, Y, R, titles, n=10, *, num_features=10, lambda_=10.0, num_iters=100, seed=0,
-              shrinkage=10.0, min_ratings=1, return_model=False):
-    """Train on everyone's ratings plus yours and list the movies you would rate highest.
+def recommend(my_ratings, Y, R, titles, n=10, *, model=None, num_features=10, lambda_=10.0, num_iters=100,
+              seed=0, shrinkage=10.0, min_ratings=1, return_model=False):
+    """The ``n`` movies you would rate highest, best first, without those you rated.
 
-    The ratings are normalised with shrunk means (:func:`normalize_ratings`
-    with ``shrinkage``), factorised with :func:`train_lbfgs`, and your
-    prediction for movie *i* is ``x_i . theta_you + mean_i``.
-
-    Why shrink: with plain means a movie rated once with 5 stars is predicted
-    near 5.0 for everyone, so obscure one-rating movies top every list.
-    ``shrinkage=0, min_ratings=0`` shows that unguarded model.
-
-    Parameters
-    ----------
-    my_ratings : array_like of shape (n_movies,) or dict
-        Your ratings (see :func:`ratings_vector`); all zeros is a new user.
-    Y, R : array_like of shape (n_movies, n_users)
-        Everyone else's ratings.
-    titles : sequence of str, length n_movies
-    n : int, default=10
-    num_features, lambda_, num_iters, seed
-        Passed to :func:`train_lbfgs`.
-    shrinkage : float, default=10.0
-    min_ratings : int, default=1
-        Only recommend movies with at least this many ratings from others.
-    return_model : bool, default=False
-        Also return the trained :class:`FactorModel` (you are user 0; it
-        predicts without clipping: ``rating_range=None``).
-
-    Returns
-    -------
-    pandas.DataFrame, or (DataFrame, FactorModel)
-        Columns ``movie_id`` (0-based row), ``title``, ``predicted_rating``,
-        ``num_ratings`` (by other users); at most ``n`` rows, best first,
-        without the movies you rated.
+    Trains on everyone's ratings plus ``my_ratings`` (:func:`ratings_vector`; ``{}``:
+    a new user) with shrunk means (``shrinkage``; 0 with ``min_ratings=0`` lets
+    once-rated 5-star movies top the list) and :func:`train_lbfgs`, then predicts
+    ``x_i . theta_you + mean_i``; given a trained ``model`` of ``Y``'s movies it
+    :func:`fold_in`\\ s you instead (no retraining). ``min_ratings``: fewest ratings by
+    others. Returns a DataFrame (``movie_id`` = 0-based row, ``title``, ``predicted_rating``,
+    ``num_ratings`` by others), and with ``return_model`` the model where you are user 0.
     """
     Y, R = as_ratings(Y, R)
-    titles = list(titles)
-    if len(titles) != Y.shape[0]:
-        raise ValueError(f"titles must have one entry per movie ({Y.shape[0]}); got {len(titles)}")
-    n = as_int(n, "n", low=1)
-    min_ratings = as_int(min_ratings, "min_ratings", low=0)
-    vec = ratings_vector(my_ratings, Y.shape[0])
-    Y_all, R_all = np.column_stack([vec, Y]), np.column_stack([vec != 0, R])
-    Y_norm, means = _normalize(Y_all, R_all, as_float(shrinkage, "shrinkage", low=0))
-    X0, Theta0 = init_parameters(*Y_all.shape, num_features, seed=seed)
-    X, Theta, J_history = _lbfgs(X0, Theta0, Y_norm, R_all, as_float(lambda_, "lambda_", low=0),
-                                 as_int(num_iters, "num_iters", low=0), 1e-9, None)
-    model = FactorModel(0.0, means, np.zeros(Y_all.shape[1]), X, Theta, rating_range=None, history=J_history,
-                        info={"model": "course model (recommend)", "shrinkage": shrinkage})
+    titles = _titles_for(titles, Y.shape[0])
+    n, min_ratings = as_int(n, "n", low=1), as_int(min_ratings, "min_ratings", low=0)
+    vec = ratings_vector(my_ratings, Y.shape[0], titles)
+    if model is not None:
+        if not isinstance(model, FactorModel) or model.shape[0] != Y.shape[0]:
+            raise ValueError(f"model must be a helpers.FactorModel of Y's {Y.shape[0]} movies (n_movies, n_users); "
+                             f"got {getattr(model, 'shape', type(model).__name__)}")
+        model = fold_in(model, vec, lambda_)
+    else:
+        Y_all, R_all = add_user(vec, Y, R)
+        Y_norm, means = normalize_ratings(Y_all, R_all, shrinkage)
+        X, Theta, J_history = train_lbfgs(Y_norm, R_all, num_features, lambda_, num_iters, seed)
+        model = FactorModel(0.0, means, np.zeros(Y_all.shape[1]), X, Theta, rating_range=None, history=J_history,
+                            info={"model": "course model (recommend)", "shrinkage": shrinkage})
     num_ratings = R.sum(axis=1).astype(int)
-    table = _top_table(model.predict_all()[:, 0], titles, num_ratings, (vec == 0) & (num_ratings >= min_ratings), n)
+    table = pd.DataFrame({"movie_id": np.arange(len(titles)), "title": titles,
+                          "predicted_rating": model.predict_all()[:, 0], "num_ratings": num_ratings})
+    table = table[(vec == 0) & (num_ratings >= min_ratings)].sort_values(  # best first; ties: lower row first
+        ["predicted_rating", "movie_id"], ascending=[False, True], kind="stable").head(n).reset_index(drop=True)
     return (table, model) if as_bool(return_model, "return_model") else table
 
 
 def similar_movies(X, movie_id, titles, n=10):
-    """Movies whose learned feature vectors lie closest to one movie's.
-
-    ``X`` is ``(n_movies, n_features)``, ``movie_id`` a 0-based row of it.
-    Returns a DataFrame with columns ``movie_id``, ``title``, ``distance``
-    (Euclidean), the ``n`` nearest first, without the movie itself.
-    """
+    """The ``n`` movies nearest to row ``movie_id`` of ``X`` (Euclidean): ``movie_id``, ``title``, ``distance``."""
     X = as_matrix(X, "X", finite=True)
-    titles = list(titles)
-    if len(titles) != X.shape[0]:
-        raise ValueError(f"titles must have one entry per movie ({X.shape[0]}); got {len(titles)}")
+    titles = _titles_for(titles, X.shape[0])
     movie_id = as_index(movie_id, "movie_id (a 0-based row of X)", X.shape[0])
     n = as_int(n, "n", low=1)
     dist = np.linalg.norm(X - X[movie_id], axis=1)

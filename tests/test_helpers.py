@@ -638,3 +638,122 @@ def test_recommend_returns_the_course_model(course, article_recommendations):
     np.testing.assert_allclose(model.b_movie, means)
     mine = model.predict_all()[:, 0]
     np.testing.assert_allclose(table.predicted_rating, mine[table.movie_id])
+
+
+# ---------------------------------------------------------------- new users: fold-in, title search, title keys
+
+
+def _fold_in_problem(seed=3, n_movies=9, n_users=4, k=3):
+    rng = np.random.default_rng(seed)
+    return h.FactorModel(0.4, rng.normal(3, 0.5, n_movies), rng.normal(0, 0.3, n_users),
+                         rng.standard_normal((n_movies, k)), rng.standard_normal((n_users, k)), rating_range=None)
+
+
+def _brute_force_user(model, ratings, lambda_, offset):
+    """The same objective as fold_in, minimised numerically by scipy (no closed form)."""
+    from scipy.optimize import minimize
+
+    rows, y = np.array(list(ratings)), np.array(list(ratings.values()), float)
+    k = model.num_features
+
+    def objective(p):
+        c = p[k] if offset else 0.0
+        err = model.mu + model.b_movie[rows] + c + model.X[rows] @ p[:k] - y
+        grad = np.concatenate([model.X[rows].T @ err, [err.sum()] if offset else []]) + lambda_ * p
+        return 0.5 * err @ err + 0.5 * lambda_ * p @ p, grad
+
+    res = minimize(objective, np.zeros(k + offset), jac=True, method="BFGS", options={"gtol": 1e-13})
+    return res.x
+
+
+@pytest.mark.parametrize("offset", [False, True])
+@pytest.mark.parametrize("lambda_", [0.5, 3.0])
+def test_fold_in_matches_a_brute_force_minimiser(offset, lambda_):
+    model = _fold_in_problem()
+    ratings = {0: 5, 2: 1, 4: 4, 5: 2, 8: 3}
+    me = h.fold_in(model, ratings, lambda_, offset=offset)
+    expected = _brute_force_user(model, ratings, lambda_, offset)
+    np.testing.assert_allclose(me.Theta[0], expected[:3], atol=1e-8)
+    np.testing.assert_allclose(me.b_user, [expected[3] if offset else 0.0], atol=1e-8)
+    assert me.shape == (9, 1) and np.array_equal(me.X, model.X)
+    np.testing.assert_allclose(me.predict_all()[:, 0],
+                               model.mu + model.b_movie + me.b_user[0] + model.X @ me.Theta[0])
+
+
+def test_fold_in_offset_default_and_no_ratings():
+    model = _fold_in_problem()
+    assert h.fold_in(model, {1: 4}).info["offset"] is True       # the model has user offsets
+    course_like = h.FactorModel(0.0, model.b_movie, np.zeros(4), model.X, model.Theta)
+    assert h.fold_in(course_like, {1: 4}).info["offset"] is False
+    nobody = h.fold_in(model, {}, 2.0)
+    assert np.all(nobody.Theta == 0) and nobody.b_user[0] == 0
+    with pytest.raises(ValueError, match="model must be a helpers.FactorModel"):
+        h.fold_in("model", {1: 4})
+    with pytest.raises(ValueError, match="lambda_ must be a finite number >= 0"):
+        h.fold_in(model, {1: 4}, -1.0)
+    with pytest.raises(ValueError, match="offset must be True or False"):
+        h.fold_in(model, {1: 4}, offset="yes")
+
+
+@needs_ex8
+def test_fold_in_recovers_the_trained_user(course, article_recommendations):
+    """At the optimum of the joint problem, your theta is the ridge solution given X: fold-in finds it."""
+    _, model = article_recommendations
+    me = h.fold_in(model, ARTICLE_RATINGS, 10.0)
+    np.testing.assert_allclose(me.Theta[0], model.Theta[0], atol=5e-3)
+    assert np.abs(me.Theta[0]).max() > 0.1
+
+
+@needs_ex8
+def test_recommend_with_a_trained_model_folds_in_without_retraining(course):
+    Y, R, _, _, titles = course
+    _, base = h.recommend({}, Y, R, titles, num_iters=30, return_model=True)
+    table, me = h.recommend(ARTICLE_RATINGS, Y, R, titles, model=base, return_model=True)
+    assert me.info["model"] == "fold-in" and me.shape == (1682, 1)
+    mine = base.b_movie + base.X @ h.fold_in(base, ARTICLE_RATINGS).Theta[0]
+    unrated = np.setdiff1d(np.arange(1682), list(ARTICLE_RATINGS))
+    best = unrated[np.argsort(-mine[unrated], kind="stable")[:10]]
+    assert table.movie_id.tolist() == best.tolist()
+    np.testing.assert_allclose(table.predicted_rating, mine[best])
+    assert h.recommend({}, Y, R, titles, model=base).movie_id.tolist() == \
+        np.argsort(-base.b_movie, kind="stable")[:10].tolist()
+    by_title = h.recommend({titles[r]: s for r, s in ARTICLE_RATINGS.items()}, Y, R, titles, model=base)
+    pd.testing.assert_frame_equal(by_title, table)
+    with pytest.raises(ValueError, match=r"model must be a helpers.FactorModel of Y's 5 movies .*got \(1682, 944\)"):
+        h.recommend({}, Y[:5], R[:5], titles[:5], model=base)
+
+
+def test_search_titles():
+    Y = np.array([[5, 4, 0], [3, 0, 0], [0, 0, 0], [1, 2, 3.0]])
+    R = Y > 0
+    titles = ["Star Wars (1977)", "Usual Suspects, The (1995)", "Star Kid (1997)", "Wars of the Stars (2001)"]
+    found = h.search_titles("STAR wars", titles, Y, R)
+    assert list(found.columns) == ["row", "title", "num_ratings", "mean_rating"]
+    assert found.row.tolist() == [3, 0]                           # every word, any order; most rated first
+    assert found.num_ratings.tolist() == [3, 2] and found.mean_rating.tolist() == [2.0, 4.5]
+    assert h.search_titles("the usual", titles, Y, R).row.tolist() == [1]
+    assert h.search_titles("kid", titles, Y, R).mean_rating.isna().all()   # nobody rated it
+    assert h.search_titles("  ", titles, Y, R, n=2).row.tolist() == [3, 0]
+    assert h.search_titles("zzz", titles, Y, R).empty
+    with pytest.raises(ValueError, match="query must be a string"):
+        h.search_titles(49, titles, Y, R)
+    with pytest.raises(ValueError, match=r"titles must have one entry per movie \(4\); got 3"):
+        h.search_titles("star", titles[:3], Y, R)
+
+
+def test_ratings_keyed_by_title_and_the_numbering_trap():
+    titles = ["Toy Story (1995)", "GoldenEye (1995)", "Twin (1990)", "Twin (1990)"]
+    np.testing.assert_array_equal(h.ratings_vector({"GoldenEye (1995)": 4, 0: 5}, 4, titles), [5, 4, 0, 0])
+    with pytest.raises(ValueError, match=r"'Toy Story' is neither a 0-based row of Y \(0\.\.3\) nor an exact "
+                                         r"title.*row i is MovieLens id i \+ 1"):
+        h.ratings_vector({"Toy Story": 5}, 4, titles)
+    with pytest.raises(ValueError, match=r"movie id 4 is neither.*search_titles"):
+        h.ratings_vector({4: 5}, 4, titles)
+    with pytest.raises(ValueError, match="give titles= to key by title"):
+        h.ratings_vector({"GoldenEye (1995)": 4}, 4)
+    with pytest.raises(ValueError, match=r"shared by rows \[2, 3\]"):
+        h.ratings_vector({"Twin (1990)": 3}, 4, titles)
+    with pytest.raises(ValueError, match="movie row 1 .* is rated twice"):
+        h.ratings_vector({1: 3, "GoldenEye (1995)": 4}, 4, titles)
+    with pytest.raises(ValueError, match=r"my_ratings\['GoldenEye \(1995\)'\] must be a finite number >= 1"):
+        h.ratings_vector({"GoldenEye (1995)": 0}, 4, titles)
