@@ -22,7 +22,7 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-
 # name here once its setup cell calls notebook_style.apply(); strict xfail says when.
 NOT_YET_STYLED = {"02-data-loading", "03-cost-function", "04-gradient-checking",
                   "05-mean-normalisation", "06-training", "07-recommending",
-                  "08-pitfalls", "09-evaluation"}
+                  "09-evaluation"}
 
 
 def test_apply_sets_the_rc_params_outside_ipython():
