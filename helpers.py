@@ -31,6 +31,7 @@ this module never uses it).
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
@@ -38,9 +39,9 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from _observed import ObservedRatings
-from validation import (as_bool, as_factors, as_float, as_index, as_indices, as_int, as_mask, as_matrix,
-                        as_ratings, as_vector, existing_file)
-from workbooks import WORKBOOK_SUFFIXES, read_sheets, sheet_as_flags, sheet_as_float
+from validation import (as_bool, as_factors, as_float, as_index, as_indices, as_int, as_loaded_ratings, as_mask,
+                        as_matrix, as_ratings, as_vector, existing_file, mat_variables, text_lines)
+from workbooks import WORKBOOK_SUFFIXES, cell_name, read_sheets, sheet_as_flags, sheet_as_float
 
 __all__ = ["toy_table", "ARTICLE_RATINGS", "load_ratings", "load_movie_titles", "load_parameters",
            "cofi_cost", "cofi_gradients", "numerical_gradient", "check_gradients", "normalize_ratings",
@@ -81,39 +82,6 @@ ARTICLE_RATINGS = MappingProxyType({
 # ---------------------------------------------------------------- 02: loading the data
 
 
-def _load_mat(path, names: list[str]) -> dict[str, np.ndarray]:
-    from scipy import io as sio
-
-    try:
-        mat = sio.loadmat(path)
-    except Exception as exc:  # scipy raises several types for a file that is not a .mat
-        raise ValueError(f"cannot read '{path}' as a MATLAB .mat file: {exc}") from None
-    missing = [n for n in names if n not in mat]
-    if missing:
-        found = sorted(k for k in mat if not k.startswith("__"))
-        raise ValueError(f"'{path}' has no variable(s) {missing}; it holds {found} (expected {names})")
-    return {n: mat[n] for n in names}
-
-
-def _check_loaded_ratings(Y, R, source: str):
-    """A loaded (Y, R): one shape, empty rated cells refused, ratings within 0-5."""
-    if Y.shape != R.shape:
-        raise ValueError(f"{source}: Y and R must have the same shape (movies x users); "
-                         f"got Y {Y.shape} and R {R.shape}")
-    Y = Y.astype(float, copy=True)
-    nan = np.isnan(Y)
-    if np.any(nan & R):
-        i, j = np.argwhere(nan & R)[0]
-        raise ValueError(f"{source}: Y has NaN at movie row {i}, user column {j}, where R says it is rated")
-    Y[nan] = 0.0  # an empty cell is just "not rated"
-    bad = ~np.isfinite(Y) | (Y < RATING_MIN) | (Y > RATING_MAX)
-    if np.any(bad):
-        i, j = np.argwhere(bad)[0]
-        raise ValueError(f"{source}: ratings must lie between {RATING_MIN:g} and {RATING_MAX:g}; "
-                         f"found {float(Y[i, j])!r} at movie row {i}, user column {j}")
-    return Y, R
-
-
 def load_ratings(path) -> tuple[np.ndarray, np.ndarray]:
     """Load the rating matrix ``Y`` and the rated mask ``R``.
 
@@ -134,16 +102,17 @@ def load_ratings(path) -> tuple[np.ndarray, np.ndarray]:
     Raises
     ------
     FileNotFoundError, or ValueError naming the file, sheet and cell
-        If the file is missing or unreadable, lacks the sheets/variables, ``Y``
-        and ``R`` differ in shape, a rated cell is empty, a rating lies outside
-        0-5, or ``R`` holds anything but 0/1 flags.
+        If the file is missing, unreadable or beyond the size limits of
+        ``workbooks.py``, lacks the sheets/variables, ``Y`` and ``R`` differ in
+        shape, a rated cell is empty or not 1-5, a rating lies outside 0-5, or
+        ``R`` holds anything but 0/1 flags.
     """
     p = existing_file(path, "ratings")
     suffix = p.suffix.lower()
     if suffix == ".mat":
-        v = _load_mat(p, ["Y", "R"])
+        v = mat_variables(p, ["Y", "R"], "ratings")
         Y = as_matrix(v["Y"], f"'{p}' variable Y")
-        return _check_loaded_ratings(Y, as_mask(v["R"], f"'{p}' variable R"), f"'{p}'")
+        return as_loaded_ratings(Y, as_mask(v["R"], f"'{p}' variable R"), f"'{p}'", high=RATING_MAX)
     if suffix not in WORKBOOK_SUFFIXES:
         raise ValueError(f"ratings file '{p}' must be an .xlsx workbook or a .mat file; got suffix '{p.suffix}'")
     sheets = read_sheets(p, ["y", "R"])
@@ -152,7 +121,8 @@ def load_ratings(path) -> tuple[np.ndarray, np.ndarray]:
     if Y.shape[0] <= R.shape[0] and Y.shape[1] <= R.shape[1] and Y.shape != R.shape:
         # Spreadsheet readers drop trailing empty rows/columns: empty cells mean "not rated".
         Y = np.pad(Y, [(0, R.shape[0] - Y.shape[0]), (0, R.shape[1] - Y.shape[1])], constant_values=np.nan)
-    return _check_loaded_ratings(Y, R, f"workbook '{p}'")
+    return as_loaded_ratings(Y, R, f"workbook '{p}'", lambda i, j: f"sheet 'y' cell {cell_name(i, j)}",
+                             high=RATING_MAX)
 
 
 _ID_TITLE = re.compile(r"^\s*(\d+)\s+(.*?)\s*$")
@@ -174,8 +144,9 @@ def load_movie_titles(path) -> list[str]:
     ----------
     path : str or path-like
         The course's ``movie_ids.txt`` ("id title" per line) or MovieLens'
-        ``u.item`` ("id|title|date|..." per line). Both are Latin-1 encoded
-        ("Misérables, Les (1995)"): read as UTF-8 they fail.
+        ``u.item`` ("id|title|date|..." per line). Decoded as UTF-8 when the
+        bytes are valid UTF-8, else as Latin-1, the encoding of both files
+        ("Misérables, Les (1995)"); split on line breaks only.
 
     Returns
     -------
@@ -188,9 +159,8 @@ def load_movie_titles(path) -> list[str]:
         If the file is missing, a line does not start with an id, or the ids
         are not 1, 2, 3, ...
     """
-    p = existing_file(path, "movie titles")
-    titles: list[str] = []
-    for lineno, line in enumerate(p.read_bytes().decode("latin-1").splitlines(), start=1):
+    lines, p, titles = text_lines(path, "movie titles")[0], Path(path), []
+    for lineno, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         parsed = _split_title_line(line)
@@ -230,13 +200,13 @@ def load_parameters(path) -> tuple[np.ndarray, np.ndarray]:
     p = existing_file(path, "parameters")
     suffix = p.suffix.lower()
     if suffix == ".mat":
-        v = _load_mat(p, ["X", "Theta"])
+        v = mat_variables(p, ["X", "Theta"], "parameters")
         X, Theta, source = v["X"], v["Theta"], f"'{p}' variable"
     elif suffix in WORKBOOK_SUFFIXES:
         sheets = read_sheets(p, ["X", "theta"])
         source = f"workbook '{p}' sheet"
-        X = sheet_as_float(sheets["X"], f"{source} 'X'")
-        Theta = sheet_as_float(sheets["theta"], f"{source} 'theta'")
+        X = sheet_as_float(sheets["X"], f"{source} 'X'", allow_empty=False)
+        Theta = sheet_as_float(sheets["theta"], f"{source} 'theta'", allow_empty=False)
     else:
         raise ValueError(f"parameters file '{p}' must be an .xlsx workbook or a .mat file; got suffix '{p.suffix}'")
     X = as_matrix(X, f"{source} X", finite=True)

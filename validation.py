@@ -10,19 +10,101 @@ early and clearly instead of letting NumPy fail deep inside a formula.
 from __future__ import annotations
 
 import numbers
+import re
 from pathlib import Path
 
 import numpy as np
 
+#: The largest text file any loader reads (MovieLens' u.data, the largest, is 2 MB;
+#: u.item 0.24 MB): a bigger one is refused before it is read.
+MAX_TEXT_BYTES = 64 * 2**20
+#: The largest .mat file, and the most elements in one of its variables, the loaders
+#: accept (the course's ex8_movies.mat is 0.2 MB, its largest variable 1.6 million).
+MAX_MAT_BYTES = 64 * 2**20
+MAX_MAT_ELEMENTS = 5_000_000
 
-def existing_file(path, what: str) -> Path:
-    """``path`` as a :class:`~pathlib.Path`, or FileNotFoundError naming ``what`` it should hold."""
+
+def existing_file(path, what: str, *, max_bytes=None) -> Path:
+    """``path`` as a :class:`~pathlib.Path`, or FileNotFoundError naming ``what`` it should hold.
+
+    With ``max_bytes``, a larger file is refused (ValueError) before anyone reads it.
+    """
+    if path is None or isinstance(path, (bool, int, float)):
+        raise TypeError(f"{what} file must be a path (str or pathlib.Path); got {path!r}")
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"{what} file not found: '{p}'")
     if not p.is_file():
         raise FileNotFoundError(f"{what} path '{p}' is not a file")
+    if max_bytes is not None and p.stat().st_size > max_bytes:
+        raise ValueError(f"{what} file '{p}' is {p.stat().st_size:,} bytes; at most {max_bytes:,} are accepted "
+                         "(is it the right file?)")
     return p
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def text_lines(path, what: str) -> tuple[list[str], str]:
+    """The lines of a text file and the encoding it was read with.
+
+    UTF-8 when the bytes are valid UTF-8 (so a file saved as UTF-8 is not
+    garbled into "MisÃ©rables"), else Latin-1, the encoding of MovieLens and
+    the course (every byte is a Latin-1 character). Lines are split on line
+    breaks only (``\\n``, ``\\r\\n``, ``\\r``), never on form feeds or other
+    control characters; a line holding one (but tab) is refused, naming it.
+    """
+    p = existing_file(path, what, max_bytes=MAX_TEXT_BYTES)
+    data = p.read_bytes()
+    try:
+        text, encoding = data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        text, encoding = data.decode("latin-1"), "latin-1"
+    lines = _LINE_BREAK.split(text.removeprefix("\ufeff"))
+    if lines and lines[-1] == "":
+        lines.pop()
+    for lineno, line in enumerate(lines, start=1):
+        bad = _CONTROL.search(line)
+        if bad:
+            raise ValueError(f"{what} file '{p}', line {lineno}: holds the control character "
+                             f"U+{ord(bad.group()):04X} at position {bad.start() + 1}; a text file of "
+                             "this kind holds printable text and tabs only (remove it)")
+    return lines, encoding
+
+
+def _unreadable_mat(p: Path, exc: Exception) -> ValueError:
+    return ValueError(f"cannot read '{p}' as a MATLAB .mat file (v4 to v7; from MATLAB, save v7.3 files "
+                      f"again with save(..., '-v7')): {type(exc).__name__}: {exc}")
+
+
+def mat_variables(path, names: list[str], what: str) -> dict[str, np.ndarray]:
+    """The variables ``names`` of a MATLAB .mat file, their sizes checked before they are read.
+
+    Refused with a ValueError naming the file: a file over
+    :data:`MAX_MAT_BYTES`, a variable whose header declares more than
+    :data:`MAX_MAT_ELEMENTS` elements, a missing variable, a file that is not
+    a readable v4-v7 .mat (v7.3 is HDF5).
+    """
+    from scipy import io as sio
+
+    p = existing_file(path, what, max_bytes=MAX_MAT_BYTES)
+    try:
+        shapes = {name: shape for name, shape, _ in sio.whosmat(str(p))}
+    except Exception as exc:  # scipy raises many types for a file that is not a .mat
+        raise _unreadable_mat(p, exc) from None
+    missing = [n for n in names if n not in shapes]
+    if missing:
+        raise ValueError(f"'{p}' has no variable(s) {missing}; it holds {sorted(shapes)} (expected {names})")
+    for n in names:
+        if float(np.prod(shapes[n], dtype=float)) > MAX_MAT_ELEMENTS:
+            raise ValueError(f"'{p}' variable {n} has shape {shapes[n]}: more than {MAX_MAT_ELEMENTS:,} "
+                             "elements, far more than a ratings problem needs")
+    try:
+        mat = sio.loadmat(str(p), variable_names=names)
+    except Exception as exc:
+        raise _unreadable_mat(p, exc) from None
+    return {n: mat[n] for n in names}
 
 
 def _range_text(low, high, low_open, high_open) -> str:
@@ -107,7 +189,7 @@ def as_matrix(a, name: str, *, finite: bool = False) -> np.ndarray:
         raise ValueError(f"{name} must be a 2-D array; got shape {arr.shape}")
     if finite and not np.all(np.isfinite(arr)):
         i, j = np.argwhere(~np.isfinite(arr))[0]
-        raise ValueError(f"{name} must be finite; found {arr[i, j]!r} at row {i}, column {j}")
+        raise ValueError(f"{name} must be finite; found {float(arr[i, j])!r} at row {i}, column {j}")
     return arr
 
 
@@ -120,7 +202,7 @@ def as_vector(a, name: str, *, size=None, finite: bool = True) -> np.ndarray:
         raise ValueError(f"{name} must have {size} entries; got {arr.size}")
     if finite and not np.all(np.isfinite(arr)):
         i = int(np.argmax(~np.isfinite(arr)))
-        raise ValueError(f"{name} must be finite; found {arr[i]!r} at position {i}")
+        raise ValueError(f"{name} must be finite; found {float(arr[i])!r} at position {i}")
     return arr
 
 
@@ -154,6 +236,39 @@ def as_ratings(Y, R) -> tuple[np.ndarray, np.ndarray]:
         i, j = np.argwhere(R & ~np.isfinite(Y))[0]
         raise ValueError(f"Y has NaN or inf in rated entries (where R is 1): {Y[i, j]!r} at movie row {i}, "
                          f"user column {j}")
+    return Y, R
+
+
+def as_loaded_ratings(Y, R, source: str, cell=None, *, low: float = 1.0, high: float = 5.0):
+    """A loaded ``(Y, R)`` as float ratings and a mask: one shape, every rated entry a rating.
+
+    An empty entry (NaN) is "not rated", so 0, unless ``R`` says it is rated;
+    every entry must lie between 0 and ``high``, and a rated one between
+    ``low`` and ``high`` (0 or 0.3 where ``R`` is TRUE is a mistake, not a
+    rating). ``cell(i, j)``, when given, names the spreadsheet cell of entry
+    ``(i, j)`` in the messages, which start with ``source``.
+    """
+    def at(i, j):
+        return f"movie row {i}, user column {j}" + (f" ({cell(i, j)})" if cell is not None else "")
+
+    if Y.shape != R.shape:
+        raise ValueError(f"{source}: Y and R must have the same shape (movies x users); "
+                         f"got Y {Y.shape} and R {R.shape}")
+    Y = Y.astype(float, copy=True)
+    nan = np.isnan(Y)
+    if np.any(nan & R):
+        i, j = np.argwhere(nan & R)[0]
+        raise ValueError(f"{source}: Y has NaN at {at(i, j)}, where R says it is rated")
+    Y[nan] = 0.0
+    bad = ~np.isfinite(Y) | (Y < 0) | (Y > high)
+    if np.any(bad):
+        i, j = np.argwhere(bad)[0]
+        raise ValueError(f"{source}: ratings must lie between 0 and {high:g}; found {float(Y[i, j])!r} at {at(i, j)}")
+    bad = R & (Y < low)
+    if np.any(bad):
+        i, j = np.argwhere(bad)[0]
+        raise ValueError(f"{source}: a rated entry (R is TRUE) must hold a rating from {low:g} to {high:g}; "
+                         f"found {float(Y[i, j])!r} at {at(i, j)}: enter the rating, or set R to FALSE there")
     return Y, R
 
 
