@@ -209,7 +209,7 @@ def fit_mf_als(train, num_features=10, lambda_=10.0, *, biases=True, lambda_bias
     problem, (X, Theta, b, c) = _start(train, num_features, lambda_, method="als", biases=biases,
                                        lambda_bias=lambda_bias, weighted_lambda=weighted_lambda, seed=seed,
                                        init_scale=init_scale, X0=X0, Theta0=Theta0)
-    num_iters = as_int(num_iters, "num_iters", low=0)
+    num_iters = as_int(num_iters, "num_iters", low=1)
     tol = as_float(tol, "tol", low=0)
     steps = _HalfSteps(problem)
     history = [problem.cost(X, Theta, b, c, gradients=False)]

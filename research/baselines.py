@@ -83,7 +83,7 @@ def fit_bias_baseline(train, lambda_movie=3.0, lambda_user=5.0, *, num_iters=100
         on a random 10% validation split of u1.base (RMSE 0.9397; the
         surface is flat from 2 to 5).
     num_iters : int, default=100
-        Maximum number of sweeps (movies then users).
+        Maximum number of sweeps (movies then users), at least 1.
     tol : float, default=1e-10
         Stop when no bias moved by more than this in a sweep.
 
@@ -96,7 +96,7 @@ def fit_bias_baseline(train, lambda_movie=3.0, lambda_user=5.0, *, num_iters=100
     train = training_set(train)
     lm = as_float(lambda_movie, "lambda_movie", low=0)
     lu = as_float(lambda_user, "lambda_user", low=0)
-    num_iters = as_int(num_iters, "num_iters", low=0)
+    num_iters = as_int(num_iters, "num_iters", low=1)
     tol = as_float(tol, "tol", low=0)
     n_movies, n_users = train.shape
     mu = float(train.values.mean())

@@ -16,6 +16,11 @@ def _blend_weights(models, weights, validation) -> np.ndarray:
         raise ValueError("give weights or validation, not both")
     if validation is not None:
         validation = as_observed(validation, "validation")
+        if validation.shape != models[0].shape:
+            raise ValueError(f"validation has shape {validation.shape}; the models {models[0].shape}")
+        if validation.n_ratings < len(models):
+            raise ValueError(f"validation holds {validation.n_ratings} ratings: fitting {len(models)} weights "
+                             f"needs at least {len(models)} (give held-out ratings, or weights=)")
         P = np.column_stack([m.predict(validation.rows, validation.cols, clip=False) for m in models])
         return np.linalg.lstsq(P, validation.values, rcond=None)[0]
     if weights is None:

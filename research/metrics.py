@@ -56,6 +56,11 @@ def _checked_scores(scores, train, test):
     S = as_matrix(scores, "scores", finite=True)
     if S.shape != train.shape:
         raise ValueError(f"scores must have shape {train.shape} (n_movies, n_users); got {S.shape}")
+    both = np.intersect1d(train.rows * train.shape[1] + train.cols, test.rows * test.shape[1] + test.cols)
+    if both.size:
+        movie, user = divmod(int(both[0]), train.shape[1])
+        raise ValueError(f"train and test share {both.size} ratings (e.g. movie row {movie}, user column {user}): "
+                         "the test set must be held out (research.random_split gives disjoint sets)")
     return S
 
 
@@ -106,6 +111,7 @@ def ranking_metrics(scores, train, test, k=10, threshold=4.0) -> dict:
     train, test : ObservedRatings
         Disjoint ratings of the same ``shape``.
     k : int, default=10
+        From 1 to the number of movies.
     threshold : float, default=4.0
 
     Returns
@@ -117,7 +123,7 @@ def ranking_metrics(scores, train, test, k=10, threshold=4.0) -> dict:
     """
     train, test = as_observed(train, "train"), as_observed(test, "test")
     S = _checked_scores(scores, train, test)
-    k = as_int(k, "k", low=1)
+    k = as_int(k, "k", low=1, high=S.shape[0])  # at most the number of movies
     threshold = as_float(threshold, "threshold")
     relevant = np.zeros(S.shape, dtype=bool)
     keep = test.values >= threshold

@@ -138,6 +138,9 @@ class _Problem:
                              gradients=gradients)
 
     def model(self, X, Theta, b, c, history, **extra) -> FactorModel:
+        if not np.isfinite(history).all():
+            raise ValueError(f"training diverged: the cost became {history[-1]:g} (lambda_={self.lam:g}, "
+                             f"lambda_bias={self.lam_b:g}); use smaller values")
         return FactorModel(self.mu, b, c, X, Theta, history=history, info={**self.info, **extra})
 
 
@@ -150,14 +153,16 @@ def _start(train, num_features, lambda_, *, method, biases, lambda_bias, weighte
     weighted = as_bool(weighted_lambda, "weighted_lambda")
     if k == 0 and not biases:
         raise ValueError("num_features=0 without biases leaves nothing to fit")
-    lam = as_float(lambda_, "lambda_", low=0)
-    lam_b = lam if lambda_bias is None else as_float(lambda_bias, "lambda_bias", low=0)
+    lam = as_float(lambda_, "lambda_ (above 1e6 every feature stays 0)", low=0, high=1e6)
+    lam_b = lam if lambda_bias is None else as_float(lambda_bias, "lambda_bias", low=0, high=1e6)
     seed = as_int(seed, "seed", low=0)
     w_m, w_u = _penalty_weights(train, weighted)
     info = {"model": "biased MF" if biases else "MF", "method": method, "num_features": k, "lambda_": lam,
             "lambda_bias": lam_b if biases else None, "weighted_lambda": weighted, "seed": seed}
     problem = _Problem(train, k, biases, float(train.values.mean()) if biases else 0.0, lam, lam_b, w_m, w_u, info)
-    X, Theta = _initial_features(train.shape, k, seed, as_float(init_scale, "init_scale", low=0), X0, Theta0)
+    scale = as_float(init_scale, "init_scale (the starting features' standard deviation)", low=0, low_open=True,
+                     high=10)
+    X, Theta = _initial_features(train.shape, k, seed, scale, X0, Theta0)
     if weighted:  # rows without ratings are unconstrained: pin them to 0
         X[w_m == 0] = 0.0
         Theta[w_u == 0] = 0.0
@@ -195,6 +200,7 @@ _SHARED_PARAMETERS = """Parameters
     seed : int, default=0
         Seed of the initial features, normal with standard deviation ``init_scale``.
     init_scale : float, default=0.1
+        Positive, at most 10 (the features start near 0; ratings are 1-5).
     callback : callable, optional
         ``callback(iteration, model)`` after every iteration, with the current
         :class:`helpers.FactorModel`; return ``True`` to stop early (e.g. once a
@@ -263,7 +269,7 @@ def fit_mf_lbfgs(train, num_features=10, lambda_=10.0, *, biases=True, lambda_bi
     problem, (X, Theta, b, c) = _start(train, num_features, lambda_, method="lbfgs", biases=biases,
                                        lambda_bias=lambda_bias, weighted_lambda=weighted_lambda, seed=seed,
                                        init_scale=init_scale, X0=X0, Theta0=Theta0)
-    num_iters = as_int(num_iters, "num_iters", low=0)
+    num_iters = as_int(num_iters, "num_iters", low=1)
     tol = as_float(tol, "tol", low=0)
     pack, unpack = _flat(problem, b, c)
 
