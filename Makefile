@@ -1,6 +1,9 @@
 # Two commands set everything up from a fresh clone:
-#   make lab   - create .venv, install, build data/, start JupyterLab in notebooks/
+#   make lab   - create .venv, install, build data/ and student/, start JupyterLab in the repository root
 #   make test  - the same set-up, then the whole test suite (pytest + nbval)
+# For teachers:
+#   make student [HINTS=0] [FORCE=1] [STUDENT_DIR=dir]  - the student copy of notebooks/
+#   make grade SUBMISSIONS=dir                          - grade a class: writes dir/grades.csv
 # Windows / no make: see README.md for the equivalent commands.
 
 PYTHON ?= python3
@@ -9,20 +12,27 @@ BIN     = $(VENV)/bin
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 STUDENT_DIR ?= student
+HINTS ?= 1
+FORCE ?= 0
+SUBMISSIONS ?=
+GRADE_ARGS ?=
 
 # Each requirements file is installed once into .venv; a stamp file remembers it.
 STAMP         = $(VENV)/.installed-stamp
 EXTRAS_STAMP  = $(VENV)/.extras-stamp
 BROWSER_STAMP = $(VENV)/.browser-stamp
 SPARK_STAMP   = $(VENV)/.spark-stamp
+TEACHER_STAMP = $(VENV)/.teacher-stamp
 
-.PHONY: venv data lab test test-fast student bench clean-data
+.PHONY: venv data lab test test-fast student grade teacher bench clean-data
 
-# The core: everything notebooks 01-09 and the unit tests need.
-$(STAMP): requirements.txt
+# The core: everything notebooks 01-09 and the unit tests need, then the project itself in
+# editable mode (pyproject.toml), so `import helpers` works from any folder (student/, a hub, nbgrader).
+$(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install -r requirements.txt
+	$(BIN)/python -m pip install --no-deps -e .
 	touch $(STAMP)
 
 # Surprise, for the same-split comparison in notebook 09 and for `make bench`.
@@ -40,16 +50,24 @@ $(SPARK_STAMP): $(STAMP) requirements-spark.txt
 	$(BIN)/python -m pip install -r requirements-spark.txt
 	touch $(SPARK_STAMP)
 
+# nbgrader, for teachers who run generate_assignment / autograde (tests/test_nbgrader.py).
+$(TEACHER_STAMP): $(STAMP) requirements-teacher.txt
+	$(BIN)/python -m pip install -r requirements-teacher.txt
+	touch $(TEACHER_STAMP)
+
 venv: $(STAMP)
+
+teacher: $(TEACHER_STAMP)
 
 data: $(STAMP)
 	$(BIN)/python scripts/build_data.py
 
-# The Spark chapter's ~450 MB are left out of `make lab`: run `make $(SPARK_STAMP)` to add them.
-lab: data $(EXTRAS_STAMP)
-	cd notebooks && ../$(BIN)/jupyter lab
+# JupyterLab opens the repository root: work in student/ (exercises open), peek in notebooks/
+# (worked solutions). The Spark chapter's ~450 MB are left out: run `make $(SPARK_STAMP)` to add them.
+lab: data student $(EXTRAS_STAMP)
+	$(BIN)/jupyter lab
 
-test: data $(EXTRAS_STAMP) $(BROWSER_STAMP) $(SPARK_STAMP)
+test: data $(EXTRAS_STAMP) $(BROWSER_STAMP) $(SPARK_STAMP) $(TEACHER_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Unit tests only (no notebooks, no slow tests): quick feedback while editing helpers.py.
@@ -64,12 +82,16 @@ bench: data $(EXTRAS_STAMP)
 clean-data:
 	find data -mindepth 1 ! -name README.md -delete
 
-# The student copy: the teacher's notebooks with every cell tagged "solution" removed
-# (the "exercise" stub cell before it stays) and outputs cleared, written to student/.
+# The student copy, made from nbgrader's markers in the teacher's notebooks: each
+# "### BEGIN SOLUTION ... ### END SOLUTION" block becomes "raise NotImplementedError()",
+# outputs are cleared; HINTS=0 also drops the cells tagged "hint". A notebook already in
+# $(STUDENT_DIR)/ is a learner's work and is kept, unless FORCE=1.
 student: $(STAMP)
-	$(BIN)/jupyter nbconvert --to notebook \
-	  --TagRemovePreprocessor.enabled=True \
-	  --TagRemovePreprocessor.remove_cell_tags='["solution"]' \
-	  --ClearOutputPreprocessor.enabled=True \
-	  --output-dir $(STUDENT_DIR) notebooks/[0-9]*.ipynb
-	@echo "student copy written to $(STUDENT_DIR)/ (it must sit beside notebooks/, in the repository root)"
+	$(BIN)/python -m grading.student --dest $(STUDENT_DIR) \
+	  $(if $(filter 0,$(HINTS)),--no-hints) $(if $(filter 1,$(FORCE)),--force) notebooks/[0-9]*.ipynb
+
+# Grade a class: SUBMISSIONS holds one folder per student with their notebooks under their
+# original names. Writes $(SUBMISSIONS)/grades.csv. GRADE_ARGS: e.g. --jobs 4 --timeout 60 --seed 1.
+grade: $(STAMP)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder-with-one-folder-per-student"; exit 2; }
+	$(BIN)/python -m grading $(SUBMISSIONS) $(GRADE_ARGS)

@@ -1,0 +1,59 @@
+"""Tests of paths.py: where the data lives, the MOVIELENS_DATA override, and what a missing file says."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import paths
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def fill(folder: Path, names=paths.BUILT_FILES) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (folder / name).write_text("x")
+    return folder
+
+
+def test_default_is_the_repositorys_data_folder(monkeypatch):
+    monkeypatch.delenv(paths.DATA_ENV, raising=False)
+    assert paths.repository_root() == REPO
+    assert paths.data_dir(check=False) == REPO / "data"
+
+
+def test_environment_variable_overrides(monkeypatch, tmp_path):
+    monkeypatch.setenv(paths.DATA_ENV, str(fill(tmp_path / "elsewhere")))
+    assert paths.data_dir() == tmp_path / "elsewhere"
+    assert paths.data_file("u.data") == tmp_path / "elsewhere" / "u.data"
+
+
+def test_missing_build_says_what_and_how(monkeypatch, tmp_path):
+    monkeypatch.setenv(paths.DATA_ENV, str(fill(tmp_path / "half", paths.BUILT_FILES[:2])))
+    with pytest.raises(paths.DataNotBuiltError) as info:
+        paths.data_dir()
+    message = str(info.value)
+    assert "movie_ids.txt, u.data, u.item not found" in message
+    assert f"{paths.DATA_ENV}={tmp_path / 'half'}" in message
+    assert "make data" in message and str(REPO) in message
+    assert isinstance(info.value, FileNotFoundError)
+    assert paths.data_dir(check=False) == tmp_path / "half"
+
+
+def test_missing_file(monkeypatch, tmp_path):
+    monkeypatch.setenv(paths.DATA_ENV, str(fill(tmp_path)))
+    with pytest.raises(paths.DataNotBuiltError, match=r"'u1.base' not found in .*make data"):
+        paths.data_file("u1.base")
+
+
+def test_importable_from_any_folder(tmp_path):
+    """The project is installed (make: pip install -e .): helpers, exercises and paths import anywhere."""
+    code = "import helpers, exercises, paths, grading; print(paths.repository_root())"
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                         env={"PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == str(REPO)
