@@ -1,40 +1,59 @@
-"""Self-checks for the classroom exercises in notebooks 03-07.
+"""Self-checks for the classroom exercises in notebooks 03-07, and the rules the grader applies.
 
 Each public ``check_*`` function takes the learner's function, runs it on a
-few small problems whose answers are known, and prints exactly one line:
-``PASSED: <name> <what it does right>`` or ``FAILED: <name>: <what is wrong>``.
-It returns ``True``/``False`` and never raises, whatever the learner's
-function does, so "Run All" carries on to the rest of the notebook.
+few small problems drawn afresh on every run (``seed=`` makes one
+repeatable), and prints exactly one line: ``PASSED: <name> <what it does
+right>`` or ``FAILED: <name>: <what is wrong>``. It returns ``True``/``False``
+and never raises, so a learner's "Run All" carries on to the end of the
+notebook; only when nbgrader grades the notebook (its autograde and validate
+runs set ``NBGRADER_EXECUTION``) does a failed check raise ``AssertionError``,
+which is how nbgrader's graded check cells score 0.
 
-How a check works: :func:`_run_cases` calls the learner's function on each
-case (its own prints swallowed) and stops at an exception or an input changed
-in place; the topic's checker then compares the result with the answer and,
-when it is wrong, recognises the usual mistakes by computing what each of
-them would return (``_*_variants``) and naming the first that matches
-(``_*_HINTS``). A wrong answer is signalled inside the module by raising
-:class:`_Fail`; :func:`_verdict` turns that into the one printed line.
+How a check works: the topic's judge (``_check_cost`` ...) asks a
+:class:`_Run` to call the learner's function on each case; the run records
+what came back, whether an input was changed in place, the warnings it
+emitted and whether it called the tutorial's own solution (a profiler hook
+watches for the code of ``helpers.cofi_cost`` and friends, however it was
+reached). The judge compares each result with the answer of this module's
+private reference formulas, never with :mod:`helpers`, so patching
+``helpers`` changes nothing, and when it is wrong names the usual mistake by
+computing what each would return (``_*_variants``, ``_*_HINTS``). Then the
+exercise's rules apply: no Python loops where the text forbids them (read
+from the function's source with :mod:`ast`), no warning where none is
+allowed. :func:`judge` returns the :class:`Verdict`.
 
-The answers come from :mod:`helpers` (``normalize_ratings``,
-``gradient_descent``, ``check_gradients``) or, for the cost and the
-gradients, from the reference formula beside the mistakes it is told from.
+The grader (:mod:`grading`) uses the same judges without running any
+learner code in its own process: :func:`planned_calls` lists the calls a
+judge will make for a seed, a separate process makes them with
+:func:`record_call`, and :func:`judge` replays the records (``caller=``).
 """
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import importlib
+import inspect
 import io
+import os
+import sys
+import textwrap
 import traceback
+import warnings
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Callable
 
 import numpy as np
 
-import helpers
-
-__all__ = ["report", "check_cofi_cost", "check_cofi_gradients",
-           "check_normalize_ratings", "check_gradient_step", "check_top_n"]
+__all__ = ["report", "check_cofi_cost", "check_cofi_gradients", "check_normalize_ratings",
+           "check_gradient_step", "check_top_n", "Exercise", "EXERCISES", "Verdict", "judge",
+           "planned_calls", "record_call", "loops_in", "graded_run", "reference_codes"]
 
 _RTOL, _ATOL = 1e-6, 1e-8
 _FACTORS = ("X", "Theta", "Y", "R")
 _JUNK = " (with non-zero values stored in the unrated entries of Y)"
+_NOT_WRITTEN = "not implemented yet (the stub still raises NotImplementedError)"
 
 
 def report(ok: bool, what: str, why: str = "") -> bool:
@@ -46,53 +65,119 @@ def report(ok: bool, what: str, why: str = "") -> bool:
     return bool(ok)
 
 
-# ---------------------------------------------------------------- the shared core
+def graded_run() -> bool:
+    """True while nbgrader executes the notebook (``NBGRADER_EXECUTION`` is 'autograde' or 'validate')."""
+    return bool(os.environ.get("NBGRADER_EXECUTION"))
+
+
+# ---------------------------------------------------------------- calling the learner's function
 
 
 class _Fail(Exception):
     """The reason a learner's function fails, found while checking it."""
 
 
-def _verdict(fn, check) -> bool:
-    """Run ``check(fn)`` and report: PASSED with the text it returns, else why not."""
-    name = getattr(fn, "__name__", "your function")
-    try:
-        return report(True, f"{name} {check(fn)}")
-    except _Fail as fail:
-        return report(False, name, str(fail))
-    except Exception as exc:  # a checker must never stop "Run All"
-        return report(False, name, f"the check itself failed ({type(exc).__name__}: {exc})")
+def reference_codes(names) -> dict:
+    """``{code object: 'helpers.cofi_cost'}`` for dotted names such as ``'_observed.ObservedRatings.cost'``."""
+    codes = {}
+    for name in names:
+        module, *attrs = name.split(".")
+        obj = importlib.import_module(module)
+        for attr in attrs:
+            obj = getattr(obj, attr, None)
+        if hasattr(obj, "__code__"):  # a name the code no longer has is skipped
+            codes[obj.__code__] = name
+    return codes
 
 
-def _call(fn, *args, **kwargs):
-    """Call the learner's function with its prints swallowed: ``(True, result)``,
-    or ``(False, message)`` if it raised."""
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            return True, fn(*args, **kwargs)
-    except NotImplementedError:
-        return False, "not implemented yet (the stub still raises NotImplementedError)"
-    except Exception as exc:  # a learner's bug: show it, don't stop the notebook
-        last = traceback.format_exception_only(type(exc), exc)[-1].strip()
-        return False, f"raised {last}"
+def record_call(fn, args, references=MappingProxyType({})) -> dict:
+    """Call ``fn(*args)`` and record what happened, whatever it does.
 
-
-def _run_cases(fn, cases, names, fix):
-    """Call ``fn(*arrays, *scalars)`` for each ``(label, arrays, scalars)`` in ``cases``.
-
-    ``fn`` gets copies of ``arrays`` (named ``names``). Yields
-    ``(label, arrays, scalars, output)``; raises :class:`_Fail` when ``fn``
-    raises or changes one of its inputs in place (``fix`` says what to do).
+    Its prints are swallowed; NumPy's floating-point problems are turned into
+    warnings. Returns a dict: ``ok``, ``out`` (the result) or ``error`` (the
+    exception's last line; None for NotImplementedError), ``warnings``
+    (``[(category name, message)]``) and ``references`` (the names, from
+    ``references`` as made by :func:`reference_codes`, of the functions it called).
     """
-    for label, arrays, scalars in cases:
-        given = [a.copy() for a in arrays]
-        ok, out = _call(fn, *given, *scalars)
-        if not ok:
-            raise _Fail(out)
-        changed = [n for n, a, g in zip(names, arrays, given) if not np.array_equal(a, g)]
-        if changed:
-            raise _Fail(f"changes its input {' and '.join(changed)} in place; {fix}")
-        yield label, arrays, scalars, out
+    called: list[str] = []
+
+    def watch(frame, event, arg):
+        if event == "call" and frame.f_code in references:
+            called.append(references[frame.f_code])
+
+    record = {"ok": False, "out": None, "error": None}
+    previous = sys.getprofile()
+    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(io.StringIO()), \
+            np.errstate(divide="warn", over="warn", invalid="warn"):
+        warnings.simplefilter("always")
+        sys.setprofile(watch)
+        try:
+            record.update(ok=True, out=fn(*args))
+        except NotImplementedError:
+            pass
+        except (Exception, SystemExit) as exc:  # a learner's bug: show it, don't stop the notebook
+            record["error"] = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        finally:
+            sys.setprofile(previous)
+    record["warnings"] = [(w.category.__name__, str(w.message)) for w in caught]
+    record["references"] = list(dict.fromkeys(called))
+    return record
+
+
+def _shape_hint(message: str, names, arrays) -> str:
+    """A sentence on the input shapes when ``message`` is NumPy's complaint about a matrix product."""
+    if not any(word in message for word in ("matmul", "not aligned", "broadcast")):
+        return ""
+    shapes = ", ".join(f"{n} {np.shape(a)}" for n, a in zip(names, arrays))
+    hint = f". A matrix product or element-wise operation got arrays whose sizes do not fit: {shapes}"
+    if "X" in names and "Theta" in names:
+        hint += (f"; the predictions X @ Theta.T are {(np.shape(arrays[0])[0], np.shape(arrays[1])[0])}, "
+                 "the shape of Y and R (X.T @ Theta or X @ Theta do not fit)")
+    return hint
+
+
+class _Run:
+    """One checking run: calls the learner's function through ``caller`` and keeps what it saw.
+
+    ``caller(k, given, scalars)`` makes call number ``k`` with the array
+    copies ``given`` (which it may change in place, as the function would)
+    and returns a record like :func:`record_call`'s.
+    """
+
+    def __init__(self, name: str, caller, rng):
+        self.name, self.caller, self.rng = name, caller, rng
+        self.warnings: list[tuple[str, str]] = []
+        self.references: list[str] = []
+        self.count = 0
+
+    def call(self, arrays, scalars=()):
+        """``(ok, output or the reason it failed, the copies it was given)``."""
+        given = [np.array(a, copy=True) for a in arrays]
+        record = self.caller(self.count, given, tuple(scalars))
+        self.count += 1
+        self.warnings += [tuple(w) for w in record.get("warnings", ())]
+        self.references += [r for r in record.get("references", ()) if r not in self.references]
+        if record["ok"]:
+            return True, record["out"], given
+        return False, (f"raised {record['error']}" if record["error"] else _NOT_WRITTEN), given
+
+    def cases(self, cases, names, fix):
+        """Call the function on each ``(label, arrays, scalars)``; yield ``(label, arrays, scalars, output)``.
+
+        Raises :class:`_Fail` when it raises or changes one of its inputs
+        (named ``names``) in place; ``fix`` says what to do instead.
+        """
+        for label, arrays, scalars in cases:
+            ok, out, given = self.call(arrays, scalars)
+            if not ok:
+                raise _Fail(out + _shape_hint(out, names, arrays))
+            changed = [n for n, a, g in zip(names, arrays, given) if not np.array_equal(a, g, equal_nan=True)]
+            if changed:
+                raise _Fail(f"changes its input {' and '.join(changed)} in place; {fix}")
+            yield label, arrays, scalars, out
+
+
+# ---------------------------------------------------------------- comparing and explaining
 
 
 def _close(a, b) -> bool:
@@ -110,10 +195,56 @@ def _diagnose(got, good, variants, hints):
     return None
 
 
-def _differ(names, got, good) -> str:
-    """'A differs' or 'A and B differ': the outputs that are not close to the answer."""
-    wrong = [n for n, g, r in zip(names, got, good) if not _close(g, r)]
-    return f"{' and '.join(wrong)} {'differs' if len(wrong) == 1 else 'differ'}"
+_SIMPLE_FACTORS = (2.0, 0.5, -1.0, -2.0, -0.5, 4.0, 0.25, 3.0, 1 / 3)
+
+
+def _scale(got, good):
+    """The simple constant ``c`` (2, 1/2, -1, ...) with ``got == c * good`` everywhere, or None."""
+    g, r = np.ravel(np.asarray(got, float)), np.ravel(np.asarray(good, float))
+    if g.shape != r.shape or not np.any(r):
+        return None
+    c = float(g @ r / (r @ r))
+    if not np.allclose(g, c * r, rtol=_RTOL, atol=_ATOL):
+        return None
+    return next((s for s in _SIMPLE_FACTORS if np.isclose(c, s)), None)
+
+
+def _numbers(got: float, expected: float) -> str:
+    """'got A, expected B' with just enough digits to tell the two apart."""
+    for digits in range(6, 18):
+        a, b = f"{got:.{digits}g}", f"{expected:.{digits}g}"
+        if a != b:
+            return f"got {a}, expected {b}"
+    return f"got {got!r}, expected {expected!r}"
+
+
+def _rounding(got: float, expected: float):
+    """The number of decimals ``got`` is ``expected`` rounded to, or None."""
+    for decimals in range(0, 9):
+        if np.isclose(got, round(expected, decimals), rtol=1e-12, atol=1e-12):
+            return decimals
+    return None
+
+
+def _largest_difference(name, got, good) -> str:
+    """Where ``got`` differs most from ``good``: 'X_grad[2, 1] is 0.5, expected 0.25'."""
+    diff = np.abs(np.asarray(got, float) - good)
+    at = np.unravel_index(int(np.argmax(diff)), diff.shape)
+    where = f"{name}[{', '.join(str(int(i)) for i in at)}]"
+    return f"{where} is {float(np.asarray(got)[at]):.6g}, expected {float(good[at]):.6g} (the largest difference)"
+
+
+def _array_mistake(names, got, good, what) -> str:
+    """Why arrays ``got`` differ from ``good``: a constant factor, or where the largest difference is."""
+    for name, g, r in zip(names, got, good):
+        if _close(g, r):
+            continue
+        c = _scale(g, r)
+        if c is not None:
+            return (f"{name} is {c:g} times the {what} everywhere: a constant factor is wrong "
+                    "(the 1/2 of J cancels the 2 from differentiating the square; lambda_ appears once)")
+        return f"{name} differs from the {what}: {_largest_difference(name, g, r)}"
+    return f"{' and '.join(names)} differ from the {what}"
 
 
 def _two_arrays(out, names, noun="arrays"):
@@ -138,12 +269,11 @@ def _check_factor_shapes(got, X, Theta, names):
                 f"{Theta.shape} like Theta (a row per user); got {first.shape} and {second.shape}")
 
 
-# ---------------------------------------------------------------- test problems
+# ---------------------------------------------------------------- test problems (drawn from the run's rng)
 
 
-def _factor_problem(n_movies, n_users, k, junk):
+def _factor_problem(rng, n_movies, n_users, k, junk):
     """A small (X, Theta, Y, R) problem; unrated Y entries are 0, or random values if ``junk``."""
-    rng = np.random.default_rng(3)
     X = rng.standard_normal((n_movies, k))
     Theta = rng.standard_normal((n_users, k))
     Y = rng.integers(1, 6, size=(n_movies, n_users)).astype(float)
@@ -154,24 +284,24 @@ def _factor_problem(n_movies, n_users, k, junk):
     return X, Theta, Y, R
 
 
-def _factor_cases():
+def _factor_cases(rng):
     """The cost and gradient cases: ``(label, (X, Theta, Y, R), (lambda_,))``."""
-    yield "lambda_=0", _factor_problem(6, 4, 3, junk=False), (0.0,)
-    yield "lambda_=1.5", _factor_problem(6, 4, 3, junk=False), (1.5,)
+    yield "lambda_=0", _factor_problem(rng, 6, 4, 3, junk=False), (0.0,)
+    yield "lambda_=1.5", _factor_problem(rng, 6, 4, 3, junk=False), (1.5,)
     yield ("lambda_=1.5 with non-zero values in the unrated entries of Y",
-           _factor_problem(7, 5, 2, junk=True), (1.5,))
+           _factor_problem(rng, 7, 5, 2, junk=True), (1.5,))
 
 
-def _ratings(junk):
-    """A 6-movie x 5-user (Y, R): movie 4 has no ratings, movie 5 has exactly one."""
-    rng = np.random.default_rng(57)
-    Y = rng.integers(1, 6, size=(6, 5)).astype(float)
-    R = np.array([[1, 0, 1, 1, 0],
-                  [1, 1, 1, 1, 1],
-                  [0, 1, 0, 1, 1],
-                  [1, 0, 0, 0, 1],
-                  [0, 0, 0, 0, 0],
-                  [0, 0, 1, 0, 0]], dtype=bool)
+def _ratings(rng, junk):
+    """A 6-movie x 5-user (Y, R): one movie nobody rated, one rated exactly once, the others at least once."""
+    n_movies, n_users = 6, 5
+    Y = rng.integers(1, 6, size=(n_movies, n_users)).astype(float)
+    R = rng.random((n_movies, n_users)) < 0.6
+    R[np.arange(n_movies), rng.integers(0, n_users, n_movies)] = True
+    nobody, once = rng.choice(n_movies, size=2, replace=False)
+    R[nobody] = False
+    R[once] = False
+    R[once, rng.integers(0, n_users)] = True
     Y[~R] = rng.uniform(-20, 20, size=int((~R).sum())) if junk else 0.0
     return Y, R
 
@@ -225,38 +355,33 @@ def _single_number(out) -> float:
         raise _Fail(f"should return a number; got {type(out).__name__}") from None
 
 
-def _check_cost(fn) -> str:
+def _cost_mistake(J, variants, label) -> str:
+    """Why the cost ``J`` is not ``variants['correct']``."""
+    expected = variants["correct"]
+    hint = _diagnose(J, expected, variants, _COST_HINTS)
+    if hint:
+        return f"on the case {label}: {hint}"
+    decimals = _rounding(J, expected)
+    if decimals is not None:
+        return (f"on the case {label}: returns J rounded to {decimals} decimals ({_numbers(J, expected)}); "
+                "return the full value and round only when printing")
+    c = _scale(J, expected)
+    if c is not None:
+        return (f"on the case {label}: J is {c:g} times the right cost ({_numbers(J, expected)}); "
+                "a constant factor is wrong: J = 1/2 * sum of squared errors + lambda_/2 * (...)")
+    return f"wrong value on the case {label}: {_numbers(J, expected)}"
+
+
+def _check_cost(run) -> str:
     """The cost checks; returns the PASSED text or raises :class:`_Fail`."""
-    for label, arrays, (lambda_,), out in _run_cases(
-            fn, _factor_cases(), _FACTORS, "compute with new arrays instead (e.g. err = X @ Theta.T - Y)"):
+    for label, arrays, (lambda_,), out in run.cases(
+            _factor_cases(run.rng), _FACTORS, "compute with new arrays instead (e.g. err = X @ Theta.T - Y)"):
         J = _single_number(out)
         variants = _cost_variants(*arrays, lambda_)
-        expected = variants["correct"]
-        if _close(J, expected):
-            continue
-        hint = _diagnose(J, expected, variants, _COST_HINTS)
-        if hint:
-            raise _Fail(f"on the case {label}: {hint}")
-        raise _Fail(f"wrong value on the case {label}: got {J:.6g}, expected {expected:.6g}")
+        if not _close(J, variants["correct"]):
+            raise _Fail(_cost_mistake(J, variants, label))
     return ("matches the reference cost with and without regularisation, "
             "ignoring whatever unrated entries of Y hold")
-
-
-def check_cofi_cost(fn) -> bool:
-    """Check a learner's ``fn(X, Theta, Y, R, lambda_) -> J`` (notebook 03).
-
-    Runs three small problems (with and without regularisation, and with
-    junk stored in unrated entries of ``Y``), compares with the reference
-    cost (the formula of :func:`helpers.cofi_cost`) and names the mistake
-    when the result equals what a known mistake gives: a missing mask,
-    masking only the predictions, a missing 1/2, a mean instead of a sum, a
-    missing or partial regularisation term. Also fails a function that
-    returns something other than a single number or changes its inputs in
-    place.
-
-    Prints one line starting with ``PASSED:`` or ``FAILED:``; returns a bool.
-    """
-    return _verdict(fn, _check_cost)
 
 
 # ---------------------------------------------------------------- the gradients (notebook 04)
@@ -305,11 +430,37 @@ def _gradient_mistake(got, variants):
     return None
 
 
-def _check_gradients(fn) -> str:
+def _numerical_gradient(cost, params, eps=1e-4):
+    """Central differences of ``cost`` at ``params``, all coordinates at once (one row of steps each)."""
+    steps = np.eye(params.size) * eps
+    return np.array([cost(params + s) - cost(params - s) for s in steps]) / (2 * eps)
+
+
+def _check_numerically(run):
+    """:class:`_Fail` unless the learner's gradient matches central differences of the reference cost."""
+    X, Theta, Y, R = _factor_problem(run.rng, 4, 5, 3, junk=True)
+    lambda_, n = 1.5, X.size
+    ok, out, _ = run.call((X, Theta, Y, R), (lambda_,))
+    if not ok:
+        raise _Fail(f"the numerical gradient check: {out}")
+    got = np.concatenate([np.ravel(a) for a in _two_arrays(out, ("X_grad", "Theta_grad"))])
+
+    def cost(p):
+        return _cost_variants(p[:n].reshape(X.shape), p[n:].reshape(Theta.shape), Y, R, lambda_)["correct"]
+
+    num = _numerical_gradient(cost, np.concatenate([X.ravel(), Theta.ravel()]))
+    diff = float(np.linalg.norm(num - got) / max(np.linalg.norm(num + got), 1e-300)) if got.shape == num.shape \
+        else np.inf
+    if not diff < 1e-9:
+        raise _Fail(f"the numerical gradient check disagrees: relative difference {diff:.1e} against "
+                    "central differences of the cost")
+
+
+def _check_gradients(run) -> str:
     """The gradient checks, then central differences; returns the PASSED text or raises :class:`_Fail`."""
     names = ("X_grad", "Theta_grad")
-    for label, arrays, (lambda_,), out in _run_cases(
-            fn, _factor_cases(), _FACTORS,
+    for label, arrays, (lambda_,), out in run.cases(
+            _factor_cases(run.rng), _FACTORS,
             "compute with new arrays instead (e.g. E = R * (X @ Theta.T - Y))"):
         got = _two_arrays(out, names)
         _check_factor_shapes(got, arrays[0], arrays[1], names)
@@ -319,34 +470,22 @@ def _check_gradients(fn) -> str:
         hint = _gradient_mistake(got, variants)
         if hint:
             raise _Fail(f"on the case {label}: {hint}")
-        wrong = _differ(names, got, variants["correct"])
-        raise _Fail(f"wrong value on the case {label}: {wrong} from the reference")
-    ok, diff = _call(helpers.check_gradients, 1.5, 0, gradient_fn=fn)
-    if not ok or not diff < 1e-9:
-        why = diff if not ok else f"relative difference {diff:.1e} against central differences"
-        raise _Fail(f"the numerical gradient check disagrees: {why}")
+        raise _Fail(f"wrong value on the case {label}: "
+                    f"{_array_mistake(names, got, variants['correct'], 'right gradient')}")
+    _check_numerically(run)
     return ("matches the reference gradients and the numerical gradient "
             "(relative difference < 1e-9), with and without regularisation")
 
 
-def check_cofi_gradients(fn) -> bool:
-    """Check a learner's ``fn(X, Theta, Y, R, lambda_) -> (X_grad, Theta_grad)`` (notebook 04).
-
-    Runs three small problems (with and without regularisation, and with
-    junk stored in unrated entries of ``Y``), compares both gradients with
-    the reference (the formula of :func:`helpers.cofi_gradients`) and names
-    the mistake when it is a known one: a missing mask, masking only the
-    predictions, a flipped sign, a missing or halved regularisation term,
-    the two arrays swapped or transposed. A function that passes is finally
-    run through :func:`helpers.check_gradients` (central differences) at
-    ``lambda_=1.5``.
-
-    Prints one line starting with ``PASSED:`` or ``FAILED:``; returns a bool.
-    """
-    return _verdict(fn, _check_gradients)
-
-
 # ---------------------------------------------------------------- mean normalisation (notebook 05)
+
+
+def _normalized(Y, R):
+    """The reference: ``(Y_norm, means)`` over rated entries only, 0 for a movie nobody rated."""
+    counts = R.sum(axis=1)
+    sums = np.where(R, Y, 0.0).sum(axis=1)
+    means = np.divide(sums, counts, out=np.zeros(len(counts)), where=counts > 0)
+    return np.where(R, Y - means[:, None], 0.0), means
 
 
 def _normalize_shapes(Y, Y_norm, Y_mean):
@@ -377,21 +516,21 @@ def _normalize_means(Y, R, Y_mean, expected, label):
         i = int(np.argmax(~np.isclose(Y_mean, expected)))
         extra = " (a movie nobody rated gets mean 0)" if counts[i] == 0 else \
             " (the mean over the rated entries only)"
-        raise _Fail(f"Y_mean[{i}] is {Y_mean[i]:.4g}, expected {expected[i]:.4g}{extra}{label}")
+        raise _Fail(f"Y_mean[{i}] is {Y_mean[i]:.6g}, expected {expected[i]:.6g}{extra}{label}")
 
 
-def _check_normalize(fn) -> str:
+def _check_normalize(run) -> str:
     """The mean-normalisation checks; returns the PASSED text or raises :class:`_Fail`."""
-    cases = ((label, _ratings(junk=bool(label)), ()) for label in ("", _JUNK))
-    for label, (Y, R), _, out in _run_cases(
-            fn, cases, ("Y", "R"), "build new arrays (e.g. np.where(R, Y - mean, 0))"):
+    cases = ((label, _ratings(run.rng, junk=bool(label)), ()) for label in ("", _JUNK))
+    for label, (Y, R), _, out in run.cases(cases, ("Y", "R"), "build new arrays (e.g. np.where(R, Y - mean, 0))"):
         Y_norm, Y_mean = _two_arrays(out, ("Y_norm", "Y_mean"), noun="values")
         _normalize_shapes(Y, Y_norm, Y_mean)
         Y_mean = Y_mean.ravel()
         if not np.all(np.isfinite(Y_mean)) or not np.all(np.isfinite(Y_norm)):
-            raise _Fail("gives NaN/inf for movie 4, which nobody rated (0 / 0); "
+            nobody = int(np.flatnonzero(R.sum(axis=1) == 0)[0])
+            raise _Fail(f"gives NaN/inf for movie {nobody}, which nobody rated (0 / 0); "
                         "its mean must be 0: divide only where the count is > 0")
-        expected_norm, expected_mean = helpers.normalize_ratings(Y, R)
+        expected_norm, expected_mean = _normalized(Y, R)
         _normalize_means(Y, R, Y_mean, expected_mean, label)
         if np.any(Y_norm[~R] != 0):
             i, j = np.argwhere((Y_norm != 0) & ~R)[0]
@@ -399,31 +538,16 @@ def _check_normalize(fn) -> str:
                         f"{Y_norm[i, j]:.4g}{label}; subtract the mean from rated entries only")
         if not _close(Y_norm, expected_norm):
             i, j = np.argwhere(~np.isclose(Y_norm, expected_norm))[0]
-            raise _Fail(f"Y_norm[{i}, {j}] is {Y_norm[i, j]:.4g}, expected {expected_norm[i, j]:.4g} "
+            raise _Fail(f"Y_norm[{i}, {j}] is {Y_norm[i, j]:.6g}, expected {expected_norm[i, j]:.6g} "
                         f"(rating minus the movie's mean){label}")
     return "averages rated entries only, gives 0 for a movie nobody rated and leaves unrated entries at 0"
-
-
-def check_normalize_ratings(fn) -> bool:
-    """Check a learner's ``fn(Y, R) -> (Y_norm, Y_mean)`` (notebook 05).
-
-    Compares with :func:`helpers.normalize_ratings` on a small problem with a
-    movie nobody rated and a movie rated once, first with zeros and then with
-    junk in the unrated entries of ``Y``. Names the usual mistakes: the two
-    results swapped, a vector instead of a matrix (the article's formula),
-    NaN for the unrated movie, means that count the zeros, the mean
-    subtracted from unrated entries too, and inputs changed in place.
-
-    Prints one line starting with ``PASSED:`` or ``FAILED:``; returns a bool.
-    """
-    return _verdict(fn, _check_normalize)
 
 
 # ---------------------------------------------------------------- one gradient-descent step (notebook 06)
 
 
 def _step_variants(X, Theta, Y, R, lambda_, alpha):
-    """One gradient-descent step as the usual mistakes do it, by name: (X_new, Theta_new)."""
+    """One gradient-descent step, right and as the usual mistakes do it, by name: (X_new, Theta_new)."""
     gradients = _gradient_variants(X, Theta, Y, R, lambda_)
     gx, gt = gradients["correct"]
     X_first, Theta_first = X - alpha * gx, Theta - alpha * gt
@@ -435,6 +559,7 @@ def _step_variants(X, Theta, Y, R, lambda_, alpha):
         return _gradient_variants(X_now, Theta_now, Y, R, lambda_)["correct"]
 
     return {
+        "correct": (X_first, Theta_first),
         "sequential": (X_first, Theta - alpha * gradient_at(X_first, Theta)[1]),
         "sequential_theta_first": (X - alpha * gradient_at(X, Theta_first)[0], Theta_first),
         "unmasked": step(gradients["unmasked"]),
@@ -460,56 +585,56 @@ _STEP_HINTS = {
 }
 
 
-def _step_cases():
+def _step_cases(rng):
     """``(label, (X, Theta, Y, R), (lambda_, alpha))``, the second with junk in unrated Y."""
     for label, lambda_, alpha in (("", 1.5, 0.05), (_JUNK, 0.7, 0.02)):
-        Y, R = _ratings(junk=bool(label))
-        rng = np.random.default_rng(6)
+        Y, R = _ratings(rng, junk=bool(label))
         X = rng.standard_normal((Y.shape[0], 3))
         Theta = rng.standard_normal((Y.shape[1], 3))
         yield label, (X, Theta, Y, R), (lambda_, alpha)
 
 
-def _check_step(fn) -> str:
+def _check_step(run) -> str:
     """The gradient-step checks; returns the PASSED text or raises :class:`_Fail`."""
     names = ("X_new", "Theta_new")
-    for label, arrays, (lambda_, alpha), out in _run_cases(
-            fn, _step_cases(), _FACTORS, "return new arrays (X_new = X - alpha * X_grad, not X -= ...)"):
+    for label, arrays, (lambda_, alpha), out in run.cases(
+            _step_cases(run.rng), _FACTORS, "return new arrays (X_new = X - alpha * X_grad, not X -= ...)"):
         got = _two_arrays(out, names)
         _check_factor_shapes(got, arrays[0], arrays[1], names)
-        good = tuple(helpers.gradient_descent(*arrays, lambda_, alpha, 1)[:2])
+        variants = _step_variants(*arrays, lambda_, alpha)
+        good = variants["correct"]
         if _close(got, good):
             continue
-        hint = _diagnose(got, good, _step_variants(*arrays, lambda_, alpha), _STEP_HINTS)
+        hint = _diagnose(got, good, variants, _STEP_HINTS)
         if hint:
             raise _Fail(hint + label)
-        raise _Fail(f"{_differ(names, got, good)} from one step of helpers.gradient_descent "
+        raise _Fail(f"{_array_mistake(names, got, good, 'result of one step')} "
                     f"(lambda_={lambda_}, alpha={alpha}){label}")
     return "makes one simultaneous gradient-descent step, the same as helpers.gradient_descent"
-
-
-def check_gradient_step(fn) -> bool:
-    """Check a learner's ``fn(X, Theta, Y, R, lambda_, alpha) -> (X_new, Theta_new)`` (notebook 06).
-
-    The answer is one iteration of :func:`helpers.gradient_descent`. Names a
-    sequential update (either order), a missing mask, a missing
-    regularisation term, a step uphill or without ``alpha``, a step that
-    moves only one of the two, and inputs changed in place.
-
-    Prints one line starting with ``PASSED:`` or ``FAILED:``; returns a bool.
-    """
-    return _verdict(fn, _check_step)
 
 
 # ---------------------------------------------------------------- top-n selection (notebook 07)
 
 
-def _top_problem():
-    """Predictions that only a numeric sort orders right (two digits, negatives)."""
-    predictions = np.array([4.25, 10.2, 9.5, -0.5, 3.75, 12.0, 2.0, -1.5, 9.75, 0.25, 5.5, 11.0])
-    rated = np.zeros(predictions.size, dtype=bool)
-    rated[[5, 8, 2]] = True  # three of the highest are already rated
-    return predictions, rated
+def _top_problem(rng):
+    """12 predictions that only a numeric sort orders right (two digits, negatives); 3 of the best rated."""
+    while True:
+        predictions = np.round(np.concatenate([rng.uniform(10, 13, 4), rng.uniform(0.1, 9.9, 5),
+                                               rng.uniform(-2, -0.1, 3)]), 2)
+        predictions = rng.permutation(predictions)
+        rated = np.zeros(predictions.size, dtype=bool)
+        rated[rng.choice(np.argsort(-predictions)[:5], size=3, replace=False)] = True
+        free = np.flatnonzero(~rated)
+        by_number = free[np.argsort(-predictions[free], kind="stable")]
+        as_text = sorted(free, key=lambda i: str(predictions[i]), reverse=True)
+        if len(set(predictions)) == predictions.size and list(by_number[:5]) != list(as_text[:5]):
+            return predictions, rated
+
+
+def _top_ranking(predictions, rated, n):
+    """The reference: indices of the ``n`` best unrated movies, highest prediction first."""
+    free = np.flatnonzero(~rated)
+    return free[np.argsort(-predictions[free], kind="stable")][:n]
 
 
 def _top_indices(out, predictions, rated):
@@ -548,16 +673,14 @@ def _top_order_mistake(got, expected, predictions, rated, n) -> str:
     return f"returned {got.tolist()}, expected {expected.tolist()} for n={n}"
 
 
-def _check_top(fn) -> str:
+def _check_top(run) -> str:
     """The top-n checks; returns the PASSED text or raises :class:`_Fail`."""
-    predictions, rated = _top_problem()
+    predictions, rated = _top_problem(run.rng)
     free = np.flatnonzero(~rated)
-    expected_order = free[np.argsort(-predictions[free], kind="stable")]
     cases = ((f"n={n}", (predictions, rated), (n,)) for n in (5, free.size + 3))
-    for _, _, (n,), out in _run_cases(fn, cases, ("predictions", "rated"),
-                                      "work on a copy (or with indices)"):
+    for _, _, (n,), out in run.cases(cases, ("predictions", "rated"), "work on a copy (or with indices)"):
         got = _top_indices(out, predictions, rated)
-        expected = expected_order[:n]
+        expected = _top_ranking(predictions, rated, n)
         if got.size != expected.size:
             if n > free.size:
                 raise _Fail(f"asked for n={n} but only {free.size} movies are unrated: "
@@ -568,17 +691,270 @@ def _check_top(fn) -> str:
     return "returns the best unrated movies, highest prediction first, sorted as numbers"
 
 
-def check_top_n(fn) -> bool:
+# ---------------------------------------------------------------- the exercises and their rules
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """What one checker requires.
+
+    ``check(run)`` is the judge; ``reference`` the correct function (used to
+    plan the calls); ``task`` what the learner writes; ``forbidden`` the
+    tutorial's functions that already do it (calling one means "not done");
+    ``no_loops``/``no_warnings`` the rules the exercise text states, and
+    ``warning_fix`` how to avoid the warning.
+    """
+
+    check: Callable
+    reference: Callable
+    task: str
+    forbidden: tuple[str, ...]
+    no_loops: bool = False
+    no_warnings: bool = False
+    warning_fix: str = ""
+
+
+_COST_CODE = ("helpers.gradient_descent", "helpers.train_lbfgs", "_observed.ObservedRatings.cost_and_gradients")
+
+EXERCISES = MappingProxyType({
+    "check_cofi_cost": Exercise(
+        _check_cost, lambda X, Theta, Y, R, lambda_=0.0: _cost_variants(X, Theta, Y, R, lambda_)["correct"],
+        "the cost", ("helpers.cofi_cost", *_COST_CODE), no_loops=True),
+    "check_cofi_gradients": Exercise(
+        _check_gradients, lambda X, Theta, Y, R, lambda_=0.0: _gradient_variants(X, Theta, Y, R, lambda_)["correct"],
+        "the gradients", ("helpers.cofi_gradients", *_COST_CODE), no_loops=True),
+    "check_normalize_ratings": Exercise(
+        _check_normalize, _normalized, "the normalisation", ("helpers.normalize_ratings", "helpers._normalize"),
+        no_warnings=True, warning_fix="divide only where the count is > 0, e.g. np.divide(sums, counts, "
+                                      "out=np.zeros(len(counts)), where=counts > 0)"),
+    "check_gradient_step": Exercise(
+        _check_step, lambda X, Theta, Y, R, lambda_, alpha: _step_variants(X, Theta, Y, R, lambda_, alpha)["correct"],
+        "the step", ("helpers.gradient_descent", "helpers.train_lbfgs")),
+    "check_top_n": Exercise(_check_top, _top_ranking, "the top-n list", ("helpers.recommend",)),
+})
+
+# The reference functions' code, taken when this module is first imported: a later
+# `helpers.cofi_cost = my_function` must not make the learner's own function count as the reference.
+_REFERENCE_CODES = {name: reference_codes(ex.forbidden) for name, ex in EXERCISES.items()}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A checker's conclusion. ``status``: 'passed'; 'rule' (right values, a rule of the exercise
+    broken); 'not_done' (calls the tutorial's own solution); or 'failed'."""
+
+    status: str
+    name: str
+    message: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "passed"
+
+    @property
+    def line(self) -> str:
+        """The one line a checker prints."""
+        return f"PASSED: {self.name} {self.message}" if self.ok else f"FAILED: {self.name}: {self.message}"
+
+
+_LOOP_NODES = {ast.For: "a for loop", ast.AsyncFor: "a for loop", ast.While: "a while loop",
+               ast.ListComp: "a list comprehension", ast.SetComp: "a set comprehension",
+               ast.DictComp: "a dict comprehension", ast.GeneratorExp: "a generator expression"}
+_LOOP_CALLS = {"map", "filter", "vectorize", "apply_along_axis", "frompyfunc"}
+
+
+def loops_in(source: str, name: str) -> list[str]:
+    """The Python-level loops in function ``name`` of ``source`` (the whole source if no such def).
+
+    Each as 'a for loop (line 3)', lines counted from the ``def`` line;
+    ``map``/``filter``/``np.vectorize``/``np.apply_along_axis`` count as loops.
+    """
+    tree = ast.parse(textwrap.dedent(source))
+    defs = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == name]
+    root, first = (defs[-1], defs[-1].lineno) if defs else (tree, 1)
+    found = []
+    for node in ast.walk(root):
+        callee = getattr(node, "func", None) if isinstance(node, ast.Call) else None
+        callee = getattr(callee, "attr", None) or getattr(callee, "id", None)
+        kind = _LOOP_NODES.get(type(node)) or (f"{callee}()" if callee in _LOOP_CALLS else None)
+        if kind:
+            found.append((node.lineno, node.col_offset, f"{kind} (line {node.lineno - first + 1})"))
+    return [text for *_, text in sorted(found)]
+
+
+def _source_of(fn):
+    try:
+        return inspect.getsource(fn)
+    except (OSError, TypeError):
+        return None
+
+
+def _rules_broken(exercise: Exercise, fn, name: str, source, run) -> str:
+    """'' or what rule of the exercise the (correct) function breaks."""
+    source = source if source is not None else _source_of(fn)
+    if exercise.no_loops and source is not None:
+        try:
+            loops = loops_in(source, name)
+        except SyntaxError:
+            loops = []
+        if loops:
+            return (f"it uses {', '.join(loops)}; the exercise asks for matrix operations only, "
+                    "no Python loops (whole-array NumPy expressions)")
+    if exercise.no_warnings and run.warnings:
+        category, message = run.warnings[0]
+        return f"it emits a {category} ({message}); the exercise allows no warning: {exercise.warning_fix}"
+    return ""
+
+
+def judge(checker: str, fn=None, *, name=None, seed=None, source=None, caller=None) -> Verdict:
+    """Check a learner's function for the exercise of ``checker`` (a key of :data:`EXERCISES`).
+
+    Parameters
+    ----------
+    fn : callable, optional
+        The learner's function, called in this process (a notebook's self-check).
+    name : str, optional
+        The function's name in messages (default ``fn.__name__``).
+    seed : int, optional
+        Seeds the test problems; None draws fresh ones.
+    source : str, optional
+        The source that defines the function, for the no-loops rule
+        (default: :func:`inspect.getsource`).
+    caller : callable, optional
+        Replays calls made elsewhere instead of calling ``fn`` (see :class:`_Run`).
+
+    Returns
+    -------
+    Verdict
+        Never raises, whatever the function does.
+    """
+    exercise = EXERCISES[checker]
+    name = name or getattr(fn, "__name__", None) or "your function"
+    codes = _REFERENCE_CODES[checker]
+    if caller is None and getattr(fn, "__code__", None) in codes:
+        return Verdict("not_done", name, f"is {codes[fn.__code__]} itself, the tutorial's solution: "
+                                         f"write {exercise.task} yourself")
+    if caller is None:
+        def caller(k, given, scalars):
+            return record_call(fn, (*given, *scalars), codes)
+    run = _Run(name, caller, np.random.default_rng(seed))
+    try:
+        text, failure = exercise.check(run), None
+    except _Fail as fail:
+        text, failure = None, str(fail)
+    except Exception as exc:  # a checker must never stop "Run All"
+        text, failure = None, f"the check itself failed ({type(exc).__name__}: {exc})"
+    if run.references:
+        return Verdict("not_done", name, f"calls {', '.join(run.references)}, the tutorial's own solution, "
+                                         f"instead of computing {exercise.task}: write it yourself")
+    if failure is not None:
+        return Verdict("failed", name, failure)
+    broken = _rules_broken(exercise, fn, name, source, run)
+    if broken:
+        return Verdict("rule", name, f"the values are right, but {broken}")
+    return Verdict("passed", name, text)
+
+
+def planned_calls(checker: str, seed) -> list[tuple[list, tuple]]:
+    """The calls :func:`judge` makes for ``seed`` when every answer is right: ``[(arrays, scalars)]``.
+
+    A judge stops at the first wrong answer, so a wrong function gets a
+    prefix of these calls, with the same arguments.
+    """
+    exercise, calls = EXERCISES[checker], []
+
+    def recorder(k, given, scalars):
+        calls.append(([g.copy() for g in given], scalars))
+        return {"ok": True, "out": exercise.reference(*given, *scalars)}
+
+    exercise.check(_Run("reference", recorder, np.random.default_rng(seed)))
+    return calls
+
+
+def _self_check(checker: str, fn, seed) -> bool:
+    """Judge, print the one line, and raise only inside nbgrader's grading runs."""
+    verdict = judge(checker, fn, seed=seed)
+    print(verdict.line)
+    if not verdict.ok and graded_run():
+        raise AssertionError(verdict.line)
+    return verdict.ok
+
+
+def check_cofi_cost(fn, *, seed=None) -> bool:
+    """Check a learner's ``fn(X, Theta, Y, R, lambda_) -> J`` (notebook 03).
+
+    Runs three small problems (with and without regularisation, and with
+    junk stored in unrated entries of ``Y``), compares with the reference
+    cost and names the mistake when the result equals what a known mistake
+    gives: a missing mask, masking only the predictions, a missing 1/2, a
+    mean instead of a sum, a missing or partial regularisation term, a
+    rounded result, a constant factor. Also fails a function that returns
+    something other than a single number, changes its inputs in place,
+    calls ``helpers.cofi_cost`` or uses a Python loop.
+
+    Prints one line starting with ``PASSED:`` or ``FAILED:``; returns a bool.
+    """
+    return _self_check("check_cofi_cost", fn, seed)
+
+
+def check_cofi_gradients(fn, *, seed=None) -> bool:
+    """Check a learner's ``fn(X, Theta, Y, R, lambda_) -> (X_grad, Theta_grad)`` (notebook 04).
+
+    Runs three small problems (with and without regularisation, and with
+    junk stored in unrated entries of ``Y``), compares both gradients with
+    the reference and names the mistake when it is a known one: a missing
+    mask, masking only the predictions, a flipped sign, a missing or halved
+    regularisation term, a constant factor, the two arrays swapped or
+    transposed. A function that passes is finally compared with central
+    differences of the cost at ``lambda_=1.5``. Calling
+    ``helpers.cofi_gradients`` or using a Python loop fails.
+
+    Prints one line starting with ``PASSED:`` or ``FAILED:``; returns a bool.
+    """
+    return _self_check("check_cofi_gradients", fn, seed)
+
+
+def check_normalize_ratings(fn, *, seed=None) -> bool:
+    """Check a learner's ``fn(Y, R) -> (Y_norm, Y_mean)`` (notebook 05).
+
+    Compares with the reference on small problems with a movie nobody rated
+    and a movie rated once, first with zeros and then with junk in the
+    unrated entries of ``Y``. Names the usual mistakes: the two results
+    swapped, a vector instead of a matrix (the article's formula), NaN for
+    the unrated movie, means that count the zeros, the mean subtracted from
+    unrated entries too, inputs changed in place, a RuntimeWarning (none is
+    allowed) and calling ``helpers.normalize_ratings``.
+
+    Prints one line starting with ``PASSED:`` or ``FAILED:``; returns a bool.
+    """
+    return _self_check("check_normalize_ratings", fn, seed)
+
+
+def check_gradient_step(fn, *, seed=None) -> bool:
+    """Check a learner's ``fn(X, Theta, Y, R, lambda_, alpha) -> (X_new, Theta_new)`` (notebook 06).
+
+    The answer is one iteration of gradient descent. Names a sequential
+    update (either order), a missing mask, a missing regularisation term, a
+    step uphill or without ``alpha``, a step that moves only one of the two,
+    and inputs changed in place; calling ``helpers.gradient_descent`` fails
+    (``helpers.cofi_gradients`` is allowed).
+
+    Prints one line starting with ``PASSED:`` or ``FAILED:``; returns a bool.
+    """
+    return _self_check("check_gradient_step", fn, seed)
+
+
+def check_top_n(fn, *, seed=None) -> bool:
     """Check a learner's ``fn(predictions, rated, n) -> movie indices`` (notebook 07).
 
     The answer lists the ``n`` movies not yet rated with the highest
     predictions, best first, as indices into ``predictions``. The test
-    predictions include two-digit and negative numbers, so a sort of the
-    numbers as text gives a different order and is named; so are ascending
-    order, already-rated movies in the list, ratings returned instead of
-    indices, a wrong length, asking for more movies than there are unrated
-    ones, and inputs changed in place.
+    predictions, new on every run, include two-digit and negative numbers,
+    so a sort of the numbers as text gives a different order and is named;
+    so are ascending order, already-rated movies in the list, ratings
+    returned instead of indices, a wrong length, asking for more movies than
+    there are unrated ones, and inputs changed in place.
 
     Prints one line starting with ``PASSED:`` or ``FAILED:``; returns a bool.
     """
-    return _verdict(fn, _check_top)
+    return _self_check("check_top_n", fn, seed)

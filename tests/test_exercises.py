@@ -3,7 +3,13 @@
 For each checker: a correct function passes, the stub fails as "not
 implemented", and each usual mistake fails with a message that names it.
 Every checker prints exactly one line and never raises, whatever the
-learner's function does (:func:`run` asserts that on every call).
+learner's function does (:func:`run` asserts that on every call, on several
+seeds: the test problems are drawn afresh on every run). Then the rules
+(no loops, no warnings, no calling the tutorial's own solution), the
+messages for rounded, mis-shaped and mis-scaled answers, and the pieces the
+grader reuses (:func:`exercises.planned_calls`, :func:`exercises.judge`
+with a replaying caller, :func:`exercises.record_call`,
+:func:`exercises.loops_in`).
 """
 
 from __future__ import annotations
@@ -15,15 +21,22 @@ import exercises
 import helpers
 
 
+SEEDS = (0, 1, 2, 3)
+
+
 def run(checker, fn, capsys):
-    """Call a checker and return (result, the one line it printed)."""
-    result = checker(fn)
-    out = capsys.readouterr().out
-    lines = out.splitlines()
-    assert len(lines) == 1, f"expected exactly one line, got {out!r}"
-    assert lines[0].startswith("PASSED: " if result else "FAILED: ")
-    assert isinstance(result, bool)
-    return result, lines[0]
+    """Call a checker on several seeds; return (result, the one line it printed for the first seed)."""
+    verdicts = []
+    for seed in SEEDS:
+        result = checker(fn, seed=seed)
+        out = capsys.readouterr().out
+        lines = out.splitlines()
+        assert len(lines) == 1, f"expected exactly one line, got {out!r}"
+        assert lines[0].startswith("PASSED: " if result else "FAILED: ")
+        assert isinstance(result, bool)
+        verdicts.append((result, lines[0]))
+    assert len({r for r, _ in verdicts}) == 1, f"the verdict depends on the seed: {verdicts}"
+    return verdicts[0]
 
 
 def stub(*args):
@@ -232,7 +245,8 @@ def test_gradient_checker_catches_a_subtle_error_it_has_no_name_for(capsys):
         return Xg * 1.001, Tg
     ok, line = run(exercises.check_cofi_gradients, grads_off_by_a_bit, capsys)
     assert not ok
-    assert "wrong value on the case lambda_=0: X_grad differs from the reference" in line
+    assert "wrong value on the case lambda_=0: X_grad differs from the right gradient: X_grad[" in line
+    assert "(the largest difference)" in line
 
 
 # ---------------------------------------------------------------- 05: normalize_ratings
@@ -257,7 +271,7 @@ def norm_ok_loop(Y, R):
 
 def norm_ok_prints(Y, R):
     print("debugging output the checker must swallow")
-    return helpers.normalize_ratings(Y, R)
+    return norm_ok(Y, R)
 
 
 def norm_swapped(Y, R):
@@ -314,7 +328,7 @@ def norm_raises(Y, R):
 
 
 def test_normalize_correct_passes(capsys):
-    for fn in (norm_ok, norm_ok_loop, norm_ok_prints, helpers.normalize_ratings):
+    for fn in (norm_ok, norm_ok_loop, norm_ok_prints):
         ok, line = run(exercises.check_normalize_ratings, fn, capsys)
         assert ok, line
         assert fn.__name__ in line
@@ -436,7 +450,7 @@ def test_step_stub_fails(capsys):
     (step_x_only, ["only X moves"]),
     (step_in_place, ["in place"]),
     (step_swapped, ["order is (X_new, Theta_new)"]),
-    (step_wrong, ["X_new differs"]),
+    (step_wrong, ["X_new differs from the result of one step", "largest difference"]),
     (step_returns_none, ["two arrays"]),
 ])
 def test_step_mistakes_named(fn, words, capsys):
@@ -552,12 +566,218 @@ def test_never_raises(checker, bad, capsys):
 
 
 def test_checkers_are_exported():
-    assert {"check_cofi_cost", "check_cofi_gradients"} <= set(exercises.__all__)
+    assert {"check_cofi_cost", "check_cofi_gradients", "check_normalize_ratings", "check_gradient_step",
+            "check_top_n"} <= set(exercises.__all__) & set(exercises.EXERCISES)
+
+
+# ---------------------------------------------------------------- the rules: no loops, no warnings, no reference
+
+
+def cost_loops(X, Theta, Y, R, lambda_=0.0):
+    J = 0.0
+    for i, j in zip(*np.nonzero(R)):
+        J += (X[i] @ Theta[j] - Y[i, j]) ** 2 / 2
+    return J + lambda_ / 2 * (np.sum(X ** 2) + np.sum(Theta ** 2))
+
+
+def grads_comprehension(X, Theta, Y, R, lambda_=0.0):
+    E = R * (X @ Theta.T - Y)
+    X_grad = np.array([E[i] @ Theta for i in range(X.shape[0])]) + lambda_ * X
+    return X_grad, E.T @ X + lambda_ * Theta
+
+
+def norm_warns(Y, R):
+    counts = R.sum(axis=1)
+    mean = np.nan_to_num(np.where(R, Y, 0).sum(axis=1) / counts)  # 0 / 0 for the movie nobody rated
+    return np.where(R, Y - mean[:, None], 0.0), mean
+
+
+def cost_calls_helpers(X, Theta, Y, R, lambda_=0.0):
+    return helpers.cofi_cost(X, Theta, Y, R, lambda_)
+
+
+def grads_call_hidden(X, Theta, Y, R, lambda_=0.0):
+    fn = getattr(helpers, "cofi_" + "gradients")  # no name the source shows
+    return fn(X, Theta, Y, R, lambda_)
+
+
+def step_calls_gradient_descent(X, Theta, Y, R, lambda_, alpha):
+    return tuple(helpers.gradient_descent(X, Theta, Y, R, lambda_, alpha, 1)[:2])
+
+
+@pytest.mark.parametrize("checker, fn, words", [
+    (exercises.check_cofi_cost, cost_loops, ["values are right", "a for loop (line 3)", "no Python loops"]),
+    (exercises.check_cofi_gradients, grads_comprehension, ["values are right", "a list comprehension (line 3)"]),
+    (exercises.check_normalize_ratings, norm_warns, ["values are right", "RuntimeWarning", "where=counts > 0"]),
+])
+def test_rules_broken_by_right_values(checker, fn, words, capsys):
+    ok, line = run(checker, fn, capsys)
+    assert not ok
+    for w in words:
+        assert w in line, line
+
+
+@pytest.mark.parametrize("checker, fn, called", [
+    (exercises.check_cofi_cost, cost_calls_helpers, "helpers.cofi_cost"),
+    (exercises.check_cofi_gradients, grads_call_hidden, "helpers.cofi_gradients"),
+    (exercises.check_gradient_step, step_calls_gradient_descent, "helpers.gradient_descent"),
+])
+def test_calling_the_tutorials_solution_is_not_done(checker, fn, called, capsys):
+    ok, line = run(checker, fn, capsys)
+    assert not ok
+    assert f"calls {called}, the tutorial's own solution" in line, line
 
 
 @pytest.mark.parametrize("checker, fn", [(exercises.check_cofi_cost, helpers.cofi_cost),
-                                         (exercises.check_cofi_gradients, helpers.cofi_gradients)])
-def test_reference_formulas_agree_with_helpers(checker, fn, capsys):
-    """The cost and gradient checkers use their own reference formula: helpers' code must pass them."""
+                                         (exercises.check_cofi_gradients, helpers.cofi_gradients),
+                                         (exercises.check_normalize_ratings, helpers.normalize_ratings)])
+def test_the_tutorials_function_itself_is_not_done(checker, fn, capsys):
     ok, line = run(checker, fn, capsys)
-    assert ok, line
+    assert not ok and f"is helpers.{fn.__name__} itself" in line, line
+
+
+def test_patching_helpers_changes_no_expected_value(monkeypatch, capsys):
+    """The checkers' answers come from exercises' own formulas: a wrong function put into helpers stays wrong."""
+    monkeypatch.setattr(helpers, "normalize_ratings", norm_counts_zeros)
+    monkeypatch.setattr(helpers, "cofi_cost", cost_no_half)
+    assert not run(exercises.check_normalize_ratings, norm_counts_zeros, capsys)[0]
+    assert not run(exercises.check_cofi_cost, cost_no_half, capsys)[0]
+    assert run(exercises.check_cofi_cost, cost_ok, capsys)[0]
+
+
+@pytest.mark.parametrize("checker, fn", [(exercises.check_cofi_cost, cost_ok),
+                                         (exercises.check_cofi_gradients, grads_ok),
+                                         (exercises.check_normalize_ratings, norm_ok),
+                                         (exercises.check_gradient_step, step_ok),
+                                         (exercises.check_top_n, top_ok)])
+def test_reference_formulas_agree_with_helpers(checker, fn, capsys):
+    """Each exercise's private reference is right: the learner-style correct function passes with it."""
+    assert run(checker, fn, capsys)[0]
+    for seed in SEEDS:
+        for arrays, scalars in exercises.planned_calls(checker.__name__, seed):
+            expected = exercises.EXERCISES[checker.__name__].reference(*arrays, *scalars)
+            got = fn(*arrays, *scalars)
+            pairs = zip(got, expected) if isinstance(expected, tuple) else [(got, expected)]
+            assert all(np.allclose(a, b) for a, b in pairs)
+
+
+# ---------------------------------------------------------------- messages that say what is wrong
+
+
+def cost_rounded(X, Theta, Y, R, lambda_=0.0):
+    return round(float(cost_ok(X, Theta, Y, R, lambda_)), 3)
+
+
+def cost_transposed_product(X, Theta, Y, R, lambda_=0.0):
+    E = R * (X.T @ Theta - Y)
+    return 0.5 * np.sum(E ** 2)
+
+
+def grads_doubled(X, Theta, Y, R, lambda_=0.0):
+    Xg, Tg = grads_ok(X, Theta, Y, R, lambda_)
+    return 2 * Xg, Tg
+
+
+@pytest.mark.parametrize("checker, fn, words", [
+    (exercises.check_cofi_cost, cost_rounded, ["rounded to 3 decimals", "round only when printing"]),
+    (exercises.check_cofi_cost, cost_transposed_product, ["raised ValueError", "X (6, 3), Theta (4, 3)",
+                                                          "X @ Theta.T are (6, 4)"]),
+    (exercises.check_cofi_gradients, grads_doubled, ["X_grad is 2 times the right gradient", "constant factor"]),
+])
+def test_messages_say_what_is_wrong(checker, fn, words, capsys):
+    ok, line = run(checker, fn, capsys)
+    assert not ok
+    for w in words:
+        assert w in line, line
+    if "rounded" in words[0]:  # both numbers printed with enough digits to differ
+        got, expected = line.split("(got ")[1].split(")")[0].split(", expected ")
+        assert got != expected
+
+
+def test_problems_are_new_on_every_run():
+    """A list copied from one FAILED message fails on the next run (the problems are drawn afresh)."""
+    (predictions, rated), _ = exercises.planned_calls("check_top_n", 0)[0]
+    answer = list(top_ok(predictions, rated, 5))
+
+    def top_hard_coded(predictions, rated, n):
+        return answer[:n]
+
+    assert exercises.judge("check_top_n", top_hard_coded, seed=0).status == "failed"  # n > unrated case
+    assert "expected" not in exercises.judge("check_top_n", top_hard_coded, seed=0).message.split("n=5")[0]
+    for seed in (1, 2, 3, None):
+        assert exercises.judge("check_top_n", top_hard_coded, seed=seed).message.startswith(
+            ("recommends movie", "returned", "has the right", "lists", "sorts")), seed
+    firsts = {tuple(exercises.planned_calls("check_top_n", s)[0][0][0]) for s in range(5)}
+    assert len(firsts) == 5
+
+
+# ---------------------------------------------------------------- under nbgrader, and the grader's pieces
+
+
+def test_graded_run_raises_on_failure_only(monkeypatch, capsys):
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert exercises.graded_run()
+    assert exercises.check_cofi_cost(cost_ok) is True
+    with pytest.raises(AssertionError, match="FAILED: stub: not implemented"):
+        exercises.check_cofi_cost(stub)
+    assert capsys.readouterr().out.splitlines()[-1].startswith("FAILED: stub")
+    monkeypatch.delenv("NBGRADER_EXECUTION")
+    assert not exercises.graded_run() and exercises.check_cofi_cost(stub) is False
+
+
+def test_judge_statuses():
+    assert exercises.judge("check_cofi_cost", cost_ok).status == "passed"
+    assert exercises.judge("check_cofi_cost", cost_loops).status == "rule"
+    assert exercises.judge("check_cofi_cost", cost_calls_helpers).status == "not_done"
+    assert exercises.judge("check_cofi_cost", cost_no_half).status == "failed"
+    verdict = exercises.judge("check_cofi_cost", stub, name="my_cofi_cost")
+    assert verdict.line == "FAILED: my_cofi_cost: " + verdict.message and not verdict.ok
+
+
+@pytest.mark.parametrize("fn, status", [(grads_ok, "passed"), (grads_unmasked, "failed"),
+                                        (grads_in_place, "failed"), (stub, "failed")])
+def test_judge_replays_recorded_calls(fn, status):
+    """What the grader does: plan the calls, make them elsewhere with record_call, judge the records."""
+    seed = 7
+    records, afters = [], []
+    for arrays, scalars in exercises.planned_calls("check_cofi_gradients", seed):
+        copies = [a.copy() for a in arrays]
+        records.append(exercises.record_call(fn, copies + list(scalars)))
+        afters.append(copies)
+    live = exercises.judge("check_cofi_gradients", fn, seed=seed)
+
+    def replay(k, given, scalars):
+        for g, after in zip(given, afters[k]):
+            g[...] = after  # what the function did to its inputs
+        return records[k]
+
+    replayed = exercises.judge("check_cofi_gradients", name=fn.__name__, seed=seed, caller=replay,
+                               source="def f(): pass")
+    assert replayed.status == live.status == status
+    assert replayed.line == live.line
+
+
+def test_record_call():
+    def noisy(a):
+        print("hidden")
+        return np.log(a - a)  # divide by zero -> -inf, with a RuntimeWarning
+    record = exercises.record_call(noisy, (np.ones(2),))
+    assert record["ok"] and np.all(np.isinf(record["out"]))
+    assert record["warnings"][0][0] == "RuntimeWarning"
+    assert exercises.record_call(stub, ())["error"] is None
+    assert exercises.record_call(lambda: 1 / 0, ())["error"] == "ZeroDivisionError: division by zero"
+    codes = exercises.reference_codes(["helpers.cofi_cost", "helpers.no_such_function"])
+    assert list(codes.values()) == ["helpers.cofi_cost"]
+    called = exercises.record_call(cost_calls_helpers, (np.ones((2, 1)), np.ones((3, 1)), np.ones((2, 3)),
+                                                        np.ones((2, 3), bool)), codes)
+    assert called["references"] == ["helpers.cofi_cost"]
+
+
+def test_loops_in():
+    source = ("def f(a):\n    total = sum(x for x in a)\n    while False:\n        pass\n"
+              "    return list(map(abs, a))\n\ndef g(a):\n    for x in a:\n        pass\n")
+    assert exercises.loops_in(source, "f") == ["a generator expression (line 2)", "a while loop (line 3)",
+                                               "map() (line 5)"]
+    assert exercises.loops_in(source, "g") == ["a for loop (line 2)"]
+    assert exercises.loops_in("def f(a):\n    return a @ a\n", "f") == []
+    assert exercises.loops_in("[x for x in y]", "missing") == ["a list comprehension (line 1)"]
