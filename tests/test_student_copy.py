@@ -1,20 +1,24 @@
-"""The classroom exercises and the student copy made by `make student`.
+"""The classroom exercises in nbgrader's format, and the student copy made by `make student`.
 
-Conventions (shared by every numbered notebook, see exercises.py):
+Conventions (shared by every numbered notebook, see exercises.py and grading/):
 
-* a cell tagged ``exercise`` holds the stub the learner completes;
-* the very next cell, tagged ``solution``, redefines the same function(s) with
-  the teacher's answer; ``make student`` removes it;
-* the cell after that, tagged ``check``, calls a checker from exercises.py,
-  which prints one line starting with ``PASSED:`` or ``FAILED:``;
-* a markdown hint in ``<details><summary>Hint</summary>...`` follows.
+* an exercise is one code cell tagged ``exercise`` with nbgrader's solution
+  metadata (``{"solution": true, "grade": false, "locked": false, "grade_id": ...}``):
+  the function's ``def`` line and docstring, then the teacher's answer between
+  ``### BEGIN SOLUTION`` and ``### END SOLUTION``;
+* the next code cell, tagged ``check``, is a locked, graded nbgrader cell with
+  ``points`` that calls a checker of exercises.py on that function; it prints
+  one line starting with ``PASSED:`` or ``FAILED:`` (and raises only when
+  nbgrader grades the notebook);
+* a markdown hint tagged ``hint``, in ``<details><summary>Hint</summary>...``,
+  follows; it guides without holding the answer.
 
 The fast tests read the notebooks' structure. The slow ones build the student
-copy with ``make student`` into ``.student-test/`` (beside ``notebooks/``, so the
-notebooks' ``ROOT = Path.cwd().parent`` still finds helpers.py and data/),
-run every notebook that has exercises from a clean kernel, and require that
-the student copy runs to the end with every check FAILED, and that the
-teacher's copy runs to the end with every check PASSED.
+copy with ``make student`` into ``.student-test/``, check it against the
+teacher's notebooks, run every notebook that has exercises from a clean
+kernel (the student copy to the end with every check FAILED, the teacher's
+with every check PASSED), run one student notebook from a folder outside the
+repository, and check the message when the data is not built.
 
 Notebooks are discovered with ``notebooks/[0-9]*.ipynb``, so new ones are
 covered automatically.
@@ -31,10 +35,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from grading.notebooks import checker_call, defined_functions
+from grading.student import BEGIN, END, clear_solutions, student_notebook
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9]*.ipynb"))
-STUDENT_DIR = ROOT / ".student-test"          # git-ignored; must sit beside notebooks/
+STUDENT_DIR = ROOT / ".student-test"          # git-ignored
 NOTEBOOKS_WITH_REQUIRED_EXERCISES = range(3, 8)  # notebooks 03-07 each have at least one exercise
 CELL_TIMEOUT = 900                             # seconds per cell; training cells can be slow on CI
 HINT = "<details><summary>Hint</summary>"
@@ -44,20 +51,24 @@ def tags(cell) -> list[str]:
     return list(cell.get("metadata", {}).get("tags", []))
 
 
+def grading(cell) -> dict:
+    return dict(cell.get("metadata", {}).get("nbgrader", {}))
+
+
 def read(path: Path):
     return nbformat.read(path, as_version=4)
 
 
+def is_exercise(cell) -> bool:
+    return bool(grading(cell).get("solution"))
+
+
 def has_exercises(path: Path) -> bool:
-    return any("exercise" in tags(c) for c in read(path).cells)
+    return any(is_exercise(c) or "exercise" in tags(c) for c in read(path).cells)
 
 
 def number(path: Path) -> int:
     return int(re.match(r"\d+", path.name).group())
-
-
-def defined_functions(source: str) -> set[str]:
-    return set(re.findall(r"^def\s+(\w+)\s*\(", source, flags=re.MULTILINE))
 
 
 def stdout_of(cell) -> str:
@@ -77,7 +88,7 @@ def errors_in(nb) -> list[str]:
     return found
 
 
-def execute(path: Path):
+def execute(path: Path, allow_errors: bool = True):
     """Run a notebook from a clean kernel of *this* interpreter, in the notebook's folder."""
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import KernelManager
@@ -88,7 +99,7 @@ def execute(path: Path):
     # kernelspecs the user has installed elsewhere.
     km = KernelManager(kernel_name="python3",
                        kernel_spec_manager=KernelSpecManager(kernel_dirs=[], ensure_native_kernel=True))
-    client = NotebookClient(nb, km=km, timeout=CELL_TIMEOUT, allow_errors=True,
+    client = NotebookClient(nb, km=km, timeout=CELL_TIMEOUT, allow_errors=allow_errors,
                             resources={"metadata": {"path": str(path.parent)}})
     client.execute()
     return nb
@@ -101,41 +112,53 @@ def test_notebooks_are_found():
 # ---------------------------------------------------------------- structure (fast)
 
 
+def _check_exercise(path: Path, cells, k: int) -> str:
+    """Assert the conventions for the exercise at cell ``k``; returns its grade_id."""
+    cell, where = cells[k], f"{path.name} cell {k}"
+    meta = grading(cell)
+    assert cell.cell_type == "code" and "exercise" in tags(cell), f"{where}: a code cell tagged 'exercise'"
+    assert meta.get("grade") is False and meta.get("locked") is False and meta.get("grade_id"), \
+        f"{where}: nbgrader metadata must be solution true, grade false, locked false, with a grade_id"
+    functions = defined_functions(cell.source)
+    assert functions, f"{where}: the exercise defines no function"
+    stub, replaced = clear_solutions(cell.source)
+    assert replaced and "raise NotImplementedError()" in stub, f"{where}: needs ### {BEGIN} ... ### {END}"
+    assert functions <= defined_functions(stub), f"{where}: the def line must stay outside the solution block"
+    check = next((c for c in cells[k + 1:] if c.cell_type == "code"), None)
+    assert check is not None and cells.index(check) == k + 1, f"{where}: the check cell must come right after"
+    check_meta = grading(check)
+    assert "check" in tags(check) and check_meta.get("grade") is True and check_meta.get("locked") is True \
+        and check_meta.get("solution") is False and check_meta.get("points", 0) > 0, \
+        f"{where}: the check must be a locked, graded nbgrader cell with points, tagged 'check'"
+    called = checker_call(check.source)
+    assert called and called[1] in functions, f"{where}: the check must call exercises.check_*({sorted(functions)})"
+    following = cells[k + 2:]
+    end = next((j for j, c in enumerate(following) if is_exercise(c)), len(following))
+    hints = [c for c in following[:end] if "hint" in tags(c)]
+    assert hints and all(c.cell_type == "markdown" and HINT in c.source for c in hints), \
+        f"{where}: a markdown hint tagged 'hint' ({HINT}...</details>) must follow the check"
+    solution = cell.source.split(BEGIN, 1)[1].split(END, 1)[0]
+    for line in (s.split("#")[0].strip() for s in solution.splitlines()):
+        assert len(line) < 12 or all(line not in h.source for h in hints), \
+            f"{where}: the hint gives the answer away: {line!r}"
+    return meta["grade_id"]
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_exercise_cells_follow_the_convention(path):
-    nb = read(path)
-    cells = nb.cells
-    n_exercises = 0
+def test_exercise_cells_follow_nbgraders_conventions(path):
+    cells = read(path).cells
+    if any("solution" in tags(c) for c in cells):
+        pytest.xfail(f"{path.name} is still in the older format (exercise/solution tags); converted next")
+    ids = [_check_exercise(path, cells, k) for k, c in enumerate(cells) if is_exercise(c)]
+    ids += [grading(c)["grade_id"] for c in cells if grading(c).get("grade")]
+    assert len(ids) == len(set(ids)), f"{path.name}: grade_ids must be unique: {ids}"
     for k, cell in enumerate(cells):
-        if "exercise" not in tags(cell):
-            assert "solution" not in tags(cell) or "exercise" in tags(cells[k - 1]), \
-                f"{path.name} cell {k}: a solution cell must come right after an exercise cell"
-            continue
-        n_exercises += 1
-        where = f"{path.name} cell {k}"
-        assert cell.cell_type == "code", f"{where}: the exercise cell must be a code cell"
-        stubs = defined_functions(cell.source)
-        assert stubs, f"{where}: the exercise stub defines no function"
-        assert "NotImplementedError" in cell.source, f"{where}: the stub should raise NotImplementedError"
-        assert k + 2 < len(cells), f"{where}: the exercise needs a solution and a check cell after it"
-        solution, check = cells[k + 1], cells[k + 2]
-        assert "solution" in tags(solution), f"{where}: the next cell must be tagged 'solution'"
-        assert solution.cell_type == "code"
-        assert stubs <= defined_functions(solution.source), \
-            f"{where}: the solution must redefine {sorted(stubs)}"
-        assert "NotImplementedError" not in solution.source, f"{where}: the solution is still a stub"
-        assert "check" in tags(check) and check.cell_type == "code", \
-            f"{where}: the cell after the solution must be a code cell tagged 'check'"
-        assert re.search(r"exercises\.check_\w+\(", check.source), \
-            f"{where}: the check cell must call a checker from exercises.py"
-        assert any(name in check.source for name in stubs), \
-            f"{where}: the check cell must pass the learner's function ({sorted(stubs)})"
-        following = cells[k + 3:]
-        next_exercise = next((j for j, c in enumerate(following) if "exercise" in tags(c)), len(following))
-        assert any(c.cell_type == "markdown" and HINT in c.source for c in following[:next_exercise]), \
-            f"{where}: a markdown hint ({HINT}...</details>) must follow the check"
+        marked = f"### {BEGIN}" in cell.source or f"### {END}" in cell.source
+        assert not marked or is_exercise(cell), f"{path.name} cell {k}: solution markers outside an exercise"
+        assert "solution" not in tags(cell), f"{path.name} cell {k}: the old 'solution' tag; use nbgrader's markers"
+        assert HINT not in cell.source or "hint" in tags(cell), f"{path.name} cell {k}: tag the hint 'hint'"
     if number(path) in NOTEBOOKS_WITH_REQUIRED_EXERCISES:
-        assert n_exercises >= 1, f"{path.name}: notebooks 03-07 must have at least one exercise"
+        assert ids, f"{path.name}: notebooks 03-07 must have at least one exercise"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -147,25 +170,52 @@ def test_committed_check_outputs_say_passed(path):
                 f"{path.name} cell {k}: committed check output is {stdout_of(cell)!r}"
 
 
+def test_student_notebook_replaces_solutions_like_nbgrader():
+    nb = nbformat.v4.new_notebook()
+    code = "def f(x):\n    '''Doc.'''\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION\n\nf(1)"
+    nb.cells = [nbformat.v4.new_code_cell(code, metadata={"nbgrader": {"solution": True, "grade_id": "f"}},
+                                          execution_count=3, outputs=[{"output_type": "stream", "name": "stdout",
+                                                                       "text": "1"}]),
+                nbformat.v4.new_markdown_cell("<details>...</details>", metadata={"tags": ["hint"]}),
+                nbformat.v4.new_markdown_cell("x", metadata={"nbgrader": {"solution": True, "grade_id": "m"}})]
+    student = student_notebook(nb)
+    assert student.cells[0].source == ("def f(x):\n    '''Doc.'''\n    # YOUR CODE HERE\n"
+                                       "    raise NotImplementedError()\n\nf(1)")
+    assert student.cells[0].outputs == [] and student.cells[0].execution_count is None
+    assert student.cells[2].source == "YOUR ANSWER HERE" and len(student.cells) == 3
+    assert [c.cell_type for c in student_notebook(nb, hints=False).cells] == ["code", "markdown"]
+    assert nb.cells[0].source == code, "the teacher's notebook is not changed"
+    nb.cells[0].metadata = {}
+    with pytest.raises(ValueError, match="not marked as a solution cell"):
+        student_notebook(nb, name="x.ipynb")
+    with pytest.raises(ValueError, match="never closed"):
+        clear_solutions("### BEGIN SOLUTION\nx")
+    with pytest.raises(ValueError, match="without a"):
+        clear_solutions("x\n### END SOLUTION")
+
+
 # ---------------------------------------------------------------- the student copy (slow)
+
+
+def make_student(dest: Path, *extra: str):
+    """Run `make student` into ``dest`` (a folder inside the repository root)."""
+    if shutil.which("make") is None:
+        pytest.skip("GNU make is not installed (the student copy is built by `make student`)")
+    stamp = f"{sys.prefix}/.installed-stamp"
+    # VENV points the Makefile at the running environment; -o stops make from
+    # (re)creating the venv or reinstalling requirements inside a test run.
+    cmd = ["make", "-s", "-o", stamp, "student", f"VENV={sys.prefix}", f"STUDENT_DIR={dest.relative_to(ROOT)}", *extra]
+    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, f"{' '.join(cmd)} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
 
 
 @pytest.fixture(scope="module")
 def student_copy():
     """Run `make student` into .student-test/ and remove it afterwards."""
-    if shutil.which("make") is None:
-        pytest.skip("GNU make is not installed (the student copy is built by `make student`)")
-    env_bin = Path(sys.prefix) / "bin"
-    if not (env_bin / "jupyter").exists():
-        pytest.skip(f"jupyter is not installed in the running environment ({env_bin})")
     shutil.rmtree(STUDENT_DIR, ignore_errors=True)
-    stamp = f"{sys.prefix}/.installed-stamp"
-    # VENV points the Makefile at the running environment; -o stops make from
-    # (re)creating the venv or reinstalling requirements inside a test run.
-    cmd = ["make", "-s", "-o", stamp, "student", f"VENV={sys.prefix}", f"STUDENT_DIR={STUDENT_DIR.name}"]
     try:
-        result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
-        assert result.returncode == 0, f"{' '.join(cmd)} failed:\n{result.stdout}\n{result.stderr}"
+        make_student(STUDENT_DIR)
         yield STUDENT_DIR
     finally:
         shutil.rmtree(STUDENT_DIR, ignore_errors=True)
@@ -177,14 +227,30 @@ def test_student_copy_has_stubs_and_no_solutions(student_copy):
         copy = student_copy / path.name
         assert copy.is_file(), f"make student did not write {copy}"
         teacher, student = read(path), read(copy)
-        assert not [c for c in student.cells if "solution" in tags(c)], f"{copy.name}: a solution cell remains"
-        assert [c.source for c in student.cells if "exercise" in tags(c)] == \
-               [c.source for c in teacher.cells if "exercise" in tags(c)], f"{copy.name}: exercise stubs changed"
-        assert [c.source for c in student.cells] == \
-               [c.source for c in teacher.cells if "solution" not in tags(c)], \
-               f"{copy.name}: cells other than the solutions were removed or changed"
-        assert not any(c.get("outputs") for c in student.cells if c.cell_type == "code"), \
-            f"{copy.name}: outputs were not cleared"
+        teacher.cells = [c for c in teacher.cells if "solution" not in tags(c)]  # the older format
+        assert len(student.cells) == len(teacher.cells), f"{copy.name}: cells were added or removed"
+        for k, (t, s) in enumerate(zip(teacher.cells, student.cells)):
+            expected = clear_solutions(t.source)[0] if is_exercise(t) else t.source
+            assert s.source == expected, f"{copy.name} cell {k}: changed beyond its solution block"
+            assert BEGIN not in s.source, f"{copy.name} cell {k}: a solution remains"
+            assert not s.get("outputs"), f"{copy.name} cell {k}: outputs were not cleared"
+
+
+@pytest.mark.slow
+def test_make_student_drops_hints_and_keeps_a_learners_work():
+    dest = STUDENT_DIR / "hints"  # inside the git-ignored .student-test/
+    shutil.rmtree(dest, ignore_errors=True)
+    try:
+        make_student(dest, "HINTS=0")
+        nb = read(dest / "03-cost-function.ipynb")
+        assert not [c for c in nb.cells if "hint" in tags(c)]
+        (dest / "03-cost-function.ipynb").write_text("my work")
+        out = make_student(dest)
+        assert "kept" in out and (dest / "03-cost-function.ipynb").read_text() == "my work"
+        make_student(dest, "FORCE=1")
+        assert [c for c in read(dest / "03-cost-function.ipynb").cells if "hint" in tags(c)]
+    finally:
+        shutil.rmtree(dest, ignore_errors=True)
 
 
 EXERCISE_NOTEBOOKS = [p for p in NOTEBOOKS if has_exercises(p)]
@@ -199,7 +265,8 @@ def test_student_notebook_runs_to_the_end_with_failed_checks(student_copy, path)
     assert checks
     for k, cell in checks:
         out = stdout_of(cell)
-        assert out.startswith("FAILED"), f"student {path.name} cell {k}: check printed {out!r}"
+        assert out.startswith("FAILED") and "not implemented" in out, \
+            f"student {path.name} cell {k}: check printed {out!r}"
         assert len(out.splitlines()) == 1, f"student {path.name} cell {k}: the checker printed {out!r}"
 
 
@@ -213,3 +280,18 @@ def test_teacher_notebook_runs_with_passed_checks(path):
             out = stdout_of(cell)
             assert out.startswith("PASSED"), f"teacher {path.name} cell {k}: check printed {out!r}"
             assert len(out.splitlines()) == 1, f"teacher {path.name} cell {k}: the checker printed {out!r}"
+
+
+@pytest.mark.slow
+def test_student_notebook_runs_outside_the_repository(tmp_path, monkeypatch):
+    """Handed out alone (a hub, a student's own folder): it imports the installed tutorial and finds data/."""
+    copy = tmp_path / "03-cost-function.ipynb"
+    nbformat.write(student_notebook(read(NOTEBOOK_DIR / copy.name)), copy)
+    nb = execute(copy)
+    assert not errors_in(nb), errors_in(nb)
+    assert any(stdout_of(c).startswith("FAILED: my_cofi_cost: not implemented") for c in nb.cells)
+    monkeypatch.setenv("MOVIELENS_DATA", str(tmp_path / "nowhere"))
+    from nbclient.exceptions import CellExecutionError
+    with pytest.raises(CellExecutionError) as info:
+        execute(copy, allow_errors=False)
+    assert "DataNotBuiltError" in str(info.value) and "make data" in str(info.value)
