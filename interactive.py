@@ -43,7 +43,7 @@ BLUE, ORANGE, GREEN, VERMILLION, SKY, GREY = "#0072B2", "#E69F00", "#009E73", "#
 def png(fig: Figure) -> bytes:
     """The figure as PNG bytes (for an ``ipywidgets.Image``)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png")
+    fig.savefig(buf, format="png", pil_kwargs={"compress_level": 1})   # fast to encode; a redraw waits on it
     return buf.getvalue()
 
 
@@ -176,7 +176,7 @@ def _status_html(run: dict, seconds: float) -> str:
     else:
         best = int(np.argmin(run["held_out_rmse"]))
         text = (f"final cost J = {run['J'][-1]:.2f} &nbsp;(λ = {lam:g}, α = {alpha:.3g}, {n} iterations)<br>"
-                f"training RMSE {run['train_rmse'][-1]:.3f}, held-out RMSE {run['held_out_rmse'][-1]:.3f} "
+                f"training RMSE {run['train_rmse'][-1]:.4f}, held-out RMSE {run['held_out_rmse'][-1]:.4f} "
                 f"(lowest {run['held_out_rmse'][best]:.3f}, at iteration {best}); "
                 f"my highest prediction: {run['mine'].max():.1f} stars")
         rises = np.flatnonzero(np.diff(run["J"]) > 0)
@@ -376,12 +376,12 @@ def taste_figure(me: helpers.FactorModel, my_ratings, titles, *, max_movies=15) 
     return fig
 
 
-def _bar(value: float, scale=40) -> str:
+def _bar(value: float, scale=100) -> str:
     """A small inline bar for a signed number: blue right of the line if positive, orange left if negative."""
     width = min(abs(value) * scale, 60)
     side = f"margin-left: 60px; background: {BLUE}" if value >= 0 else f"margin-left: {60 - width:.0f}px; " \
                                                                         f"background: {ORANGE}"
-    return (f"<div style='width: 120px; height: 10px; border-left: 1px solid #444; border-left-width: 0; "
+    return (f"<div style='width: 120px; height: 10px; "   # a 1-px zero line in the middle
             f"background: linear-gradient(#444, #444) 60px 0 / 1px 100% no-repeat'>"
             f"<div style='{side}; width: {width:.0f}px; height: 10px'></div></div>")
 
@@ -404,14 +404,15 @@ class RatingWidget:
         self.n, self.lambda_, self.show_picture = as_int(n, "n", low=1), lambda_, picture
         self.ratings = self._start(ratings)
         self.timings: list[tuple[float, float]] = []
+        self._rows: dict = {}   # (row, stars) -> its line under "My ratings", made once
         self.newcomer = helpers.recommend({}, Y, R, self.titles, n=self.n, model=model, lambda_=lambda_)
-        self.search = widgets.Text(description="find", placeholder="type part of a title, e.g. star wars",
-                                   continuous_update=True, layout=widgets.Layout(width="380px"))
-        self.matches = widgets.Select(options=[], rows=6, layout=widgets.Layout(width="380px"))
+        self.search = widgets.Text(placeholder="type part of a title, e.g. star wars", continuous_update=True,
+                                   layout=widgets.Layout(width="390px"))
+        self.matches = widgets.Select(options=[], rows=6, layout=widgets.Layout(width="390px"))
         self.stars = [widgets.Button(description="★" * k, tooltip=f"rate the selected movie {k} of 5",
-                                     layout=widgets.Layout(width="72px")) for k in range(1, 6)]
+                                     layout=widgets.Layout(width="auto", padding="0 6px")) for k in range(1, 6)]
         self.mine, self.top, self.status = widgets.VBox(), widgets.HTML(), widgets.HTML()
-        self.picture = widgets.Image(format="png")
+        self.picture = widgets.Image(format="png", layout=widgets.Layout(width="512px"))
         self.search.observe(self._find, names="value")
         for k, button in enumerate(self.stars, start=1):
             button.on_click(functools.partial(self._rate, k))
@@ -419,7 +420,7 @@ class RatingWidget:
         self.refresh()
         left = widgets.VBox([widgets.HTML("<b>1. Find a movie, pick it, give it stars</b>"), self.search,
                              self.matches, widgets.HBox(self.stars), widgets.HTML("<b>My ratings</b> (✕ removes)"),
-                             self.mine], layout=widgets.Layout(width="400px"))
+                             self.mine], layout=widgets.Layout(width="410px", min_width="410px"))
         right = widgets.HBox([self.top, widgets.HTML(self._newcomer_html())])
         self.widget = widgets.VBox([widgets.HBox([left, right]), self.status, self.picture])
 
@@ -452,12 +453,13 @@ class RatingWidget:
         table, me = helpers.recommend(self.ratings, self.Y, self.R, self.titles, n=self.n, model=self.model,
                                       lambda_=self.lambda_, return_model=True)
         self.top.value = self._top_html(table, me)
-        self.mine.children = [self._rating_row(row, stars) for row, stars in self.ratings.items()]
+        self.mine.children = [self._rows.get((row, stars)) or self._rating_row(row, stars)
+                              for row, stars in self.ratings.items()]
         table_seconds = time.perf_counter() - start
         if self.show_picture:
             self.picture.value = png(taste_figure(me, self.ratings, self.titles)) if self.ratings else b""
         self.timings.append((table_seconds, time.perf_counter() - start))
-        self.status.value = (f"<span style='color:#666'>{len(self.ratings)} ratings folded in; list updated in "
+        self.status.value = (f"<span style='color:#666'>ratings folded in: {len(self.ratings)}; list updated in "
                              f"{1000 * table_seconds:.0f} ms, picture in {1000 * self.timings[-1][1]:.0f} ms "
                              f"(kernel)</span>")
 
@@ -468,7 +470,8 @@ class RatingWidget:
                                 layout=widgets.Layout(width="32px"))
         remove.on_click(functools.partial(self._remove, row))
         label = widgets.HTML(f"{'★' * int(stars)}{'☆' * (5 - int(stars))} {html.escape(self.titles[row])}")
-        return widgets.HBox([remove, label])
+        self._rows[row, stars] = widgets.HBox([remove, label])
+        return self._rows[row, stars]
 
     def _top_html(self, table: pd.DataFrame, me: helpers.FactorModel) -> str:
         everyone = set(self.newcomer.movie_id)
@@ -479,7 +482,7 @@ class RatingWidget:
             for i, (m, t, p, c, a) in enumerate(zip(table.movie_id, table.title, table.predicted_rating,
                                                      table.num_ratings, mean), start=1))
         return (f"<b>2. My top {self.n}</b> (<b style=color:{BLUE}>new</b>: not in the list for no ratings)"
-                "<table class='my-top'><thead><tr><th>#</th><th>title</th><th>predicted</th><th>ratings</th>"
+                "<table class='my-top' style='min-width: 36em'><thead><tr><th>#</th><th>title</th><th>predicted</th><th>ratings</th>"
                 "<th>movie's mean</th><th>me</th><th>me, as a bar</th></tr></thead>"
                 f"<tbody>{rows}</tbody></table>")
 

@@ -1,4 +1,5 @@
-"""Real-browser test of the training notebook's sliders (issue #5).
+"""Real-browser tests of the training notebook's sliders (issue #5) and of notebook 07's
+rating widget (issue #12).
 
 nbval checks that ``notebooks/06-training.ipynb`` runs, but not what a learner sees:
 a slider that shows up as text (``FloatSlider(value=1.0, ...)``), or one that moves
@@ -12,6 +13,15 @@ extreme λ changes the top recommendation, and that too large an α shows the di
 message instead of a curve. A second test renders the same notebook as an app with
 Voilà and moves λ there (keyboard, then readout).
 
+The explorer's moves also check that λ changes the held-out RMSE and that a divergence is
+drawn. ``test_rating_widget_in_jupyterlab`` and ``..._in_voila`` open
+``notebooks/07-recommending.ipynb``, type titles, pick the match, click stars (the top 10
+and the list of my ratings change each time), then remove the ratings one by one (each
+removal gives back the earlier top 10 exactly). Every move is timed from the input event
+(keydown / pointerdown) to the first change of what it redraws (a MutationObserver), and
+the kernel's own time is read from the widget; the medians are printed (``-s``) and written
+to ``artifacts/browser/timings.json``. Nothing asserts on a time.
+
 Run just these tests with ``pytest -m browser`` (about 1–2 minutes on 2 cores). They
 need ``/usr/bin/chromium`` (``apt-get install chromium``; Playwright cannot download
 its own browser here) and the packages in ``requirements-browser.txt`` (``make test``
@@ -22,11 +32,13 @@ which turns the skip into a failure.
 Environment knobs:
 
 * ``BROWSER_TEST_NOTEBOOK``: test another notebook with the same widgets instead of
-  ``notebooks/06-training.ipynb`` (used to check that a broken callback fails the test).
+  ``notebooks/06-training.ipynb`` (used to check that a broken callback fails the test);
+  ``BROWSER_TEST_RATING_NOTEBOOK`` the same for ``notebooks/07-recommending.ipynb``.
 * ``CHROMIUM``: path of the browser (default ``/usr/bin/chromium``).
 
-Artefacts in ``artifacts/browser/`` (git-ignored): ``06-training.png`` and
-``06-training-voila.png``; when a test fails, ``*-failure.png`` and the explorer's
+Artefacts in ``artifacts/browser/`` (git-ignored): ``06-training.png``,
+``06-training-voila.png``, ``07-recommending.png``, ``07-recommending-voila.png`` and
+``timings.json``; when a test fails, ``*-failure.png`` and the explorer's
 pictures as the browser got them (``*-failure-img0.png``).
 
 Nothing is written into the repository's notebooks: the server runs on a temporary
@@ -58,6 +70,8 @@ pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = Path(os.environ.get("BROWSER_TEST_NOTEBOOK") or REPO / "notebooks" / "06-training.ipynb")
+RATING_NOTEBOOK = Path(os.environ.get("BROWSER_TEST_RATING_NOTEBOOK")
+                       or REPO / "notebooks" / "07-recommending.ipynb")
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = REPO / "artifacts" / "browser"
 CHROMIUM_ARGS = [
@@ -131,6 +145,7 @@ def workdir(tmp_path_factory, prerequisites):
     shutil.copytree(REPO / "notebooks", root / "notebooks",
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "*.ipynb"))
     shutil.copy2(NOTEBOOK, root / "notebooks" / NOTEBOOK.name)
+    shutil.copy2(RATING_NOTEBOOK, root / "notebooks" / RATING_NOTEBOOK.name)
     return base
 
 
@@ -363,7 +378,10 @@ class Explorer:
         const r = s.querySelector('.widget-readout');
         if (l && r) readouts[l.textContent.trim()] = r.textContent.trim();
       }
+      const ho = full.match(/held-out RMSE\s*([0-9.]+)/);
+      const ks = full.match(/computed and drawn in\s*([0-9.]+)\s*s/);
       return {cost: m ? m[1] : null, images: imgs.concat(svgs), top: top,
+              heldout: ho ? ho[1] : null, kernel_s: ks ? parseFloat(ks[1]) : null,
               readouts: readouts, diverged: full.includes('diverged'),
               text: (el.innerText || full).slice(0, 3000)};
     }"""
@@ -420,12 +438,78 @@ def move_by_keyboard(explorer: Explorer, label: str, key: str) -> None:
         arg=[explorer.root.element_handle(), label, old], timeout=UPDATE_MS)
 
 
-def type_into_readout(explorer: Explorer, label: str, text: str) -> None:
+def type_into_readout(explorer: Explorer, label: str, text: str, before_enter=None) -> None:
     readout = explorer.readout(label)
     readout.click()
     explorer.page.keyboard.press("ControlOrMeta+a")
     explorer.page.keyboard.type(text)
+    if before_enter is not None:
+        before_enter()
     explorer.page.keyboard.press("Enter")
+
+
+# --------------------------------------------------------------------------------------
+# Timing: from the learner's input to the redraw, in the browser (no timing asserts)
+# --------------------------------------------------------------------------------------
+
+# Armed just before an input: the first keydown/pointerdown after it is the input time;
+# a MutationObserver on `root` notes each time the text of the elements matching
+# `selector` changes (the redraw reaching the page).
+_ARM_TIMER_JS = r"""
+([root, selector]) => {
+  const text = () => [...root.querySelectorAll(selector)].map(e => e.textContent).join('|');
+  const st = {input: null, changes: [], last: text()};
+  const onInput = () => { if (st.input === null) st.input = performance.now(); };
+  document.addEventListener('keydown', onInput, {capture: true, once: true});
+  document.addEventListener('pointerdown', onInput, {capture: true, once: true});
+  const obs = new MutationObserver(() => {
+    const now = text();
+    if (now !== st.last) { st.changes.push(performance.now()); st.last = now; }
+  });
+  obs.observe(root, {subtree: true, childList: true, characterData: true, attributes: true});
+  st.stop = () => { obs.disconnect(); document.removeEventListener('keydown', onInput, true);
+                    document.removeEventListener('pointerdown', onInput, true); };
+  window.__browserTestTimer = st;
+}"""
+
+_READ_TIMER_JS = r"""
+() => { const st = window.__browserTestTimer; st.stop();
+        return st.input === null || !st.changes.length ? null : st.changes[0] - st.input; }"""
+
+
+def arm_timer(page, root, selector: str) -> None:
+    page.evaluate(_ARM_TIMER_JS, [root.element_handle(), selector])
+
+
+def read_timer(page) -> float | None:
+    """Milliseconds from the input to the first change of the watched text, or None."""
+    return page.evaluate(_READ_TIMER_JS)
+
+
+def _median(values) -> float | None:
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return None
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+
+def record_timings(section: str, samples: dict[str, list]) -> dict:
+    """Medians of each list of samples, printed and merged into artifacts/browser/timings.json."""
+    summary = {name: {"median": _median(values), "n": len([v for v in values if v is not None]),
+                      "samples": [None if v is None else round(v, 1) for v in values]}
+               for name, values in samples.items()}
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / "timings.json"
+    data = {}
+    with contextlib.suppress(FileNotFoundError, json.JSONDecodeError):
+        data = json.loads(path.read_text())
+    data[section] = summary
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    for name, s in summary.items():
+        median = "n/a" if s["median"] is None else f"{s['median']:.0f}"
+        print(f"{section}: {name}: median {median} ms over {s['n']} samples")
+    return summary
 
 
 def assert_widgets_not_text(page, where: str) -> None:
@@ -471,54 +555,86 @@ def _assert_readout(state: dict, label: str, expected: float) -> None:
         f"typed {expected:g} into the {label} readout, it shows {shown!r}"
 
 
-def exercise_sliders(explorer: Explorer, kernel_idle=None) -> list[str]:
+class _SliderRun:
+    """What exercise_sliders keeps: notes for the log and, per move, the milliseconds from
+    the input to the redraw in the browser and the callback's own time in the kernel."""
+
+    def __init__(self, explorer: Explorer, kernel_idle):
+        self.explorer, self.kernel_idle = explorer, kernel_idle
+        self.notes, self.browser_ms, self.kernel_ms = [], [], []
+
+    def arm(self) -> None:
+        arm_timer(self.explorer.page, self.explorer.root, ".widget-html-content")
+
+    def key(self, label: str, key: str) -> None:
+        self.arm()
+        move_by_keyboard(self.explorer, label, key)
+
+    def type(self, label: str, text: str) -> None:
+        type_into_readout(self.explorer, label, text, before_enter=self.arm)
+
+    def settled(self, before: dict, what=("cost", "images"), *, diverged=False) -> dict:
+        if diverged:   # the message replaces the cost; the picture shows where it blew up
+            js = ("([el]) => { const s = (" + Explorer._STATE_JS + ")(el); return s.cost === null"
+                  " && s.diverged && s.images.length > 0 && s.images.every(i => !i.startsWith('not ')); }")
+            try:
+                self.explorer.page.wait_for_function(js, arg=[self.explorer.root.element_handle()],
+                                                     timeout=UPDATE_MS)
+            except Exception as exc:
+                raise AssertionError("α at its maximum: expected the divergence message and a "
+                                     f"picture of it; shown: {_short(self.explorer.state())}") from exc
+        else:
+            self.explorer.wait_for_change(before, UPDATE_MS, what)
+        if self.kernel_idle is not None:
+            self.kernel_idle()  # the callback has finished: all of its outputs are in
+        after = self.explorer.state() if diverged else self.explorer.wait_for_change(before, UPDATE_MS, what)
+        self.browser_ms.append(read_timer(self.explorer.page))
+        self.kernel_ms.append(None if after["kernel_s"] is None else 1000 * after["kernel_s"])
+        return after
+
+    def note(self, label, how, a, b, extra="") -> None:
+        self.notes.append(f"{label} {a['readouts'].get(label)} → {b['readouts'].get(label)} ({how}): "
+                          f"J {a['cost']} → {b['cost']}, held-out RMSE {a['heldout']} → {b['heldout']}{extra}"
+                          f" [{self.browser_ms[-1] or float('nan'):.0f} ms to redraw]")
+
+
+def exercise_sliders(explorer: Explorer, kernel_idle=None) -> tuple[list[str], dict]:
     """Move λ, α and iterations as a learner would; assert that what depends on each changes.
 
     Starting from the notebook's defaults (λ = 10, α = 0.01, 100 iterations today; the
     targets below come from the sliders' own ranges, not from these numbers):
 
-    1. λ one step right with the keyboard: the cost and the curve change.
+    1. λ one step right with the keyboard: the cost, the curves and the held-out RMSE change.
     2. λ's minimum (0, no regularisation) typed into its readout: the top recommendation
-       changes too (the list is then led by rarely rated movies; one step of λ, 10 → 11,
-       leaves the top title as it is). Should the minimum not change it, the maximum is
-       tried; one of them must.
+       changes too (the list is then led by rarely rated movies). Should the minimum not
+       change it, the maximum is tried; one of them must.
     3. α one page down (PageDown, 5 steps) with the keyboard: cost and curve change.
-    4. α to its maximum (End): gradient descent diverges; the message replaces cost and curve.
+    4. α to its maximum (End): gradient descent diverges; the message replaces the cost and
+       the picture shows where.
     5. α = 0.001 typed into its readout: a cost and a curve are back.
     6. iterations: a new value typed into its readout: cost and curve change.
+
+    Returns the notes and, per move, milliseconds from input to redraw (browser) and the
+    callback's time (kernel).
     """
-    notes = []
-
-    def settled(before, what=("cost", "images")):
-        explorer.wait_for_change(before, UPDATE_MS, what)
-        if kernel_idle is not None:
-            kernel_idle()  # the callback has finished: all of its outputs are in
-        return explorer.wait_for_change(before, UPDATE_MS, what)  # returns at once
-
-    def note(label, how, a, b, extra=""):
-        notes.append(f"{label} {a['readouts'].get(label)} → {b['readouts'].get(label)} ({how}): "
-                     f"J {a['cost']} → {b['cost']}{extra}")
-
+    r = _SliderRun(explorer, kernel_idle)
     s0 = explorer.state()
     assert s0["cost"] is not None, f"no 'final cost J = …' printed: {_short(s0)}"
+    assert s0["heldout"] is not None, f"no held-out RMSE printed: {_short(s0)}"
     assert s0["images"], f"no cost-curve image in the explorer: {_short(s0)}"
     assert s0["top"], f"no recommendations table in the explorer: {_short(s0)}"
 
-    # 1. λ, keyboard.
-    move_by_keyboard(explorer, "λ", "ArrowRight")
-    s1 = settled(s0)
-    note("λ", "ArrowRight", s0, s1)
+    r.key("λ", "ArrowRight")                                      # 1. λ, keyboard
+    s1 = r.settled(s0, ("cost", "images", "heldout"))
+    r.note("λ", "ArrowRight", s0, s1)
 
-    # 2. λ, readout: an extreme λ changes the top recommendation. The notebook promises
-    #    it for both ends (λ = 0 overfits, λ = 50 gives the shrunk-mean list); try the
-    #    minimum, then the maximum.
-    h = explorer.handle("λ")
+    h = explorer.handle("λ")                                      # 2. λ, readout, an extreme
     before, tried = s1, []
     for lam in (_aria(h, "aria-valuemin"), _aria(h, "aria-valuemax")):
-        type_into_readout(explorer, "λ", _fmt(lam, integer=False))
-        s2 = settled(before)
+        r.type("λ", _fmt(lam, integer=False))
+        s2 = r.settled(before, ("cost", "images", "heldout"))
         _assert_readout(s2, "λ", lam)
-        note("λ", "typed", before, s2, f", top recommendation {s1['top']!r} → {s2['top']!r}")
+        r.note("λ", "typed", before, s2, f", top recommendation {s1['top']!r} → {s2['top']!r}")
         tried.append(f"λ={lam:g}: {s2['top']!r}")
         if s2["top"] != s1["top"]:
             break
@@ -527,35 +643,31 @@ def exercise_sliders(explorer: Explorer, kernel_idle=None) -> list[str]:
         raise AssertionError(f"the top recommendation stayed {s1['top']!r} at λ="
                              f"{s1['readouts'].get('λ')} and at both ends of λ ({tried})")
 
-    # 3. α, keyboard, a page down (smaller steps stay stable).
-    move_by_keyboard(explorer, "α", "PageDown")
-    s3 = settled(s2)
-    note("α", "PageDown", s2, s3)
+    r.key("α", "PageDown")                                        # 3. α, a page down
+    s3 = r.settled(s2)
+    r.note("α", "PageDown", s2, s3)
 
-    # 4. α, keyboard, to its maximum: too large a learning rate.
-    move_by_keyboard(explorer, "α", "End")
-    try:
-        explorer.page.wait_for_function(
-            "([el]) => { const s = (" + Explorer._STATE_JS + ")(el); return s.cost === null"
-            " && s.images.length === 0 && s.diverged; }",
-            arg=[explorer.root.element_handle()], timeout=UPDATE_MS)
-    except Exception as exc:
-        raise AssertionError("α at its maximum: expected the divergence message in place "
-                             f"of cost and curve; shown: {_short(explorer.state())}") from exc
-    if kernel_idle is not None:
-        kernel_idle()
-    s4 = explorer.state()
-    notes.append(f"α {s3['readouts'].get('α')} → {s4['readouts'].get('α')} (End): "
-                 "divergence message, no cost, no curve")
+    r.key("α", "End")                                             # 4. α too large
+    s4 = r.settled(s3, diverged=True)
+    r.notes.append(f"α {s3['readouts'].get('α')} → {s4['readouts'].get('α')} (End): divergence message "
+                   f"and its picture [{r.browser_ms[-1] or float('nan'):.0f} ms to redraw]")
 
-    # 5. α, readout: back to a working learning rate.
-    type_into_readout(explorer, "α", "0.001")
-    s5 = settled(s4)
+    r.type("α", "0.001")                                          # 5. α back to a working value
+    s5 = r.settled(s4)
     _assert_readout(s5, "α", 0.001)
-    note("α", "typed", s4, s5)
+    r.note("α", "typed", s4, s5)
 
-    # 6. iterations, readout.
-    h = explorer.handle("iterations")
+    target = _iterations_target(explorer.handle("iterations"))    # 6. iterations, readout
+    r.type("iterations", _fmt(target, integer=True))
+    s6 = r.settled(s5)
+    _assert_readout(s6, "iterations", target)
+    r.note("iterations", "typed", s5, s6)
+    return r.notes, {"explorer: input to redraw (browser)": r.browser_ms,
+                     "explorer: callback (kernel)": r.kernel_ms}
+
+
+def _iterations_target(h) -> float:
+    """A value for the iterations slider away from its current one, on its step."""
     lo, hi, now = (_aria(h, "aria-valuemin"), _aria(h, "aria-valuemax"),
                    _aria(h, "aria-valuenow"))
     target = now + (hi - now) / 2 if hi - now >= now - lo else lo + (now - lo) / 2
@@ -563,11 +675,7 @@ def exercise_sliders(explorer: Explorer, kernel_idle=None) -> list[str]:
     target = min(hi, max(lo, round(target / step_guess) * step_guess))
     if target == now:
         target = hi if now != hi else lo
-    type_into_readout(explorer, "iterations", _fmt(target, integer=True))
-    s6 = settled(s5)
-    _assert_readout(s6, "iterations", target)
-    note("iterations", "typed", s5, s6)
-    return notes
+    return target
 
 # --------------------------------------------------------------------------------------
 # The tests
@@ -621,27 +729,46 @@ def voila(workdir):
         server.stop()
 
 
-def test_training_sliders_in_jupyterlab(jupyterlab, browser_page):
+def open_and_run_all(page, server, token: str, name: str):
+    """Open a notebook in JupyterLab, wait for its kernel, Run All; returns kernel_idle()."""
     from playwright.sync_api import expect
 
+    page.goto(f"{server.base_url}/lab/tree/{name}?token={token}&reset", timeout=60_000)
+    # The kernel item in the status bar, e.g. "Python 3 (ipykernel) | Idle". Not the
+    # notebook's execution indicator: that reads idle before any kernel exists.
+    kernel_status = page.locator("span.jp-StatusBar-TextItem[title^='Change kernel']").first
+
+    def kernel_idle(timeout=KERNEL_IDLE_MS):
+        expect(kernel_status).to_have_text(re.compile(r"\|\s*Idle\s*$"), timeout=timeout)
+
+    kernel_idle()
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+    return kernel_idle
+
+
+def wait_all_cells_done(page, kernel_idle) -> None:
+    """The kernel status flickers to Idle between cells: also wait for the notebook's execution
+    indicator (busy from Run All to the last cell) and for no "[*]:" prompt (textContent:
+    off-screen cells are not rendered, so their innerText is empty)."""
+    from playwright.sync_api import expect
+
+    expect(page.locator(".jp-Notebook-ExecutionIndicator").first).to_have_attribute(
+        "data-status", "idle", timeout=FIRST_RENDER_MS)
+    page.wait_for_function(
+        "() => ![...document.querySelectorAll('.jp-InputPrompt')]"
+        ".some(p => p.textContent.includes('*'))", timeout=FIRST_RENDER_MS)
+    kernel_idle(FIRST_RENDER_MS)
+
+
+def test_training_sliders_in_jupyterlab(jupyterlab, browser_page):
     server, token = jupyterlab
     page = browser_page
     t0 = time.monotonic()
     _clear_screenshots(f"{NOTEBOOK.stem}.png", f"{NOTEBOOK.stem}-failure.png")
     explorer = None
     try:
-        page.goto(f"{server.base_url}/lab/tree/{NOTEBOOK.name}?token={token}&reset",
-                  timeout=60_000)
-        # The kernel item in the status bar, e.g. "Python 3 (ipykernel) | Idle". Not the
-        # notebook's execution indicator: that reads idle before any kernel exists.
-        kernel_status = page.locator("span.jp-StatusBar-TextItem[title^='Change kernel']").first
-
-        def kernel_idle(timeout=KERNEL_IDLE_MS):
-            expect(kernel_status).to_have_text(re.compile(r"\|\s*Idle\s*$"), timeout=timeout)
-
-        kernel_idle()
-        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-        page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+        kernel_idle = open_and_run_all(page, server, token, NOTEBOOK.name)
 
         explorer = Explorer(page, ".jp-OutputArea-output")
         explorer.wait_rendered(FIRST_RENDER_MS)
@@ -650,22 +777,18 @@ def test_training_sliders_in_jupyterlab(jupyterlab, browser_page):
         # execution indicator (busy from Run All to the last cell; it is only unreliable
         # before a kernel exists) and for no "[*]:" prompt (textContent: off-screen cells
         # are not rendered, so their innerText is empty).
-        expect(page.locator(".jp-Notebook-ExecutionIndicator").first).to_have_attribute(
-            "data-status", "idle", timeout=FIRST_RENDER_MS)
-        page.wait_for_function(
-            "() => ![...document.querySelectorAll('.jp-InputPrompt')]"
-            ".some(p => p.textContent.includes('*'))", timeout=FIRST_RENDER_MS)
-        kernel_idle(FIRST_RENDER_MS)
+        wait_all_cells_done(page, kernel_idle)
         explorer.root.scroll_into_view_if_needed()
         explorer.wait_complete(UPDATE_MS)
         assert_widgets_not_text(page, "JupyterLab")
         explorer.root.scroll_into_view_if_needed()
 
-        notes = exercise_sliders(explorer, kernel_idle)
+        notes, timings = exercise_sliders(explorer, kernel_idle)
         explorer.root.scroll_into_view_if_needed()
         shot = _screenshot(page, f"{NOTEBOOK.stem}.png")
         print(f"\nJupyterLab, {time.monotonic() - t0:.1f} s in the browser; screenshot {shot}")
         print("\n".join(notes))
+        record_timings(f"{NOTEBOOK.stem}, JupyterLab", timings)
     except BaseException:
         with contextlib.suppress(Exception):
             _screenshot(page, f"{NOTEBOOK.stem}-failure.png")
@@ -673,6 +796,23 @@ def test_training_sliders_in_jupyterlab(jupyterlab, browser_page):
             _save_images(explorer, NOTEBOOK.stem)
         print(server.log_tail())
         raise
+
+
+def load_in_voila(page, server, token: str, what: str, wait_rendered) -> None:
+    """Open the Voilà app; about 4-10 % of loads never finish executing here, so a load gets a
+    bounded wait and the page is reloaded at most VOILA_ATTEMPTS times."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    for attempt in range(1, VOILA_ATTEMPTS + 1):
+        page.goto(f"{server.base_url}/?token={token}", wait_until="commit", timeout=60_000)
+        try:
+            wait_rendered()
+            return
+        except (AssertionError, PlaywrightError):
+            if attempt == VOILA_ATTEMPTS:
+                raise
+            print(f"Voilà attempt {attempt}: {what} not rendered within {VOILA_ATTEMPT_MS / 1000:.0f} s, "
+                  "reloading")
 
 
 def test_training_sliders_in_voila(voila, browser_page):
@@ -683,24 +823,13 @@ def test_training_sliders_in_voila(voila, browser_page):
     stays at "Executing n of m"), so each load gets a bounded wait and the page is
     reloaded at most VOILA_ATTEMPTS times before the test fails.
     """
-    from playwright.sync_api import Error as PlaywrightError
-
     server, token = voila
     page = browser_page
     t0 = time.monotonic()
     _clear_screenshots(f"{NOTEBOOK.stem}-voila.png", f"{NOTEBOOK.stem}-voila-failure.png")
     try:
         explorer = Explorer(page, ".jp-OutputArea-output")
-        for attempt in range(1, VOILA_ATTEMPTS + 1):
-            page.goto(f"{server.base_url}/?token={token}", wait_until="commit", timeout=60_000)
-            try:
-                explorer.wait_rendered(VOILA_ATTEMPT_MS)
-                break
-            except (AssertionError, PlaywrightError):
-                if attempt == VOILA_ATTEMPTS:
-                    raise
-                print(f"Voilà attempt {attempt}: explorer not rendered within "
-                      f"{VOILA_ATTEMPT_MS / 1000:.0f} s, reloading")
+        load_in_voila(page, server, token, "explorer", lambda: explorer.wait_rendered(VOILA_ATTEMPT_MS))
         explorer.wait_complete(UPDATE_MS)
         assert_widgets_not_text(page, "Voilà")
         s0 = explorer.state()
@@ -724,3 +853,189 @@ def test_training_sliders_in_voila(voila, browser_page):
             _save_images(explorer, f"{NOTEBOOK.stem}-voila")
         print(server.log_tail())
         raise
+
+
+# --------------------------------------------------------------------------------------
+# Notebook 07: the rating widget
+# --------------------------------------------------------------------------------------
+
+# (query typed, stars clicked): each changes the top 10; removing them in reverse order
+# must give back each earlier list exactly.
+RATINGS_TO_GIVE = [("star wars", 5), ("toy story", 5), ("godfather", 1), ("fargo", 1), ("aladdin", 5)]
+
+
+class RatingWidget:
+    """The output of the cell that displays interactive.RatingWidget(...)."""
+
+    TOP = "table.my-top"
+
+    def __init__(self, page):
+        self.page = page
+        self.root = page.locator(".jp-OutputArea-output").filter(
+            has=page.locator(".widget-text input")).filter(has_text="Find a movie").first
+
+    def wait_rendered(self, timeout: float) -> None:
+        from playwright.sync_api import expect
+
+        expect(self.root.locator(self.TOP)).to_be_visible(timeout=timeout)
+        self.root.evaluate("el => el.setAttribute('data-browser-test', 'ratings')")
+        self.root = self.page.locator("[data-browser-test='ratings']")
+
+    def state(self) -> dict:
+        return self.root.evaluate(r"""el => {
+          const rows = [...el.querySelectorAll('table.my-top tbody tr')]
+                         .map(r => r.querySelectorAll('td')[1].textContent.trim());
+          const mine = [...el.querySelectorAll('.widget-hbox')]
+                         .filter(b => b.querySelector('button') && b.querySelector('button').textContent.trim() === '✕')
+                         .map(b => b.textContent.replace('✕', '').trim());
+          const k = el.textContent.match(/list updated in\s*([0-9.]+)\s*ms, picture in\s*([0-9.]+)\s*ms/);
+          const sel = el.querySelector('select');
+          return {top: rows, mine: mine, kernel_list_ms: k ? parseFloat(k[1]) : null,
+                  kernel_all_ms: k ? parseFloat(k[2]) : null,
+                  options: sel ? [...sel.options].map(o => o.textContent.replace(/\s+/g, ' ').trim()) : [],
+                  selected: sel && sel.selectedIndex >= 0 ? sel.options[sel.selectedIndex].textContent : null};
+        }""")
+
+    def find(self, query: str) -> str:
+        """Type a query; wait until the list of matches shows it; pick the first match."""
+        box = self.root.locator(".widget-text input").first
+        box.fill("")
+        box.type(query, delay=20)
+        words = query.lower().split()
+        self.page.wait_for_function(
+            "([el, words]) => { const s = el.querySelector('select'); return s && s.options.length > 0 &&"
+            " words.every(w => s.options[0].textContent.toLowerCase().includes(w)); }",
+            arg=[self.root.element_handle(), words], timeout=UPDATE_MS)
+        self.root.locator("select").first.select_option(index=0)
+        return self.state()["options"][0].rsplit(" (", 1)[0]   # "Title (1977) (583 ratings, ...)"
+
+    def wait_top_change(self, before: dict) -> dict:
+        self.page.wait_for_function(
+            "([el, old]) => JSON.stringify([...el.querySelectorAll('table.my-top tbody tr')]"
+            ".map(r => r.querySelectorAll('td')[1].textContent.trim())) !== JSON.stringify(old)",
+            arg=[self.root.element_handle(), before["top"]], timeout=UPDATE_MS)
+        return self.state()
+
+    def click_and_time(self, button, before: dict, count: int) -> tuple[dict, float | None]:
+        """Click; wait for a new top 10 and for the status line to say that ``count`` ratings
+        are folded in (it is written last, after the list and the picture)."""
+        arm_timer(self.page, self.root, self.TOP)
+        button.click()
+        try:
+            self.wait_top_change(before)
+            self.page.wait_for_function(
+                r"([el, n]) => { const m = el.textContent.match(/ratings folded in:\s*(\d+)/);"
+                r" return m !== null && parseInt(m[1]) === n; }",
+                arg=[self.root.element_handle(), count], timeout=UPDATE_MS)
+        except Exception as exc:
+            raise AssertionError(f"no new top 10 with {count} ratings after the click: {self.state()}") from exc
+        return self.state(), read_timer(self.page)
+
+
+def exercise_rating_widget(w: RatingWidget) -> tuple[list[str], dict]:
+    """Rate RATINGS_TO_GIVE one by one (the top 10 changes each time and the movie is listed
+    under my ratings), then remove them in reverse order (each removal gives back the
+    earlier top 10 exactly, and the list of my ratings shrinks)."""
+    notes, browser_ms, kernel_ms = [], [], []
+    states = [w.state()]
+    assert len(states[0]["top"]) == 10 and not states[0]["mine"], f"unexpected start: {states[0]}"
+    for query, stars in RATINGS_TO_GIVE:
+        title = w.find(query)
+        button = w.root.locator("button", has_text=re.compile(rf"^\s*{'★' * stars}\s*$")).first
+        after, ms = w.click_and_time(button, states[-1], len(states))
+        assert title in " ".join(after["mine"]), f"{title!r} not listed under my ratings: {after['mine']}"
+        browser_ms.append(ms)
+        kernel_ms.append(after["kernel_list_ms"])
+        notes.append(f"rated {title!r} {stars}: top 3 {states[-1]['top'][:3]} → {after['top'][:3]} "
+                     f"[{ms or float('nan'):.0f} ms to redraw; kernel {after['kernel_list_ms']} ms list, "
+                     f"{after['kernel_all_ms']} ms with the picture]")
+        states.append(after)
+    for k in range(len(RATINGS_TO_GIVE), 0, -1):
+        title = states[k]["mine"][-1]
+        remove = w.root.locator("button", has_text=re.compile(r"^\s*✕\s*$")).last
+        after, ms = w.click_and_time(remove, states[k], k - 1)
+        assert after["top"] == states[k - 1]["top"], (f"removing {title!r} did not give back the earlier "
+                                                      f"top 10: {after['top']} != {states[k - 1]['top']}")
+        assert after["mine"] == states[k - 1]["mine"], f"my ratings after removing {title!r}: {after['mine']}"
+        browser_ms.append(ms)
+        kernel_ms.append(after["kernel_list_ms"])
+        notes.append(f"removed {title!r}: the earlier top 10 is back [{ms or float('nan'):.0f} ms to redraw]")
+    return notes, {"rating widget: click to new top 10 (browser)": browser_ms,
+                   "rating widget: fold-in and list (kernel)": kernel_ms}
+
+
+def test_rating_widget_in_jupyterlab(jupyterlab, browser_page):
+    """Notebook 07's rating widget: type a title, pick it, click stars, the top 10 and my list
+    change; remove the ratings, the earlier lists come back."""
+    server, token = jupyterlab
+    page = browser_page
+    stem = RATING_NOTEBOOK.stem
+    t0 = time.monotonic()
+    with failure_report(page, server, stem):
+        kernel_idle = open_and_run_all(page, server, token, RATING_NOTEBOOK.name)
+        wait_all_cells_done(page, kernel_idle)
+        w = RatingWidget(page)
+        w.root.scroll_into_view_if_needed()
+        w.wait_rendered(UPDATE_MS)
+        rate_remove_and_report(w, "JupyterLab", stem, t0)
+
+
+@contextlib.contextmanager
+def failure_report(page, server, stem: str):
+    """Old screenshots removed first; on failure a screenshot and the server's log tail."""
+    _clear_screenshots(f"{stem}.png", f"{stem}-failure.png")
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(Exception):
+            _screenshot(page, f"{stem}-failure.png")
+        print(server.log_tail())
+        raise
+
+
+def rate_remove_and_report(w: RatingWidget, where: str, stem: str, t0: float) -> None:
+    """Exercise the widget, leave three ratings in for the screenshot, print and record."""
+    assert_widgets_not_text(w.page, where)
+    notes, timings = exercise_rating_widget(w)
+    for k, (query, stars) in enumerate(RATINGS_TO_GIVE[:3], start=1):
+        w.find(query)
+        w.click_and_time(w.root.locator("button", has_text=re.compile(rf"^\s*{'★' * stars}\s*$")).first,
+                         w.state(), k)
+    w.root.scroll_into_view_if_needed()
+    shot = _screenshot(w.page, f"{stem}.png")
+    print(f"\n{where}, {time.monotonic() - t0:.1f} s in the browser; screenshot {shot}")
+    print("\n".join(notes))
+    record_timings(f"{RATING_NOTEBOOK.stem}, {where}", timings)
+
+
+@pytest.fixture
+def voila_ratings(workdir):
+    """Voilà serving notebook 07 (the rating widget)."""
+    env = _jupyter_env(workdir, "voila-ratings")
+    token = secrets.token_hex(16)
+
+    def argv(port):
+        return [sys.executable, "-m", "voila", "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
+                f"--Voila.token={token}", "--VoilaConfiguration.show_tracebacks=True", RATING_NOTEBOOK.name]
+
+    server = Server("Voilà", argv, env, workdir / "repo" / "notebooks", workdir / "voila-ratings.log",
+                    "/voila/static/__ping__", ready_codes=range(100, 600))
+    try:
+        yield server, token
+    finally:
+        server.stop()
+
+
+def test_rating_widget_in_voila(voila_ratings, browser_page):
+    """The rating widget as an app: the same ratings and removals as in JupyterLab.
+
+    As for the explorer, a Voilà page load that never finishes executing is retried a
+    bounded number of times (VOILA_ATTEMPTS)."""
+    server, token = voila_ratings
+    page = browser_page
+    stem = f"{RATING_NOTEBOOK.stem}-voila"
+    t0 = time.monotonic()
+    with failure_report(page, server, stem):
+        w = RatingWidget(page)
+        load_in_voila(page, server, token, "rating widget", lambda: w.wait_rendered(VOILA_ATTEMPT_MS))
+        rate_remove_and_report(w, "Voilà", stem, t0)
