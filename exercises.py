@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import importlib
+import importlib.util
 import inspect
 import io
 import os
@@ -78,16 +78,29 @@ class _Fail(Exception):
 
 
 def reference_codes(names) -> dict:
-    """``{code object: 'helpers.cofi_cost'}`` for dotted names such as ``'_observed.ObservedRatings.cost'``."""
-    codes = {}
+    """Where the tutorial's functions are, without importing them: ``{qualname: [(file, dotted name)]}``.
+
+    ``names`` are dotted, ``'helpers.cofi_cost'`` or
+    ``'_observed.ObservedRatings.cost_and_gradients'``. A function is known
+    by its file and qualified name, not by the object a module attribute
+    holds, so ``helpers.cofi_cost = my_function`` makes ``my_function`` no
+    reference, and the real one is still recognised however it is reached.
+    """
+    found: dict[str, list] = {}
     for name in names:
-        module, *attrs = name.split(".")
-        obj = importlib.import_module(module)
-        for attr in attrs:
-            obj = getattr(obj, attr, None)
-        if hasattr(obj, "__code__"):  # a name the code no longer has is skipped
-            codes[obj.__code__] = name
-    return codes
+        module, _, qualname = name.partition(".")
+        spec = importlib.util.find_spec(module)
+        if spec is not None and spec.origin:
+            found.setdefault(qualname, []).append((os.path.realpath(spec.origin), name))
+    return found
+
+
+def _reference_name(code, references):
+    """The dotted name of the tutorial function whose code ``code`` is, or None."""
+    for file, name in references.get(getattr(code, "co_qualname", None), ()):
+        if os.path.realpath(code.co_filename) == file:
+            return name
+    return None
 
 
 def record_call(fn, args, references=MappingProxyType({})) -> dict:
@@ -102,8 +115,10 @@ def record_call(fn, args, references=MappingProxyType({})) -> dict:
     called: list[str] = []
 
     def watch(frame, event, arg):
-        if event == "call" and frame.f_code in references:
-            called.append(references[frame.f_code])
+        if event == "call" and frame.f_code.co_qualname in references:
+            name = _reference_name(frame.f_code, references)
+            if name:
+                called.append(name)
 
     record = {"ok": False, "out": None, "error": None}
     previous = sys.getprofile()
@@ -733,8 +748,7 @@ EXERCISES = MappingProxyType({
     "check_top_n": Exercise(_check_top, _top_ranking, "the top-n list", ("helpers.recommend",)),
 })
 
-# The reference functions' code, taken when this module is first imported: a later
-# `helpers.cofi_cost = my_function` must not make the learner's own function count as the reference.
+# Where each exercise's forbidden functions are (file and qualified name; nothing imported).
 _REFERENCE_CODES = {name: reference_codes(ex.forbidden) for name, ex in EXERCISES.items()}
 
 
@@ -800,8 +814,9 @@ def _rules_broken(exercise: Exercise, fn, name: str, source, run) -> str:
         if loops:
             return (f"it uses {', '.join(loops)}; the exercise asks for matrix operations only, "
                     "no Python loops (whole-array NumPy expressions)")
-    if exercise.no_warnings and run.warnings:
-        category, message = run.warnings[0]
+    runtime = [w for w in run.warnings if w[0] == "RuntimeWarning"]  # NumPy's: 0/0, overflow, ...
+    if exercise.no_warnings and runtime:
+        category, message = runtime[0]
         return f"it emits a {category} ({message}); the exercise allows no warning: {exercise.warning_fix}"
     return ""
 
@@ -831,9 +846,9 @@ def judge(checker: str, fn=None, *, name=None, seed=None, source=None, caller=No
     exercise = EXERCISES[checker]
     name = name or getattr(fn, "__name__", None) or "your function"
     codes = _REFERENCE_CODES[checker]
-    if caller is None and getattr(fn, "__code__", None) in codes:
-        return Verdict("not_done", name, f"is {codes[fn.__code__]} itself, the tutorial's solution: "
-                                         f"write {exercise.task} yourself")
+    itself = _reference_name(getattr(fn, "__code__", None), codes) if caller is None else None
+    if itself:
+        return Verdict("not_done", name, f"is {itself} itself, the tutorial's solution: write {exercise.task} yourself")
     if caller is None:
         def caller(k, given, scalars):
             return record_call(fn, (*given, *scalars), codes)

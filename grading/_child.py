@@ -4,7 +4,8 @@ It reads a job from standard input, as JSON: ``cells`` (the answer cells'
 code) and ``exercises`` (``function``, ``checker``, ``calls``: each call's
 ``arrays`` and ``scalars``, encoded by :mod:`grading.codec`). It runs a
 fixed prelude (``numpy as np``, ``pandas as pd``, ``helpers``: what the
-notebooks import), then the cells, then each planned call through
+notebooks import; the last two load on first use, so most answers never pay
+for them), then the cells, then each planned call through
 :func:`exercises.record_call`, and writes the records to RESULT.json.
 
 Nothing here judges anything: the grader compares the records with its own
@@ -15,13 +16,15 @@ student code runs; the grader kills the whole process group at its time limit.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import json
 import os
 import re
 import sys
 
-PRELUDE = "import numpy as np\nimport pandas as pd\nimport helpers\n"
+PRELUDE = "import numpy as np\nfrom grading._child import lazy_import\npd = lazy_import('pandas')\n" \
+          "helpers = lazy_import('helpers')\n"
 MEMORY_LIMIT = 4 * 2 ** 30          # bytes of address space
 _MAGIC = re.compile(r"^(\s*)[%!].*$", flags=re.MULTILINE)
 
@@ -29,6 +32,18 @@ _MAGIC = re.compile(r"^(\s*)[%!].*$", flags=re.MULTILINE)
 def strip_magics(source: str) -> str:
     """IPython's ``%magic`` and ``!shell`` lines become ``pass`` (same indentation): plain Python remains."""
     return _MAGIC.sub(r"\1pass", source)
+
+
+def lazy_import(name: str):
+    """Module ``name``, executed on its first attribute access (importlib's LazyLoader recipe)."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def _limit_resources(cpu_seconds: int) -> None:
