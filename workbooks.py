@@ -68,8 +68,10 @@ import os
 import posixpath
 import re
 import tempfile
+import time
 import zipfile
 import zlib
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
@@ -599,24 +601,30 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
 
-def sheet_as_float(df: pd.DataFrame, source: str) -> np.ndarray:
-    """A sheet of numbers as a float array (empty cells become NaN).
+def sheet_as_float(df: pd.DataFrame, source: str, *, allow_empty: bool = True) -> np.ndarray:
+    """A sheet of numbers as a float array; empty cells become NaN, or are refused unless ``allow_empty``.
 
     TRUE/FALSE cells are refused, not read as 1/0: in a sheet of numbers
-    they are a mistake (a copy of the flags sheet, say), and the message
-    names the first such cell.
+    they are a mistake (a copy of the flags sheet, say). Messages name the
+    first bad cell.
     """
     if all(dtype.kind in "iuf" for dtype in df.dtypes):
-        return df.to_numpy(dtype=float, na_value=np.nan)
-    values = df.to_numpy(dtype=object)
-    bad = ~np.vectorize(_is_number, otypes=[bool])(values) if values.size else np.zeros(values.shape, bool)
-    if np.any(bad):
-        i, j = np.argwhere(bad)[0]
-        raise ValueError(
-            f"{source}: expected numbers only; found {values[i, j]!r} at row {i}, column {j} "
-            f"(cell {cell_name(i, j)}): type the number there, or clear the cell"
-        )
-    return values.astype(float)
+        arr = df.to_numpy(dtype=float, na_value=np.nan)
+    else:
+        values = df.to_numpy(dtype=object)
+        bad = ~np.vectorize(_is_number, otypes=[bool])(values) if values.size else np.zeros(values.shape, bool)
+        if np.any(bad):
+            i, j = np.argwhere(bad)[0]
+            raise ValueError(
+                f"{source}: expected numbers only; found {values[i, j]!r} at row {i}, column {j} "
+                f"(cell {cell_name(i, j)}): type the number there, or clear the cell"
+            )
+        arr = values.astype(float)
+    if not allow_empty and np.isnan(arr).any():
+        i, j = np.argwhere(np.isnan(arr))[0]
+        raise ValueError(f"{source}: every cell must hold a finite number; cell {cell_name(i, j)} (row {i}, "
+                         f"column {j}) is empty")
+    return arr
 
 
 # --------------------------------------------------------------------------
@@ -645,16 +653,18 @@ def atomic_write(path: Path) -> Iterator[BinaryIO]:
     ------
     BinaryIO
         A binary file object opened for writing.  It lives in the same
-        directory as ``path`` with a ``.part`` suffix.
+        directory as ``path``, named ``.<name>.<pid>.<random>.part``.
 
     Notes
     -----
     If the body raises (including ``KeyboardInterrupt``) the temporary file
-    is deleted and ``path`` is left as it was.
+    is deleted and ``path`` is left as it was. A process killed outright
+    (``kill -9``, a power cut) leaves it behind: :func:`remove_stale_parts`
+    removes those of processes that are gone.
     """
     path = Path(path)
     tmp = tempfile.NamedTemporaryFile(
-        mode="wb", dir=path.parent, prefix=f".{path.name}.", suffix=".part", delete=False
+        mode="wb", dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".part", delete=False
     )
     try:
         with tmp:
@@ -667,6 +677,43 @@ def atomic_write(path: Path) -> Iterator[BinaryIO]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp.name)
         raise
+
+
+def _process_gone(pid: int) -> bool:
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists but belongs to someone else
+        return False
+    return False
+
+
+def remove_stale_parts(directory: Path, names, *, min_age: float = 600.0) -> list[str]:
+    """Remove the temporary files :func:`atomic_write` left for ``names`` in ``directory`` when killed.
+
+    A ``.<name>.<pid>.<random>.part`` file is stale when process ``pid`` is
+    gone (on Windows, where that cannot be asked safely, when it is older
+    than ``min_age`` seconds); an older-style ``.<name>.<random>.part``
+    without a pid when it is older than ``min_age`` seconds. Returns the
+    names removed.
+    """
+    removed = []
+    for name in names:
+        for part in Path(directory).glob(f".{glob_escape(name)}.*.part"):
+            middle = part.name[len(name) + 2:-len(".part")].split(".")
+            age = time.time() - part.stat().st_mtime
+            if len(middle) == 2 and middle[0].isdigit() and os.name != "nt":
+                stale = _process_gone(int(middle[0]))
+            else:
+                stale = age > min_age
+            if stale:
+                with contextlib.suppress(FileNotFoundError):
+                    part.unlink()
+                removed.append(part.name)
+    return removed
 
 
 _NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
