@@ -49,6 +49,7 @@ import contextlib
 import hashlib
 import io
 import os
+import re
 import sys
 import tempfile
 import time
@@ -67,8 +68,8 @@ if str(REPO_ROOT) not in sys.path:  # run as a script, only scripts/ is on the p
     sys.path.insert(0, str(REPO_ROOT))
 
 import helpers  # noqa: E402
-from validation import as_float, as_int  # noqa: E402
-from workbooks import DataError, atomic_write, workbook_matches, write_xlsx  # noqa: E402
+from validation import MAX_TEXT_BYTES, as_bool, as_float, as_int  # noqa: E402
+from workbooks import DataError, atomic_write, remove_stale_parts, workbook_matches, write_xlsx  # noqa: E402
 
 DEFAULT_DEST = REPO_ROOT / "data"
 DEFAULT_SHARED = REPO_ROOT.parent / "shared" / "data"
@@ -78,7 +79,11 @@ ML100K_MD5 = "0e33842e24a9c977be4e0107933c0723"
 ZIP_CACHE_NAME = "ml-100k.zip"
 DOWNLOAD_TIMEOUT = 60.0
 MAX_DOWNLOAD_BYTES = 200 * 1024 * 1024
-MAX_UNPACKED_BYTES = 1024 * 1024 * 1024
+#: What a MovieLens 100K source may hold (it holds 24 files, 16 MB unpacked, u.data
+#: the largest at 2 MB): a larger zip or file is refused before it is read.
+MAX_UNPACKED_BYTES = 256 * 1024 * 1024
+MAX_ZIP_MEMBERS = 1_000
+MAX_RAW_BYTES = MAX_TEXT_BYTES
 
 #: Raw MovieLens files copied verbatim: name in data/ -> name in ml-100k.
 RAW_FILES = {
@@ -103,6 +108,10 @@ NUM_FEATURES = 10
 LAMBDA = 10.0
 SEED = 0
 NUM_ITERS = 200
+#: The largest --lambda and --num-iters accepted: above 1e6 every learned feature is 0
+#: (and 1e308 overflows the cost), and L-BFGS converges long before 10,000 iterations.
+MAX_LAMBDA = 1e6
+MAX_NUM_ITERS = 10_000
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
@@ -137,8 +146,12 @@ def _open_zip(data: bytes, label: str) -> tuple[zipfile.ZipFile, list[zipfile.Zi
             f"{label}: refusing a zip with member paths that are absolute or contain "
             f"'..': {', '.join(repr(n) for n in unsafe)}"
         )
+    if len(infos) > MAX_ZIP_MEMBERS:
+        raise DataError(f"{label}: zip holds {len(infos):,} files; an ml-100k.zip holds 24 (at most "
+                        f"{MAX_ZIP_MEMBERS:,} accepted)")
     if sum(i.file_size for i in infos) > MAX_UNPACKED_BYTES:
-        raise DataError(f"{label}: zip unpacks to more than {MAX_UNPACKED_BYTES} bytes")
+        raise DataError(f"{label}: zip unpacks to more than {MAX_UNPACKED_BYTES:,} bytes; ml-100k.zip unpacks "
+                        "to 16 MB")
     return zf, infos
 
 
@@ -159,6 +172,10 @@ def _zip_members(infos: list[zipfile.ZipInfo], label: str) -> dict[str, zipfile.
     missing = [n for n in RAW_FILES.values() if n not in members]
     if missing:
         raise DataError(f"{label}: zip is missing the MovieLens files {', '.join(missing)}")
+    big = [n for n, i in members.items() if i.file_size > MAX_RAW_BYTES]
+    if big:
+        raise DataError(f"{label}: zip member {members[big[0]].filename} unpacks to {members[big[0]].file_size:,} "
+                        f"bytes; at most {MAX_RAW_BYTES:,} are accepted (u.data, the largest, is 2 MB)")
     return members
 
 
@@ -204,15 +221,15 @@ class MovieLensSource:
         return str(self._directory / name) if self._directory is not None else f"{name} in {self.label}"
 
     @contextlib.contextmanager
-    def local_file(self, name: str) -> Iterator[Path]:
-        """A path holding MovieLens file ``name``: the file itself, or a temporary copy of the zip member."""
+    def local_dir(self) -> Iterator[Path]:
+        """A directory holding every MovieLens file: the source itself, or a temporary copy of the zip's."""
         if self._directory is not None:
-            yield self._directory / name
+            yield self._directory
             return
         with tempfile.TemporaryDirectory(prefix="ml-100k-") as tmp:
-            path = Path(tmp) / name
-            path.write_bytes(self.read(name))
-            yield path
+            for name in RAW_FILES.values():
+                (Path(tmp) / name).write_bytes(self.read(name))
+            yield Path(tmp)
 
     @classmethod
     def from_dir(cls, directory: Path) -> "MovieLensSource":
@@ -234,6 +251,10 @@ class MovieLensSource:
             raise FileNotFoundError(
                 f"{directory}: MovieLens 100K directory is missing {', '.join(missing)}"
             )
+        big = [n for n in RAW_FILES.values() if (directory / n).stat().st_size > MAX_RAW_BYTES]
+        if big:
+            raise DataError(f"{directory / big[0]}: {(directory / big[0]).stat().st_size:,} bytes; at most "
+                            f"{MAX_RAW_BYTES:,} are accepted (u.data, the largest MovieLens 100K file, is 2 MB)")
 
         def reader(name: str) -> bytes:
             return (directory / name).read_bytes()
@@ -378,15 +399,29 @@ def _coursera_dir(directory: Path) -> Path | None:
     return None
 
 
+def _zip_bytes(path: Path, md5: str | None) -> bytes:
+    """The bytes of a local zip given as a source: a zip (not, say, u.data), not too large, matching ``md5``."""
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if head != b"PK\x03\x04":
+        raise DataError(f"{path}: a source file must be ml-100k.zip, and this is not a zip archive (it starts "
+                        f"{head!r}); to use loose MovieLens files give their folder (the one holding u.data), "
+                        "or a folder holding coursera-ex8/ and ml-100k/")
+    if path.stat().st_size > MAX_DOWNLOAD_BYTES:
+        raise DataError(f"{path}: {path.stat().st_size:,} bytes; ml-100k.zip is 5 MB (at most "
+                        f"{MAX_DOWNLOAD_BYTES:,} accepted)")
+    data = path.read_bytes()
+    _check_md5(data, md5, str(path))
+    return data
+
+
 def _movielens_local(path: Path, md5: str | None) -> MovieLensSource | None:
     """Return the MovieLens source found at ``path`` (dir or zip), if any.
 
     A zip is checked against ``md5`` (when not None) like a download.
     """
     if path.is_file():
-        data = path.read_bytes()
-        _check_md5(data, md5, str(path))
-        return MovieLensSource.from_zip(data, str(path))
+        return MovieLensSource.from_zip(_zip_bytes(path, md5), str(path))
     if (path / "ml-100k").is_dir():
         return MovieLensSource.from_dir(path / "ml-100k")
     if any((path / n).exists() for n in ("u.data", "u.item", "u.user")):
@@ -419,7 +454,7 @@ def _local_sources(source: Path | None, shared_dir: Path | None,
 
 def _cached_zip(path: Path, md5: str | None) -> MovieLensSource | None:
     """A zip downloaded by an earlier run, if it is there, matches ``md5`` and is intact."""
-    if md5 is None or not path.is_file():
+    if md5 is None or not path.is_file() or path.stat().st_size > MAX_DOWNLOAD_BYTES:
         return None
     data = path.read_bytes()
     if md5_hex(data) != md5.lower():
@@ -539,8 +574,13 @@ def load_coursera(directory: Path) -> dict[str, object]:
             f"{params_path}: expected X ({n_movies}, k) and Theta ({n_users}, k), "
             f"got {X.shape} and {Theta.shape}"
         )
+    if np.any(Y[~R] != 0):
+        i, j = np.argwhere((Y != 0) & ~R)[0]
+        raise DataError(f"{movies_path}: Y must be 0 where R is 0 (not rated); found {Y[i, j]:g} at movie row "
+                        f"{i}, user column {j}")
     titles = _loaded(helpers.load_movie_titles, ids_path)
     ids = ids_path.read_bytes()
+    _check_latin1(ids, str(ids_path))
     if len(titles) != n_movies or len(ids.splitlines()) != n_movies:
         raise DataError(f"{ids_path}: expected {n_movies} lines, one per movie, got {len(ids.splitlines())}")
     return {
@@ -552,15 +592,32 @@ def load_coursera(directory: Path) -> dict[str, object]:
     }
 
 
-def _numbered_lines(data: bytes, name: str) -> list[list[bytes]]:
-    """Split a ``|``-separated MovieLens file and check ids run 1..n."""
-    rows = [line.rstrip(b"\r").split(b"|") for line in data.split(b"\n") if line.strip()]
+def _check_latin1(data: bytes, where: str) -> None:
+    """Refuse a UTF-8 file where MovieLens and the course have Latin-1 (the notebooks teach the difference)."""
+    if data.isascii():
+        return
     try:
-        ids = [int(r[0]) for r in rows]
-    except ValueError as exc:
-        raise DataError(f"{name}: first field must be an integer id ({exc})") from exc
-    if ids != list(range(1, len(ids) + 1)):
-        raise DataError(f"{name}: ids must run 1, 2, ..., n in order")
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return
+    raise DataError(f"{where}: the file is UTF-8 encoded, but MovieLens' and the course's files are Latin-1 "
+                    "(ISO-8859-1), which notebook 02 teaches: use the original file, or convert it back "
+                    "(iconv -f UTF-8 -t LATIN1)")
+
+
+def _numbered_lines(data: bytes, name: str, n_fields: int | None = None, id_field: int = 0,
+                    first_id: int = 1) -> list[list[bytes]]:
+    """Split a ``|``-separated MovieLens file; check the fields per line and that ids run first_id, +1, ..."""
+    rows = [line.rstrip(b"\r").split(b"|") for line in data.split(b"\n") if line.strip()]
+    for lineno, row in enumerate(rows, start=1):
+        if n_fields is not None and len(row) != n_fields:
+            raise DataError(f"{name}, line {lineno}: expected {n_fields} '|'-separated fields; got {len(row)}")
+    try:
+        ids = [int(r[id_field]) for r in rows]
+    except (ValueError, IndexError) as exc:
+        raise DataError(f"{name}: field {id_field + 1} must be an integer id ({exc})") from exc
+    if ids != list(range(first_id, first_id + len(ids))):
+        raise DataError(f"{name}: ids must run {first_id}, {first_id + 1}, ..., n in order")
     return rows
 
 
@@ -584,59 +641,94 @@ def movie_ids_from_item(u_item: bytes) -> bytes:
     return b"".join(r[0] + b" " + r[1] + b"\n" for r in rows)
 
 
-def ratings_from_movielens(ml: MovieLensSource, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Pivot ``u.data`` into the movies x users matrices Y and R.
+def _info_totals(data: bytes, where: str) -> dict[str, int]:
+    """``u.info``'s counts: ``{"users": 943, "items": 1682, "ratings": 100000}`` for MovieLens 100K."""
+    totals = {}
+    for line in data.decode("latin-1").splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0].isdigit():
+            totals[parts[1]] = int(parts[0])
+    if not all(totals.get(key, 0) > 0 for key in ("users", "items", "ratings")):
+        raise DataError(f"{where}: expected the lines '<n> users', '<n> items' and '<n> ratings'; got {data[:80]!r}")
+    return totals
 
-    Parsed by :func:`research.load_movielens_ratings` (from a temporary copy
-    when the source is a zip).
 
-    Parameters
-    ----------
-    ml : MovieLensSource
-    shape : tuple (n_movies, n_users)
-        Lines of ``u.item`` and ``u.user``.
+def _check_count(where: str, what: str, got: int, expected: int) -> None:
+    if got != expected:
+        raise DataError(f"{where}: {got:,} {what}, but u.info says {expected:,}: the file is truncated or "
+                        "altered; use a fresh copy of ml-100k")
 
-    Returns
-    -------
-    Y : ndarray of uint8, shape (n_movies, n_users)
-        ``Y[i - 1, u - 1]`` is user ``u``'s rating of movie ``i``, 0 if none.
-    R : ndarray of bool, shape (n_movies, n_users)
-        True where a rating exists.
 
-    Raises
-    ------
-    DataError
-        If ``u.data`` is malformed, has ids out of range, ratings outside
-        1-5 or not whole, or the same (user, movie) pair twice.
-    """
+def _check_tables(ml: MovieLensSource, info: dict[str, int]) -> list[list[bytes]]:
+    """``u.item`` (returned), ``u.user``, ``u.genre``, ``u.occupation`` and ``README``, line by line."""
+    where = ml.where
+    _check_latin1(ml.read("u.item"), where("u.item"))
+    items = _numbered_lines(ml.read("u.item"), where("u.item"), 24)  # id, title, 2 dates, URL, 19 genres
+    _check_count(where("u.item"), "movies", len(items), info["items"])
+    _check_count(where("u.user"), "users", len(_numbered_lines(ml.read("u.user"), where("u.user"), 5)),
+                 info["users"])
+    _numbered_lines(ml.read("u.genre"), where("u.genre"), 2, id_field=1, first_id=0)
+    occupations = [line for line in ml.read("u.occupation").split(b"\n") if line.strip()]
+    if not occupations or any(b"|" in line for line in occupations):
+        raise DataError(f"{where('u.occupation')}: expected one occupation per line")
+    if not ml.read("README").strip():
+        raise DataError(f"{where('README')}: the MovieLens README is empty")
+    return items
+
+
+def _check_ratings(ml: MovieLensSource, shape: tuple[int, int], n_ratings: int):
+    """``u.data`` parsed (every line, id and rating checked), and every fold = ``u.data`` split in two."""
     import research  # here, not at the top: it loads scipy.stats, which only this path needs
 
-    where = ml.where("u.data")
-    with ml.local_file("u.data") as path:
+    folds = [name[:-len(".base")] for name in RAW_FILES if name.endswith(".base")]
+    with ml.local_dir() as d:
         try:
-            Y, R = research.load_movielens_ratings(path, shape).to_dense()
+            ratings = research.load_movielens_ratings(d / "u.data", shape)
+            _check_count(ml.where("u.data"), "ratings", ratings.n_ratings, n_ratings)
+            everything = np.lexsort((ratings.cols, ratings.rows))
+            for fold in folds:
+                train, test = research.load_movielens_split(d, fold, shape=shape)
+                parts = [np.concatenate([train.rows, test.rows]), np.concatenate([train.cols, test.cols]),
+                         np.concatenate([train.values, test.values])]
+                order = np.lexsort((parts[1], parts[0]))
+                if len(order) != len(everything) or not all(
+                        np.array_equal(a[order], b[everything]) for a, b in
+                        zip(parts, (ratings.rows, ratings.cols, ratings.values))):
+                    raise DataError(f"{ml.where(fold + '.base')} and {fold}.test: together "
+                                    f"{len(order):,} ratings that are not u.data's {n_ratings:,}: truncated or "
+                                    "altered files; use a fresh copy of ml-100k")
+        except DataError:
+            raise
         except ValueError as exc:
-            raise DataError(str(exc).replace(str(path), where)) from exc
-    return _whole_ratings(Y, where), R
+            raise DataError(str(exc).replace(str(d), ml.label)) from exc
+    return ratings
 
 
 def load_movielens(ml: MovieLensSource) -> dict[str, object]:
-    """Build Y, R and movie_ids.txt from MovieLens files.
+    """Check every MovieLens file and build Y, R and movie_ids.txt from them.
 
-    Parameters
-    ----------
-    ml : MovieLensSource
+    Checked: ``u.info``'s totals against the lines of ``u.item``, ``u.user``
+    and ``u.data``; the fields of every line of ``u.item`` (and Latin-1),
+    ``u.user``, ``u.genre`` and ``u.occupation``; ids running 1..n; every
+    rating line (research.load_movielens_ratings: ids in range, ratings 1-5,
+    no pair twice); and that each fold's base and test files split exactly
+    ``u.data``. Files that are copied verbatim are so checked too.
 
     Returns
     -------
     dict
         ``Y`` (uint8), ``R`` (bool), ``movie_ids`` (bytes).
+
+    Raises
+    ------
+    DataError
+        Naming the file and, where there is one, the line.
     """
-    movie_ids = movie_ids_from_item(ml.read("u.item"))
-    n_movies = len(movie_ids.splitlines())
-    n_users = len(_numbered_lines(ml.read("u.user"), "u.user"))
-    Y, R = ratings_from_movielens(ml, (n_movies, n_users))
-    return {"Y": Y, "R": R, "movie_ids": movie_ids}
+    info = _info_totals(ml.read("u.info"), ml.where("u.info"))
+    items = _check_tables(ml, info)
+    ratings = _check_ratings(ml, (len(items), info["users"]), info["ratings"])
+    Y, R = ratings.to_dense()
+    return {"Y": _whole_ratings(Y, ml.where("u.data")), "R": R, "movie_ids": movie_ids_from_item(ml.read("u.item"))}
 
 
 # --------------------------------------------------------------------------
@@ -693,6 +785,10 @@ def train_parameters(
                         f"{(Y.shape[0], num_features)} and {(Y.shape[1], num_features)}")
     if not (np.isfinite(X).all() and np.isfinite(Theta).all()):
         raise DataError("training produced non-finite parameters")
+    if info["iterations"] < 1 or not np.isfinite(info["final_cost"]) or not info["final_cost"] < info["initial_cost"]:
+        raise DataError(f"training did not train X and Theta (lambda={lambda_:g}: {info['iterations']} iterations, "
+                        f"cost {info['initial_cost']:.4g} -> {info['final_cost']:.4g}), so they are not written; "
+                        f"try the default --lambda {LAMBDA:g}")
     return X, Theta, info
 
 
@@ -744,15 +840,20 @@ class _Outputs:
 
 
 def _inputs(src: Sources) -> tuple[dict, dict[str, str]]:
-    """Every input parsed and checked, and where each derived output comes from."""
+    """Every input parsed and checked, and where each derived output comes from.
+
+    The MovieLens files are checked even when the Coursera files give the
+    workbooks: they are copied to the destination too.
+    """
     c, ml = src.coursera, src.movielens
+    from_movielens = load_movielens(ml)
     if c is not None:
         labels = {"ids": str(c / MOVIE_IDS), "ratings": str(c / "ex8_movies.mat"),
                   "params": str(c / "ex8_movieParams.mat")}
         return load_coursera(c), labels
     labels = {"ids": f"u.item of {ml.label}", "ratings": f"u.data of {ml.label}",
               "params": f"training on u.data of {ml.label}"}
-    return load_movielens(ml), labels
+    return from_movielens, labels
 
 
 def _write_raw(out: _Outputs, src: Sources) -> None:
@@ -797,9 +898,52 @@ def _write_parameters(out: _Outputs, arrays: dict, label: str, lambda_: float, n
         training.update(info)
         write_xlsx(p, {"X": X, "theta": Theta}, progress=progress)
 
-    shapes = {"X": (None, (Y.shape[0], NUM_FEATURES)), "theta": (None, (Y.shape[1], NUM_FEATURES))}
-    out.write(PARAMS_BOOK, label, train_and_write, lambda p: workbook_matches(p, shapes))
+    out.write(PARAMS_BOOK, label, train_and_write, lambda p: parameters_trained(p, Y, R, lambda_))
     return training or None
+
+
+def parameters_trained(path: Path, Y: np.ndarray, R: np.ndarray, lambda_: float) -> bool:
+    """Tell whether an existing ``movie_params.xlsx`` holds trained parameters for ``(Y, R)``.
+
+    Its sheets must hold finite X (n_movies x 10) and theta (n_users x 10),
+    and their cost on ``(Y, R)`` with ``lambda_`` must lie below that of the
+    seeded random start training begins from: a file holding untrained
+    parameters (as an earlier version wrote when training failed) is
+    invalid, and replaced.
+    """
+    shapes = {"X": (None, (Y.shape[0], NUM_FEATURES)), "theta": (None, (Y.shape[1], NUM_FEATURES))}
+    if not workbook_matches(path, shapes):
+        return False
+    X, Theta = helpers.load_parameters(path)
+    X0, Theta0 = helpers.init_parameters(*Y.shape, NUM_FEATURES, seed=SEED)
+    Y, R = np.asarray(Y, dtype=float), np.asarray(R, dtype=bool)
+    return helpers.cofi_cost(X, Theta, Y, R, lambda_) < helpers.cofi_cost(X0, Theta0, Y, R, lambda_)
+
+
+def _prepare_dest(dest: Path, quiet: bool) -> list[str]:
+    """Create ``dest`` if needed and remove the temporary files interrupted runs left there."""
+    dest.mkdir(parents=True, exist_ok=True)
+    stale = remove_stale_parts(dest, [*RAW_FILES, MOVIE_IDS, RATINGS_BOOK, PARAMS_BOOK, ZIP_CACHE_NAME])
+    if stale and not quiet:
+        print(f"removed {len(stale)} temporary file(s) left by an interrupted run: {', '.join(stale)}", flush=True)
+    return stale
+
+
+def _checked_settings(dest, source, shared_dir, url, md5, force, lambda_, num_iters, progress,
+                      quiet) -> tuple[float, int]:
+    """Every argument of :func:`build` checked before anything is read or written; ``(lambda_, num_iters)``."""
+    for name, value in (("dest", dest), ("source", source), ("shared_dir", shared_dir)):
+        if not isinstance(value, (str, os.PathLike)) and (value is not None or name == "dest"):
+            raise ValueError(f"{name} must be a path (str or pathlib.Path); got {value!r}")
+    if url is not None and not isinstance(url, str):
+        raise ValueError(f"url (--url) must be a str; got {url!r}")
+    if md5 is not None and not (isinstance(md5, str) and re.fullmatch(r"[0-9a-fA-F]{32}", md5)):
+        raise ValueError(f"md5 (--md5) must be 32 hexadecimal digits, or None ('none') to skip the check; "
+                         f"got {md5!r}")
+    for name, value in (("force", force), ("progress", progress), ("quiet", quiet)):
+        as_bool(value, name)
+    return (as_float(lambda_, "lambda_ (--lambda)", low=0, high=MAX_LAMBDA),
+            as_int(num_iters, "num_iters (--num-iters)", low=1, high=MAX_NUM_ITERS))
 
 
 def build(
@@ -848,18 +992,24 @@ def build(
     -------
     dict
         ``dest``, ``sources`` (descriptions), ``files`` (name -> status,
-        source, seconds), ``training`` (None, or the settings and result of
+        source, seconds), ``removed`` (temporary files an interrupted run
+        had left), ``training`` (None, or the settings and result of
         training) and ``seconds`` (total).
+
+    Raises
+    ------
+    ValueError, FileNotFoundError, DataError
+        A bad setting, or a source missing or failing its checks: nothing is written.
     """
     t0 = time.perf_counter()
-    lambda_ = as_float(lambda_, "lambda_", low=0)
-    num_iters = as_int(num_iters, "num_iters", low=0)
+    lambda_, num_iters = _checked_settings(dest, source, shared_dir, url, md5, force, lambda_, num_iters,
+                                           progress, quiet)
     dest = Path(dest)
     src = resolve_sources(dest, source, shared_dir, url, md5, progress)
     # Parse every input before writing anything, so a bad source leaves
     # the destination untouched.
     arrays, labels = _inputs(src)
-    dest.mkdir(parents=True, exist_ok=True)
+    stale = _prepare_dest(dest, quiet)
     out = _Outputs(dest, force, quiet)
     _write_raw(out, src)
     _write_ratings(out, arrays, labels, progress)
@@ -872,6 +1022,7 @@ def build(
             "downloaded": src.zip_to_cache is not None,
         },
         "files": out.files,
+        "removed": stale,
         "training": training,
         "seconds": round(time.perf_counter() - t0, 3),
     }
