@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from _cache import cached_by_content
 from _observed import ObservedRatings
 from validation import (as_bool, as_factors, as_float, as_index, as_indices, as_int, as_loaded_ratings, as_mask,
                         as_matrix, as_ratings, as_vector, existing_file, mat_variables, text_lines)
@@ -82,6 +83,7 @@ ARTICLE_RATINGS = MappingProxyType({
 # ---------------------------------------------------------------- 02: loading the data
 
 
+@cached_by_content(WORKBOOK_SUFFIXES)  # a parsed workbook is kept on disk: see _cache.py
 def load_ratings(path) -> tuple[np.ndarray, np.ndarray]:
     """Load the rating matrix ``Y`` and the rated mask ``R``.
 
