@@ -100,23 +100,27 @@ class TrainingRuns:
         X -= run["alpha"] * X_grad
         Theta -= run["alpha"] * Theta_grad
 
-    def run(self, lambda_, alpha, iterations) -> dict:
+    def run(self, lambda_, alpha, iterations, *, seconds=None) -> dict:
         """The run for (λ, α) up to ``iterations``: a dict of arrays ``J``, ``train_rmse``,
         ``held_out_rmse`` (iterations + 1 entries, fewer if it diverged), ``diverged_at``
-        (an iteration or None) and ``mine`` (my predictions after ``iterations`` if that is a
-        multiple of 10 and the run did not diverge, else None).
+        (an iteration or None), ``mine`` (my predictions after ``iterations`` if that is a
+        multiple of 10 and the run did not diverge, else None) and ``complete``. With
+        ``seconds``, stepping stops after about that long (``complete`` False; call again).
         """
         lambda_ = as_float(lambda_, "lambda_", low=0)
         alpha = as_float(alpha, "alpha (the learning rate)", low=0, low_open=True)
         iterations = as_int(iterations, "iterations", low=0)
+        deadline = time.perf_counter() + (np.inf if seconds is None else as_float(seconds, "seconds", low=0))
         run = self._runs.setdefault((lambda_, alpha), self._new(lambda_, alpha))
         with threadpool_limits(limits=1, user_api="blas"):   # as helpers' trainers (benchmarks/README.md)
-            while len(run["J"]) <= iterations and run["diverged_at"] is None:
+            while len(run["J"]) <= iterations and run["diverged_at"] is None and (
+                    not run["J"] or time.perf_counter() < deadline):
                 self._step(run)
         n = iterations + 1
+        complete = len(run["J"]) >= n or run["diverged_at"] is not None
         return {"lambda_": lambda_, "alpha": alpha, "iterations": iterations, "diverged_at": run["diverged_at"],
-                **{k: np.array(run[k][:n]) for k in ("J", "train_rmse", "held_out_rmse")},
-                "mine": run["mine"].get(iterations) if run["diverged_at"] is None else None}
+                **{k: np.array(run[k][:n]) for k in ("J", "train_rmse", "held_out_rmse")}, "complete": complete,
+                "mine": run["mine"].get(iterations) if complete and run["diverged_at"] is None else None}
 
 
 def _mark_rises(ax, J) -> int:
@@ -157,7 +161,8 @@ def training_figure(now: dict, before: dict | None = None, *, max_iterations=200
         best = int(np.argmin(now["held_out_rmse"]))
         ax_rmse.plot(best, now["held_out_rmse"][best], "v", color=VERMILLION, ms=7, label="lowest held-out")
     ax_cost.set(xlim=(0, max_iterations), ylim=cost_limits, xlabel="iteration", ylabel="cost J",
-                title=f"cost J, λ = {now['lambda_']:g}, α = {now['alpha']:.3g}" + (f" ({rises} rises)" if rises else ""))
+                title=f"cost J, λ = {now['lambda_']:g}, α = {now['alpha']:.3g}"
+                + (f" ({rises} rises)" if rises else ""))
     ax_rmse.set(xlim=(0, max_iterations), ylim=rmse_limits, xlabel="iteration", ylabel="RMSE (stars)",
                 title="error per rating: training vs held out")
     for ax in (ax_cost, ax_rmse):
@@ -170,7 +175,8 @@ def _status_html(run: dict, seconds: float) -> str:
     """The explorer's text: final cost and errors, or what went wrong, in words that wrap between words."""
     lam, alpha, n = run["lambda_"], run["alpha"], run["iterations"]
     if run["diverged_at"] is not None:
-        text = (f"<b>Gradient descent diverged at iteration {run['diverged_at']}</b> (λ = {lam:g}, α = {alpha:.3g}): "
+        text = (f"<b>Gradient descent diverged at iteration {run['diverged_at']}</b> "
+                f"(λ = {lam:g}, α = {alpha:.3g}): "
                 f"each step overshoots the valley and lands higher on the other side. The learning rate α is "
                 f"too large for this cost; try α = {alpha / 10:.3g}.")
     else:
@@ -210,13 +216,14 @@ _TRY_THIS = """
 
 
 def build_training_explorer(runs: TrainingRuns, titles, num_ratings, *, lambda_=10.0, alpha=0.01,
-                            iterations=100, timings: list | None = None):
+                            iterations=100, first_draw_after=0.1, timings: list | None = None):
     """Sliders for λ, α and iterations, with the "predict first" prompts beside them.
 
     On each release: the run is computed (or taken from ``runs``), the cost curve and
     train / held-out RMSE are redrawn (previous setting as a ghost, axes fixed per λ),
-    the final numbers and any warning are printed, and my top 5 is listed. The
-    seconds each redraw took in the kernel are appended to ``timings``.
+    the final numbers and any warning are printed, and my top 5 is listed. A new run
+    that needs more than twice ``first_draw_after`` seconds is drawn twice: its first
+    part at once, then the whole. The seconds each redraw took in the kernel are appended to ``timings``.
     """
     import ipywidgets as widgets
 
@@ -233,11 +240,21 @@ def build_training_explorer(runs: TrainingRuns, titles, num_ratings, *, lambda_=
     drawn = {"before": None}
     timings = timings if timings is not None else []
 
+    def draw(run):
+        J0 = run["J"][0]   # the cost axis is fixed for each λ: from the start's cost down
+        image.value = png(training_figure(run, drawn["before"], cost_limits=(0.25 * J0, 1.1 * J0)))
+
     def redraw(_change=None):
         start = time.perf_counter()
-        run = runs.run(lam.value, alp.value, its.value)
-        J0 = run["J"][0]
-        image.value = png(training_figure(run, drawn["before"], cost_limits=(0.25 * J0, 1.1 * J0)))
+        run = runs.run(lam.value, alp.value, its.value, seconds=first_draw_after)
+        done = len(run["J"]) - 1
+        left = (time.perf_counter() - start) / max(done, 1) * (run["iterations"] - done)
+        if not run["complete"] and left > first_draw_after:   # a long new run: its first part now, then all
+            draw(run)
+            status.value = (f"<i>training … iteration {len(run['J']) - 1} of {run['iterations']} "
+                            f"(λ = {run['lambda_']:g}, α = {run['alpha']:.3g})</i>")
+            run = runs.run(lam.value, alp.value, its.value)
+        draw(run)
         if run["mine"] is None:
             top.value = "<b>my top 5</b>: none, the model diverged"
         else:
@@ -482,7 +499,8 @@ class RatingWidget:
             for i, (m, t, p, c, a) in enumerate(zip(table.movie_id, table.title, table.predicted_rating,
                                                      table.num_ratings, mean), start=1))
         return (f"<b>2. My top {self.n}</b> (<b style=color:{BLUE}>new</b>: not in the list for no ratings)"
-                "<table class='my-top' style='min-width: 36em'><thead><tr><th>#</th><th>title</th><th>predicted</th><th>ratings</th>"
+                "<table class='my-top' style='min-width: 36em'><thead><tr><th>#</th><th>title</th>"
+                "<th>predicted</th><th>ratings</th>"
                 "<th>movie's mean</th><th>me</th><th>me, as a bar</th></tr></thead>"
                 f"<tbody>{rows}</tbody></table>")
 

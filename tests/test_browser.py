@@ -473,17 +473,18 @@ _ARM_TIMER_JS = r"""
 }"""
 
 _READ_TIMER_JS = r"""
-() => { const st = window.__browserTestTimer; st.stop();
-        return st.input === null || !st.changes.length ? null : st.changes[0] - st.input; }"""
+([which]) => { const st = window.__browserTestTimer; st.stop();
+               if (st.input === null || !st.changes.length) return null;
+               return (which === 'last' ? st.changes[st.changes.length - 1] : st.changes[0]) - st.input; }"""
 
 
 def arm_timer(page, root, selector: str) -> None:
     page.evaluate(_ARM_TIMER_JS, [root.element_handle(), selector])
 
 
-def read_timer(page) -> float | None:
-    """Milliseconds from the input to the first change of the watched text, or None."""
-    return page.evaluate(_READ_TIMER_JS)
+def read_timer(page, which: str = "first") -> float | None:
+    """Milliseconds from the input to the first (or the last) change of the watched text, or None."""
+    return page.evaluate(_READ_TIMER_JS, [which])
 
 
 def _median(values) -> float | None:
@@ -561,7 +562,7 @@ class _SliderRun:
 
     def __init__(self, explorer: Explorer, kernel_idle):
         self.explorer, self.kernel_idle = explorer, kernel_idle
-        self.notes, self.browser_ms, self.kernel_ms = [], [], []
+        self.notes, self.browser_ms, self.first_ms, self.kernel_ms = [], [], [], []
 
     def arm(self) -> None:
         arm_timer(self.explorer.page, self.explorer.root, ".widget-html-content")
@@ -588,7 +589,10 @@ class _SliderRun:
         if self.kernel_idle is not None:
             self.kernel_idle()  # the callback has finished: all of its outputs are in
         after = self.explorer.state() if diverged else self.explorer.wait_for_change(before, UPDATE_MS, what)
-        self.browser_ms.append(read_timer(self.explorer.page))
+        timer = self.explorer.page.evaluate("() => window.__browserTestTimer")
+        self.first_ms.append(None if timer["input"] is None or not timer["changes"]
+                             else timer["changes"][0] - timer["input"])
+        self.browser_ms.append(read_timer(self.explorer.page, "last"))
         self.kernel_ms.append(None if after["kernel_s"] is None else 1000 * after["kernel_s"])
         return after
 
@@ -662,7 +666,8 @@ def exercise_sliders(explorer: Explorer, kernel_idle=None) -> tuple[list[str], d
     s6 = r.settled(s5)
     _assert_readout(s6, "iterations", target)
     r.note("iterations", "typed", s5, s6)
-    return r.notes, {"explorer: input to redraw (browser)": r.browser_ms,
+    return r.notes, {"explorer: input to first redraw (browser)": r.first_ms,
+                     "explorer: input to complete redraw (browser)": r.browser_ms,
                      "explorer: callback (kernel)": r.kernel_ms}
 
 
@@ -886,7 +891,8 @@ class RatingWidget:
           const rows = [...el.querySelectorAll('table.my-top tbody tr')]
                          .map(r => r.querySelectorAll('td')[1].textContent.trim());
           const mine = [...el.querySelectorAll('.widget-hbox')]
-                         .filter(b => b.querySelector('button') && b.querySelector('button').textContent.trim() === '✕')
+                         .filter(b => b.querySelector('button')
+                                      && b.querySelector('button').textContent.trim() === '✕')
                          .map(b => b.textContent.replace('✕', '').trim());
           const k = el.textContent.match(/list updated in\s*([0-9.]+)\s*ms, picture in\s*([0-9.]+)\s*ms/);
           const sel = el.querySelector('select');

@@ -54,6 +54,25 @@ def test_training_runs_rmse_split_and_resume(runs):
     assert runs.run(2.0, 0.01, 25)["mine"] is None      # only every 10th iteration is kept
 
 
+def test_training_runs_stop_early_when_given_seconds_and_the_explorer_draws_twice(runs):
+    part = runs.run(3.0, 0.01, 50, seconds=0)
+    assert not part["complete"] and len(part["J"]) == 1 and part["mine"] is None
+    whole = runs.run(3.0, 0.01, 50)
+    assert whole["complete"] and len(whole["J"]) == 51 and whole["J"][0] == part["J"][0]
+    pytest.importorskip("ipywidgets")
+    Y, R = small_ratings()
+    timings = []
+    box = ia.build_training_explorer(runs, [f"m{i}" for i in range(40)], R.sum(axis=1), iterations=20,
+                                     first_draw_after=0, timings=timings)
+    (sliders, _), status, image, top = box.children[0].children, *box.children[1:]
+    lam = sliders.children[0]
+    seen = []
+    status.observe(lambda change: seen.append(change["new"]), names="value")
+    lam.value = 4.0                                    # a new run: a partial draw first, then the whole
+    assert "training … iteration 0 of 20" in seen[0] and "final cost J" in seen[-1]
+    assert len(timings) == 2 and bytes(image.value).startswith(b"\x89PNG") and "<table" in top.value
+
+
 def test_training_runs_divergence_matches_helpers(runs):
     run = runs.run(1.0, 0.5, 50)
     Y_train, R_train = runs.train.to_dense()
@@ -130,7 +149,8 @@ def test_rating_widget_folds_in_at_each_click():
     w.search.value = "movie 12"
     assert w.matches.value == 12
     w._rate(5)
-    assert w.ratings == {12: 5.0} and w.top.value != start and "movie 12 (2002)" in w.mine.children[0].children[1].value
+    assert w.ratings == {12: 5.0} and w.top.value != start
+    assert "movie 12 (2002)" in w.mine.children[0].children[1].value
     expected = h.recommend({12: 5}, Y, R, titles, n=5, model=base)
     assert all(t in w.top.value for t in expected.title)
     w._remove(12)
