@@ -46,7 +46,7 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["report", "check_cofi_cost", "check_cofi_gradients", "check_normalize_ratings",
+__all__ = ["check_cofi_cost", "check_cofi_gradients", "check_normalize_ratings",
            "check_gradient_step", "check_top_n", "Exercise", "EXERCISES", "Verdict", "judge",
            "planned_calls", "record_call", "loops_in", "graded_run", "reference_codes"]
 
@@ -54,15 +54,6 @@ _RTOL, _ATOL = 1e-6, 1e-8
 _FACTORS = ("X", "Theta", "Y", "R")
 _JUNK = " (with non-zero values stored in the unrated entries of Y)"
 _NOT_WRITTEN = "not implemented yet (the stub still raises NotImplementedError)"
-
-
-def report(ok: bool, what: str, why: str = "") -> bool:
-    """Print a one-line PASSED/FAILED verdict and return ``ok``."""
-    if ok:
-        print(f"PASSED: {what}")
-    else:
-        print(f"FAILED: {what}: {why}")
-    return bool(ok)
 
 
 def graded_run() -> bool:

@@ -21,7 +21,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from grading import classroom, codec, grader, sample_class
+from grading import _child, classroom, codec, grader, sample_class
 from grading.notebooks import ExerciseSpec, answer_cells, checker_call, defined_functions, teacher_exercises
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -201,3 +201,14 @@ def test_students_in_and_write_grades(tmp_path):
         "student,notebook,exercise,points,max_points,feedback", 'ann,03-cost-function.ipynb,my_cofi_cost,1,2,"a, b"']
     with pytest.raises(FileNotFoundError, match="one folder per student"):
         classroom.grade_class(tmp_path / "nowhere")
+
+
+def test_strip_magics_and_lazy_import():
+    assert _child.strip_magics("%matplotlib inline\nx = 1\n    !ls\n") == "pass\nx = 1\n    pass\n"
+    assert _child.lazy_import("json") is sys.modules["json"]
+
+
+def test_sample_class_command_line(tmp_path, capsys):
+    assert sample_class.main([str(tmp_path / "c"), "--students", "2"]) == 0
+    assert "2 students" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "c" / "student001").iterdir()) == sorted(BY_NOTEBOOK)
