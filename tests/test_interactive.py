@@ -159,3 +159,14 @@ def test_rating_widget_folds_in_at_each_click():
     assert "ratings folded in: 0" in w.status.value
     with pytest.raises(ValueError, match="neither a 0-based row"):
         ia.RatingWidget(base, Y, R, titles, ratings={"no such movie": 3})
+
+
+def test_descent_explorer_redraws_when_alpha_moves():
+    pytest.importorskip("ipywidgets")
+    box = ia.build_descent_explorer(alpha=0.1, num_iters=20)
+    alpha, steps, image = box.children
+    first = bytes(image.value)
+    alpha.value = 0.4
+    assert bytes(image.value) != first and bytes(image.value).startswith(b"\x89PNG")
+    steps.value = 5
+    assert alpha.min < 1 / 3 < alpha.max                 # the slider crosses the limit 2/L
