@@ -30,7 +30,7 @@ def existing_file(path, what: str, *, max_bytes=None) -> Path:
     With ``max_bytes``, a larger file is refused (ValueError) before anyone reads it.
     """
     if path is None or isinstance(path, (bool, int, float)):
-        raise TypeError(f"{what} file must be a path (str or pathlib.Path); got {path!r}")
+        raise ValueError(f"{what} file must be a path (str or pathlib.Path); got {path!r}")
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"{what} file not found: '{p}'")

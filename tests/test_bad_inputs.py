@@ -1,0 +1,692 @@
+"""Bad input, round two (issue 10): no file can crash the kernel, nothing untrained passes as trained.
+
+Every case of the issue is here, by group, each asserting the exception type
+and that the message names the file, sheet, cell or argument:
+
+A  files that crashed or exhausted the process: workbooks (far cells, lying
+   dimensions, zip bombs, forged sizes, encrypted or legacy files), .mat and
+   text files, checked in a child Python under a memory limit too;
+B  values read wrongly: complex numbers, ratings of 0 or 0.3 where R is TRUE,
+   TRUE in a sheet of numbers, empty parameter cells;
+C  movie titles: UTF-8 or Latin-1, line breaks only, control characters;
+D  the data step: bad settings, truncated or re-encoded raw files, untrained
+   parameters, stale temporary files, a file given as the source;
+E  arguments of the public functions: None, NaN, inf, strings, floats where
+   integers are meant, out-of-range values, booleans, overlapping sets.
+
+The fake MovieLens files and the local HTTP server come from
+tests/test_build_data.py; nothing here touches the network or data/.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import subprocess
+import sys
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import io as sio
+from scipy import sparse
+
+import helpers as h
+import research as rs
+import test_build_data as tbd
+import validation
+import workbooks
+from _observed import ObservedRatings
+
+ROOT = Path(__file__).resolve().parents[1]
+bd = tbd.bd
+
+# ---------------------------------------------------------------- building hostile workbooks
+
+
+def sheet_xml(cells: str, dimension: str | None = None) -> str:
+    dim = f'<dimension ref="{dimension}"/>' if dimension else ""
+    return (f'{workbooks._XML_DECL}<worksheet xmlns="{workbooks._NS_MAIN}">{dim}'
+            f"<sheetData>{cells}</sheetData></worksheet>")
+
+
+SMALL = '<row r="1"><c r="A1"><v>1</v></c><c r="B1"><v>0</v></c></row>'
+FAR = '<row r="1"><c r="A1"><v>1</v></c></row><row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'
+
+
+def make_workbook(path: Path, sheets: dict[str, str], extra: dict[str, bytes] | None = None,
+                  method=zipfile.ZIP_DEFLATED) -> Path:
+    """A workbook whose sheets hold the given XML (the parts besides the sheets from workbooks.py)."""
+    with zipfile.ZipFile(path, "w", method) as zf:
+        for part, text in workbooks._package_parts(list(sheets)).items():
+            zf.writestr(part, text)
+        for i, body in enumerate(sheets.values(), 1):  # cells alone are wrapped in a worksheet
+            zf.writestr(f"xl/worksheets/sheet{i}.xml", body if body.startswith("<?xml") else sheet_xml(body))
+        for name, data in (extra or {}).items():
+            zf.writestr(name, data)
+    return path
+
+
+def ratings_book(path: Path, y: str = SMALL, r: str = SMALL, **kw) -> Path:
+    return make_workbook(path, {"y": y, "R": r}, **kw)
+
+
+def forge_size(path: Path, member: str, declared: int, crc: int | None = None) -> Path:
+    """Rewrite the unpacked size (and CRC) a zip declares for ``member``, in both of its headers."""
+    data = bytearray(path.read_bytes())
+    info = zipfile.ZipFile(path).getinfo(member)
+    new_crc = info.CRC if crc is None else crc
+    struct.pack_into("<I", data, info.header_offset + 14, new_crc)
+    struct.pack_into("<I", data, info.header_offset + 22, declared)
+    pos = data.find(b"PK\x01\x02")
+    while pos != -1:
+        name_len = struct.unpack_from("<H", data, pos + 28)[0]
+        if data[pos + 46:pos + 46 + name_len].decode() == member:
+            struct.pack_into("<I", data, pos + 16, new_crc)
+            struct.pack_into("<I", data, pos + 24, declared)
+        pos = data.find(b"PK\x01\x02", pos + 4)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def ole_file(path: Path, encrypted: bool) -> Path:
+    """The start of an OLE compound file, as Excel writes encrypted workbooks and legacy .xls."""
+    stream = "EncryptedPackage" if encrypted else "Workbook"
+    path.write_bytes(workbooks._OLE_MAGIC + bytes(504) + stream.encode("utf-16-le") + bytes(1000))
+    return path
+
+
+def assert_names(message: str, *parts: str) -> None:
+    for part in parts:
+        assert part in message, f"{part!r} not in {message!r}"
+
+
+# ---------------------------------------------------------------- A: files that crashed or exhausted the process
+
+
+def test_far_cell_is_refused_naming_file_sheet_and_cell(tmp_path):
+    p = ratings_book(tmp_path / "far.xlsx", y=FAR)  # 2 kB; calamine asked for 549 GB and aborted
+    assert p.stat().st_size < 4000
+    with pytest.raises(ValueError) as info:
+        h.load_ratings(p)
+    assert_names(str(info.value), "far.xlsx", "sheet 'y'", "XFD1048576", "10,000 rows")
+
+
+def test_far_cell_in_parameters_and_an_r_less_row(tmp_path):
+    far = make_workbook(tmp_path / "params.xlsx", {"X": FAR, "theta": SMALL})
+    with pytest.raises(ValueError) as info:
+        h.load_parameters(far)
+    assert_names(str(info.value), "params.xlsx", "sheet 'X'", "XFD1048576")
+    # A row without r after one at 10,000 lands on row 10,001: found by the element-by-element path.
+    rless = '<row r="10000"><c r="A10000"><v>1</v></c></row><row><c><v>2</v></c></row>'
+    with pytest.raises(ValueError) as info:
+        h.load_parameters(make_workbook(tmp_path / "rless.xlsx", {"X": rless, "theta": SMALL}))
+    assert_names(str(info.value), "rless.xlsx", "sheet 'X'", "A10001")
+
+
+@pytest.mark.parametrize("cells, named", [
+    ('<row r="1"><c r="A1"><v>1</v></c><c r="ALM5000"><v>1</v></c></row>', "row 5,000 and column 1,001"),
+    ("<x:row r='1' xmlns:x='urn:x'><x:c r = 'NTQ1'><v>1</v></x:c></x:row>", "NTQ1"),
+    ('<row r="1"><c r="A1" r="XFD1"><v>1</v></c></row>', "not well-formed"),
+    ('<row r="1"><c r="A$1"><v>1</v></c></row>', "'A$1'"),
+], ids=["area-over-5-million", "prefixed-single-quotes", "r-twice", "not-a-reference"])
+def test_cells_placed_however_the_xml_is_written(tmp_path, cells, named):
+    p = ratings_book(tmp_path / "odd.xlsx", y=sheet_xml(cells))
+    with pytest.raises(ValueError) as info:
+        h.load_ratings(p)
+    assert_names(str(info.value), "odd.xlsx", "sheet 'y'", named)
+
+
+def test_unusual_xml_is_followed_only_up_to_a_size(tmp_path, monkeypatch):
+    prefixed = "<x:row r='1' xmlns:x='urn:x'><x:c r='A1'><v>1</v></x:c></x:row>"
+    p = ratings_book(tmp_path / "unusual.xlsx", y=sheet_xml(prefixed))
+    monkeypatch.setattr(workbooks, "MAX_UNUSUAL_XML_BYTES", 100)
+    with pytest.raises(ValueError) as info:
+        h.load_ratings(p)
+    assert_names(str(info.value), "unusual.xlsx", "sheet 'y'", "not in the form Excel")
+
+
+def test_declared_dimension_beyond_the_limits(tmp_path):
+    p = ratings_book(tmp_path / "dim.xlsx", y=sheet_xml(SMALL, "A1:XFD1048576"))
+    with pytest.raises(ValueError) as info:
+        h.load_ratings(p)
+    assert_names(str(info.value), "dim.xlsx", "sheet 'y'", "declares its used area as A1:XFD1048576")
+
+
+def test_sheet_declaring_a_huge_size_is_refused_unread(tmp_path):
+    p = forge_size(ratings_book(tmp_path / "huge.xlsx"), "xl/worksheets/sheet1.xml", 755 * 2**20)
+    with pytest.raises(ValueError) as info:
+        h.load_ratings(p)
+    assert_names(str(info.value), "huge.xlsx", "xl/worksheets/sheet1.xml", "791,674,880 bytes")
+
+
+def test_zip_bomb_ratio(tmp_path):
+    bomb = sheet_xml(SMALL).replace("<sheetData>", "<sheetData>" + " " * (8 * 2**20))
+    p = ratings_book(tmp_path / "bomb.xlsx", y=bomb)
+    assert p.stat().st_size < 100_000
+    with pytest.raises(ValueError) as info:
+        h.load_ratings(p)
+    assert_names(str(info.value), "bomb.xlsx", "sheet1.xml", "times larger")
+
+
+def test_part_longer_than_it_declares(tmp_path):
+    body = sheet_xml(SMALL).encode()
+    p = forge_size(ratings_book(tmp_path / "forged.xlsx"), "xl/worksheets/sheet1.xml", 100,
+                   crc=zlib.crc32(body[:100]))
+    with pytest.raises(ValueError) as info:
+        h.load_ratings(p)
+    assert_names(str(info.value), "forged.xlsx", "sheet1.xml", "more than the 100 bytes it declares")
+
+
+def test_too_many_parts_and_an_encrypted_part(tmp_path):
+    many = ratings_book(tmp_path / "many.xlsx", extra={f"xl/media/{i}.bin": b"" for i in range(1001)})
+    with pytest.raises(ValueError, match=r"many\.xlsx.* has 1,00\d parts"):
+        h.load_ratings(many)
+    p = ratings_book(tmp_path / "flag.xlsx")
+    data = bytearray(p.read_bytes())
+    data[data.find(b"PK\x03\x04") + 6] |= 1  # the first part's "encrypted" flag, in both headers
+    data[data.find(b"PK\x01\x02") + 8] |= 1
+    p.write_bytes(bytes(data))
+    with pytest.raises(ValueError) as info:
+        h.load_ratings(p)
+    assert_names(str(info.value), "flag.xlsx", "encrypted")
+
+
+@pytest.mark.parametrize("encrypted, named", [(True, "password-protected/encrypted workbook"),
+                                              (False, "legacy Excel 97-2003 (.xls)")])
+def test_ole_files_named_for_what_they_are(tmp_path, encrypted, named):
+    p = ole_file(tmp_path / "book.xlsx", encrypted)
+    with pytest.raises(ValueError) as info:
+        h.load_ratings(p)
+    assert_names(str(info.value), "book.xlsx", named)  # calamine said "Cannot detect file format"
+
+
+@pytest.mark.parametrize("content, named", [
+    (b"y;R\n1;TRUE\n", "not an .xlsx workbook (a zip package)"),
+    (b"PK\x03\x04" + bytes(60), "not a readable zip package"),
+], ids=["text", "truncated-zip"])
+def test_not_a_workbook(tmp_path, content, named):
+    p = tmp_path / "ratings.xlsx"
+    p.write_bytes(content)
+    with pytest.raises(ValueError) as info:
+        h.load_ratings(p)
+    assert_names(str(info.value), "ratings.xlsx", named)
+
+
+def test_doctype_and_missing_sheet_list(tmp_path):
+    entity = sheet_xml(SMALL).replace("<worksheet", '<!DOCTYPE w [<!ENTITY a "aaaa">]><worksheet', 1)
+    with pytest.raises(ValueError) as info:
+        h.load_ratings(ratings_book(tmp_path / "dtd.xlsx", y=entity))
+    assert_names(str(info.value), "dtd.xlsx", "sheet 'y'", "DOCTYPE")
+    bare = tmp_path / "bare.xlsx"
+    with zipfile.ZipFile(bare, "w") as zf:
+        zf.writestr("xl/worksheets/sheet1.xml", sheet_xml(FAR))
+    with pytest.raises(ValueError) as info:
+        h.load_ratings(bare)
+    assert_names(str(info.value), "bare.xlsx", "xl/workbook.xml")
+
+
+@pytest.mark.parametrize("suffix", [".ods", ".xls", ".csv"])
+def test_formats_that_cannot_be_measured_are_not_read(tmp_path, suffix):
+    p = tmp_path / f"ratings{suffix}"
+    p.write_bytes(b"anything")
+    with pytest.raises(ValueError) as info:
+        h.load_ratings(p)
+    assert_names(str(info.value), f"ratings{suffix}", ".xlsx workbook or a .mat file")
+
+
+def test_sheet_at_the_limits_still_loads(tmp_path):
+    """10,000 rows or 10,000 columns pass, and the usual and the element-by-element paths agree."""
+    tall = "".join(f'<row r="{i}"><c r="A{i}"><v>{i % 5 + 1}</v></c></row>' for i in (1, 10_000))
+    wide = '<row r="1"><c r="A1"><v>1.5</v></c><c r="NTP1"><v>2</v></c></row>'
+    for cells in (tall, wide, tall.replace(' r="A', ' s="0" r="A')):
+        p = make_workbook(tmp_path / "edge.xlsx", {"X": sheet_xml(cells), "theta": sheet_xml(cells)})
+        with pytest.raises(ValueError, match=r"edge\.xlsx.*sheet 'X'.*is empty"):
+            h.load_parameters(p)  # parsed: the gaps are empty cells, reported by name
+    ok = make_workbook(tmp_path / "ok.xlsx", {"X": sheet_xml(SMALL), "theta": sheet_xml(SMALL)})
+    X, Theta = h.load_parameters(ok)
+    np.testing.assert_array_equal(X, [[1.0, 0.0]])
+
+
+def test_mat_variable_too_large_and_v73(tmp_path):
+    p = tmp_path / "big.mat"
+    sio.savemat(p, {"Y": sparse.csc_matrix((100_000, 100_000)), "R": np.ones((1, 1))})
+    with pytest.raises(ValueError) as info:
+        h.load_ratings(p)
+    assert_names(str(info.value), "big.mat", "variable Y", "(100000, 100000)")
+    v73 = tmp_path / "v73.mat"
+    v73.write_bytes(b"MATLAB 7.3 MAT-file, Platform: GLNXA64".ljust(116) + bytes(12) + b"\x00\x02IM" + bytes(400))
+    with pytest.raises(ValueError) as info:
+        h.load_parameters(v73)
+    assert_names(str(info.value), "v73.mat", "-v7")
+    folder = tmp_path / "folder.mat"
+    folder.mkdir()
+    with pytest.raises(FileNotFoundError, match=r"folder\.mat.*is not a file"):
+        h.load_ratings(folder)
+
+
+def test_text_files_over_the_limit_are_not_read(tmp_path, monkeypatch):
+    p = tmp_path / "movie_ids.txt"
+    p.write_bytes(b"1 Toy Story (1995)\n" * 100)
+    monkeypatch.setattr(validation, "MAX_TEXT_BYTES", 1000)
+    with pytest.raises(ValueError) as info:
+        h.load_movie_titles(p)
+    assert_names(str(info.value), "movie_ids.txt", "1,900 bytes", "1,000")
+
+
+CHILD = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (2 * 2**30, 2 * 2**30))  # 2 GB: the 549 GB request must not happen
+sys.path.insert(0, {root!r})
+import helpers, workbooks
+for path in sys.argv[1:]:
+    try:
+        helpers.load_ratings(path)
+        print("LOADED", path)
+    except ValueError as exc:
+        print("ValueError:", exc)
+print("matches:", workbooks.workbook_matches(sys.argv[1], {{"y": (None, (1, 1)), "R": (None, (1, 1))}}))
+"""
+
+
+def test_crash_files_in_a_child_under_a_memory_limit(tmp_path):
+    """The files that killed the process, in a child Python limited to 2 GB: it ends normally, with ValueErrors."""
+    far = ratings_book(tmp_path / "far.xlsx", y=FAR)
+    dim = ratings_book(tmp_path / "dim.xlsx", y=sheet_xml(FAR, "A1:XFD1048576"))
+    bomb = ratings_book(tmp_path / "bomb.xlsx",
+                        y=sheet_xml(SMALL).replace("<sheetData>", "<sheetData>" + " " * (8 * 2**20)))
+    forged = forge_size(ratings_book(tmp_path / "forged.xlsx", y=sheet_xml(FAR)), "xl/worksheets/sheet1.xml",
+                        60, crc=zlib.crc32(sheet_xml(FAR).encode()[:60]))
+    files = [far, dim, bomb, forged]
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MOVIE_RECOMMENDER_CACHE": "off"}
+    run = subprocess.run([sys.executable, "-c", CHILD.format(root=str(ROOT)), *map(str, files)],
+                         capture_output=True, text=True, timeout=120, env=env)
+    assert run.returncode == 0, run.stderr[-2000:]
+    lines = run.stdout.splitlines()
+    assert len([line for line in lines if line.startswith("ValueError:")]) == len(files), run.stdout
+    for path, line in zip(files, lines):
+        assert path.name in line
+    assert lines[-1] == "matches: False"
+
+
+# ---------------------------------------------------------------- B: values read wrongly
+
+
+def test_complex_values_are_refused(tmp_path):
+    p = tmp_path / "complex.mat"
+    sio.savemat(p, {"Y": np.array([[1 + 2j, 0]]), "R": np.array([[1, 0]])})
+    with pytest.raises(ValueError) as info:
+        h.load_ratings(p)
+    assert_names(str(info.value), "complex.mat", "variable Y", "complex")
+    q = tmp_path / "complex_params.mat"
+    sio.savemat(q, {"X": np.array([[1j]]), "Theta": np.array([[1.0]])})
+    with pytest.raises(ValueError, match=r"complex_params\.mat.*X.*complex"):
+        h.load_parameters(q)
+    with pytest.raises(ValueError, match="X must hold real numbers"):
+        h.cofi_cost(np.array([[1 + 1j]]), np.ones((1, 1)), np.ones((1, 1)), np.ones((1, 1)))
+
+
+@pytest.mark.parametrize("rating", [0, 0.3])
+def test_rated_cell_without_a_rating(tmp_path, rating):
+    p = tb_ratings(tmp_path, [[5, rating]], [[True, True]])
+    with pytest.raises(ValueError) as info:
+        h.load_ratings(p)
+    assert_names(str(info.value), "ratings.xlsx", "R is TRUE", "1 to 5", "sheet 'y' cell B1")
+    m = tmp_path / "ratings.mat"
+    sio.savemat(m, {"Y": np.array([[5.0, rating]]), "R": np.array([[1, 1]])})
+    with pytest.raises(ValueError, match=r"ratings\.mat.*R is TRUE.*user column 1"):
+        h.load_ratings(m)
+
+
+def tb_ratings(tmp_path, y, r, name="ratings.xlsx"):
+    return tbd_write(tmp_path / name, {"y": pd.DataFrame(y), "R": pd.DataFrame(r)})
+
+
+def tbd_write(path, frames):
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for sheet, frame in frames.items():
+            frame.to_excel(writer, sheet_name=sheet, header=False, index=False)
+    return path
+
+
+def test_true_in_a_sheet_of_numbers(tmp_path):
+    p = tb_ratings(tmp_path, [[5, True]], [[True, True]])
+    with pytest.raises(ValueError) as info:
+        h.load_ratings(p)
+    assert_names(str(info.value), "ratings.xlsx", "sheet 'y'", "True", "cell B1")
+    q = tbd_write(tmp_path / "params.xlsx", {"X": pd.DataFrame([[True, False]]), "theta": pd.DataFrame([[1.0, 2.0]])})
+    with pytest.raises(ValueError, match=r"params\.xlsx.*sheet 'X'.*cell A1"):
+        h.load_parameters(q)
+
+
+def test_empty_parameter_cell_is_named(tmp_path):
+    p = tbd_write(tmp_path / "hole.xlsx", {"X": pd.DataFrame([[1.0, np.nan, 2.0]]),
+                                           "theta": pd.DataFrame([[1.0, 2.0, 3.0]])})
+    with pytest.raises(ValueError) as info:
+        h.load_parameters(p)
+    assert_names(str(info.value), "hole.xlsx", "sheet 'X'", "cell B1", "empty")
+
+
+def test_unrated_text_and_out_of_range_flags(tmp_path):
+    p = tb_ratings(tmp_path, [[5, 2]], [[True, 2]])
+    with pytest.raises(ValueError, match=r"sheet 'R'.*TRUE/FALSE or 1/0.*cell B1"):
+        h.load_ratings(p)
+
+
+# ---------------------------------------------------------------- C: movie titles
+
+
+def test_titles_utf8_or_latin1(tmp_path):
+    for encoding in ("utf-8", "latin-1"):
+        p = tmp_path / f"{encoding}.txt"
+        p.write_bytes("1 Toy Story (1995)\r\n2 Misérables, Les (1995)\r\n".encode(encoding))
+        assert h.load_movie_titles(p) == ["Toy Story (1995)", "Misérables, Les (1995)"]
+        _, used = validation.text_lines(p, "movie titles")
+        assert used == encoding.replace("latin-1", "latin-1")
+
+
+@pytest.mark.parametrize("control", ["\x0c", "\x0b", "\x1c", "\x1e", "\x85", "\x00"])
+def test_titles_split_on_line_breaks_only(tmp_path, control):
+    p = tmp_path / "ids.txt"
+    p.write_bytes(f"1 Toy Story{control}(1995)\n2 Heat (1995)\n".encode("latin-1"))
+    with pytest.raises(ValueError) as info:  # was: 3 titles from 2 lines
+        h.load_movie_titles(p)
+    assert_names(str(info.value), "ids.txt", "line 1", f"U+{ord(control):04X}")
+
+
+def test_titles_tab_and_old_mac_line_breaks(tmp_path):
+    p = tmp_path / "ids.txt"
+    p.write_bytes(b"1 Toy\tStory (1995)\r2 Heat (1995)\r")
+    assert h.load_movie_titles(p) == ["Toy\tStory (1995)", "Heat (1995)"]
+
+
+# ---------------------------------------------------------------- D: the data step
+
+
+dest = tbd.dest  # a data/ folder holding keep.txt only
+server = tbd.server  # serves routes from 127.0.0.1
+untouched = tbd._assert_untouched
+
+
+@pytest.mark.parametrize("argv, named", [
+    (["--lambda", "-1"], "lambda_ (--lambda)"),
+    (["--lambda", "nan"], "lambda_ (--lambda)"),
+    (["--lambda", "inf"], "lambda_ (--lambda)"),
+    (["--lambda", "1e308"], "<= 1e+06"),
+    (["--max-iter", "-1"], "num_iters (--num-iters)"),
+    (["--num-iters", "0"], "num_iters (--num-iters)"),
+    (["--num-iters", "100000"], "<= 10000"),
+    (["--md5", "123"], "md5 (--md5)"),
+])
+def test_bad_settings_stop_before_anything_is_written(tmp_path, dest, capsys, argv, named):
+    src = tbd.make_source(tmp_path / "src", with_coursera=False)
+    code = bd.main(["--source", str(src), "--dest", str(dest), "--no-progress", *argv])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and named in err and "Traceback" not in err
+    untouched(dest)
+
+
+@pytest.mark.parametrize("kwargs, named", [
+    ({"force": "no"}, "force must be True or False"),
+    ({"quiet": 1}, "quiet must be True or False"),
+    ({"num_iters": 2.5}, "num_iters (--num-iters)"),
+    ({"source": 3}, "source must be a path"),
+])
+def test_bad_build_arguments(tmp_path, dest, kwargs, named):
+    src = tbd.make_source(tmp_path / "src", with_coursera=False)
+    with pytest.raises(ValueError) as info:
+        bd.build(dest, **{"source": src, "progress": False, **kwargs})
+    assert named in str(info.value)
+    untouched(dest)
+
+
+def _truncate(path: Path, keep: float) -> None:
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(b"".join(lines[: int(len(lines) * keep)]))
+
+
+@pytest.mark.parametrize("damage, named", [
+    (lambda ml: _truncate(ml / "u.data", 0.6), "u.data: 6 ratings, but u.info says 10"),
+    (lambda ml: _truncate(ml / "u.item", 0.6), "u.item: 3 movies, but u.info says 5"),
+    (lambda ml: _truncate(ml / "u1.base", 0.6), "u1.base and u1.test"),
+    (lambda ml: _truncate(ml / "ua.test", 0.5), "ua.base and ua.test"),
+    (lambda ml: _truncate(ml / "u.user", 0.5), "u.user: 2 users, but u.info says 4"),
+    (lambda ml: (ml / "u.info").write_bytes(b"4 users\n5 items\n"), "u.info"),
+    (lambda ml: (ml / "u.item").write_bytes((ml / "u.item").read_bytes().replace(b"|0\n", b"\n", 1)),
+     "u.item, line 1: expected 24"),
+    (lambda ml: (ml / "u.item").write_bytes((ml / "u.item").read_bytes().decode("latin-1").encode("utf-8")),
+     "u.item: the file is UTF-8 encoded"),
+    (lambda ml: (ml / "u.user").write_bytes(b"1|x\n2|x\n3|x\n4|x\n"), "u.user, line 1: expected 5"),
+    (lambda ml: (ml / "u.genre").write_bytes(b"unknown|0\nAction|7\n"), "u.genre"),
+    (lambda ml: (ml / "README").write_bytes(b""), "README"),
+    (lambda ml: (ml / "u2.test").write_bytes(b"1\t1\t5\n"), "u2.test"),
+], ids=["u.data-60%", "u.item-60%", "u1.base-60%", "ua.test-half", "u.user-half", "u.info-no-ratings",
+        "u.item-23-fields", "u.item-utf8", "u.user-2-fields", "u.genre-ids", "README-empty", "u2.test-3-fields"])
+@pytest.mark.parametrize("with_coursera", [False, True], ids=["movielens", "with-course-files"])
+def test_raw_files_are_checked_whichever_source_gives_the_workbooks(tmp_path, dest, damage, named, with_coursera):
+    src = tbd.make_source(tmp_path / "src", with_coursera=with_coursera)
+    damage(src / "ml-100k")
+    with pytest.raises(bd.DataError) as info:
+        bd.build(dest, source=src, num_iters=2, progress=False, quiet=True)
+    assert_names(str(info.value), named)
+    untouched(dest)
+
+
+def test_course_movie_ids_in_utf8_and_y_without_r(tmp_path, dest):
+    src = tbd.make_source(tmp_path / "src")
+    ids = src / "coursera-ex8" / "movie_ids.txt"
+    ids.write_bytes(ids.read_bytes().decode("latin-1").encode("utf-8"))
+    with pytest.raises(bd.DataError) as info:
+        bd.build(dest, source=src, progress=False, quiet=True)
+    assert_names(str(info.value), "movie_ids.txt", "UTF-8", "Latin-1")
+    untouched(dest)
+    src2 = tbd.make_source(tmp_path / "src2")
+    Y, R = tbd.fake_Y_R()
+    i, j = np.argwhere(~R)[0]
+    Y[i, j] = 3  # a rating where R says "not rated"
+    sio.savemat(src2 / "coursera-ex8" / "ex8_movies.mat", {"Y": Y.astype(np.uint8), "R": R.astype(np.uint8)})
+    with pytest.raises(bd.DataError, match=rf"ex8_movies\.mat.*0 where R is 0.*user column {j}"):
+        bd.build(dest, source=src2, progress=False, quiet=True)
+    untouched(dest)
+
+
+def test_a_file_as_source_is_named_for_what_it_is(tmp_path, dest, capsys):
+    src = tbd.make_source(tmp_path / "src", with_coursera=False)
+    code = bd.main(["--source", str(src / "ml-100k" / "u.data"), "--dest", str(dest), "--no-progress"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert_names(err, "u.data", "not a zip archive", "folder")
+    assert "MD5" not in err
+    untouched(dest)
+
+
+def test_training_that_does_not_train_writes_nothing(tmp_path, dest, monkeypatch):
+    src = tbd.make_source(tmp_path / "src", with_coursera=False)
+
+    def no_progress(Y, R, num_features, lambda_, num_iters, seed, **_):
+        X0, Theta0 = h.init_parameters(*Y.shape, num_features, seed=seed)
+        return X0, Theta0, np.array([1.0])
+
+    monkeypatch.setattr(bd.helpers, "train_lbfgs", no_progress)
+    with pytest.raises(bd.DataError, match=r"training did not train.*0 iterations.*not written"):
+        bd.build(dest, source=src, progress=False, quiet=True)
+    assert bd.PARAMS_BOOK not in os.listdir(dest)
+    assert not [n for n in os.listdir(dest) if n.endswith(".part")]
+
+
+def test_untrained_or_crashing_parameters_are_replaced_on_a_rerun(tmp_path):
+    src = tbd.make_source(tmp_path / "src", with_coursera=False)
+    out = tmp_path / "out"
+    first = bd.build(out, source=src, num_iters=5, progress=False, quiet=True)
+    assert first["files"][bd.PARAMS_BOOK]["status"] == "written"
+    X0, Theta0 = h.init_parameters(5, 4, bd.NUM_FEATURES, seed=bd.SEED)  # what a failed training left
+    workbooks.write_xlsx(out / bd.PARAMS_BOOK, {"X": X0, "theta": Theta0}, progress=False)
+    again = bd.build(out, source=src, num_iters=5, progress=False, quiet=True)
+    assert again["files"][bd.PARAMS_BOOK]["status"] == "replaced invalid"
+    make_workbook(out / bd.PARAMS_BOOK, {"X": FAR, "theta": SMALL})  # crashed the re-run's check
+    again = bd.build(out, source=src, num_iters=5, progress=False, quiet=True)
+    assert again["files"][bd.PARAMS_BOOK]["status"] == "replaced invalid"
+    assert bd.parameters_trained(out / bd.PARAMS_BOOK, *tbd.fake_Y_R(), bd.LAMBDA)
+
+
+def test_stale_temporary_files_are_removed(tmp_path):
+    src = tbd.make_source(tmp_path / "src", with_coursera=False)
+    out = tmp_path / "out"
+    out.mkdir()
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = int(gone.stdout)
+    stale = [f".u.data.{dead}.k3j2h1g0.part", f".ex8_movies.xlsx.{dead}.a1b2c3d4.part"]
+    for name in stale:
+        (out / name).write_bytes(b"x" * 1000)
+    old_style = out / ".movie_params.xlsx.q9w8e7r6.part"  # written before the pid was in the name
+    old_style.write_bytes(b"x")
+    os.utime(old_style, (0, 0))
+    live = out / f".u.item.{os.getpid()}.zzzzzzzz.part"  # a run still writing: kept
+    live.write_bytes(b"x")
+    summary = bd.build(out, source=src, num_iters=2, progress=False, quiet=True)
+    assert sorted(summary["removed"]) == sorted([*stale, old_style.name])
+    assert [n for n in os.listdir(out) if n.endswith(".part")] == [live.name]
+
+
+def test_zip_source_limits(tmp_path, dest, monkeypatch, server):
+    base, routes = server
+    files = tbd.fake_ml100k_files()
+    many = tbd.make_zip(files, extra={f"pad/{i}": b"" for i in range(bd.MAX_ZIP_MEMBERS)})
+    routes["/many.zip"] = many
+    with pytest.raises(bd.DataError, match=r"many\.zip: zip holds 1,0\d\d files"):
+        tbd.download_build(dest, base + "/many.zip", tbd.md5(many))
+    monkeypatch.setattr(bd, "MAX_RAW_BYTES", 100)
+    good = tbd.make_zip(files)
+    routes["/big.zip"] = good
+    with pytest.raises(bd.DataError, match=r"big\.zip: zip member ml-100k/u\.data unpacks to \d+ bytes"):
+        tbd.download_build(dest, base + "/big.zip", tbd.md5(good))
+    untouched(dest)
+
+
+
+# ---------------------------------------------------------------- E: arguments of the public functions
+
+
+def small_problem():
+    rng = np.random.default_rng(0)
+    Y = rng.integers(1, 6, (6, 5)).astype(float)
+    R = rng.random((6, 5)) < 0.6
+    R[:, 0] = R[0] = True
+    return Y * R, R
+
+
+def training_set():
+    return ObservedRatings.from_dense(*small_problem())
+
+
+def factor_model(**parts):
+    rng = np.random.default_rng(1)
+    kw = {"mu": 3.5, "b_movie": np.zeros(6), "b_user": np.zeros(5), "X": rng.normal(size=(6, 2)),
+          "Theta": rng.normal(size=(5, 2)), **parts}
+    return h.FactorModel(kw.pop("mu"), kw.pop("b_movie"), kw.pop("b_user"), **kw)
+
+
+def empty_set():
+    train = training_set()
+    return train.subset(np.zeros(train.n_ratings, dtype=bool))
+
+
+def _ranking(k=3, overlap=False):
+    train = training_set()
+    i, j = np.argwhere(~small_problem()[1])[0]  # a pair nobody rated in train
+    test = train.subset(np.arange(3)) if overlap else ObservedRatings([i], [j], [5.0], train.shape)
+    return rs.ranking_metrics(np.zeros(train.shape), train, test, k=k)
+
+
+Y_, R_ = small_problem()
+X_, T_ = h.init_parameters(6, 5, 2)
+TITLES = [f"movie {i}" for i in range(6)]
+
+ARGUMENT_CASES = [
+    # (call, argument named in the message); the issue's group 8 first
+    (lambda: h.train_lbfgs(Y_, R_, 2, tol=-1), "tol"),
+    (lambda: h.init_parameters(6, 5, 2, scale=np.nan), "scale"),
+    (lambda: h.similar_movies(X_, 0, TITLES, n=-1), "n must be"),
+    (lambda: rs.fit_bias_baseline(training_set(), num_iters=-5), "num_iters"),
+    (lambda: rs.fit_mf_lbfgs(training_set(), 2, init_scale=np.nan), "init_scale"),
+    (lambda: rs.fit_mf_als(training_set(), 2, init_scale=1e200), "init_scale"),
+    (lambda: rs.fit_mf_lbfgs(training_set(), 2, X0=np.full((6, 2), np.nan), Theta0=np.ones((5, 2))), "X0"),
+    (lambda: rs.fit_mf_als(training_set(), 2, Theta0=np.full((5, 2), np.nan)), "Theta0"),
+    (lambda: factor_model(X=np.full((6, 2), np.nan)), "X must be finite"),
+    (lambda: factor_model(b_movie=np.full(6, np.nan)), "b_movie"),
+    (lambda: rs.blend([factor_model(), factor_model()], validation=empty_set()), "validation"),
+    # integers given as None, NaN, inf, strings or fractions
+    (lambda: h.similar_movies(X_, 0, TITLES, n=2.5), "n must be an integer"),
+    (lambda: rs.fit_bias_baseline(training_set(), num_iters=2.7), "num_iters"),
+    (lambda: h.gradient_descent(X_, T_, Y_, R_, 0.0, 0.01, None), "num_iters"),
+    (lambda: h.gradient_descent(X_, T_, Y_, R_, 0.0, 0.01, float("inf")), "num_iters"),
+    (lambda: h.gradient_descent(X_, T_, Y_, R_, 0.0, 0.01, "10"), "num_iters"),
+    (lambda: h.train_lbfgs(Y_, R_, num_features=np.nan), "num_features"),
+    (lambda: h.train_lbfgs(Y_, R_, 2, num_iters=True), "num_iters"),
+    (lambda: h.check_gradients(seed=1.5), "seed"),
+    (lambda: h.init_parameters(6, 5, "2"), "num_features"),
+    (lambda: h.recommend(np.zeros(6), Y_, R_, TITLES, n=None), "n must be"),
+    (lambda: h.recommend(np.zeros(6), Y_, R_, TITLES, min_ratings=-1), "min_ratings"),
+    (lambda: rs.fit_mf_als(training_set(), 2.5), "num_features"),
+    (lambda: rs.fit_mf_lbfgs(training_set(), 2, num_iters=0), "num_iters"),
+    (lambda: rs.fit_bayesian_mf(training_set(), 2, num_samples=np.inf), "num_samples"),
+    (lambda: rs.random_split(training_set(), seed=-1), "seed"),
+    (lambda: rs.ranking_metrics(np.zeros((6, 5)), training_set(), empty_set(), k=1.5), "k must be"),
+    (lambda: ObservedRatings([0.5], [0], [1.0], (6, 5)), "rows"),
+    (lambda: ObservedRatings([0], [0], [1.0], (6.5, 5)), "shape[0]"),
+    # ranges, finiteness, booleans, overlapping sets
+    (lambda: _ranking(k=7), "k must be an integer >= 1 and <= 6"),
+    (lambda: _ranking(overlap=True), "train and test share"),
+    (lambda: rs.fit_mf_lbfgs(training_set(), 2, weighted_lambda="no"), "weighted_lambda"),
+    (lambda: rs.fit_mf_als(training_set(), 2, biases=1), "biases"),
+    (lambda: h.train_lbfgs(Y_, R_, 2, sparse="yes"), "sparse"),
+    (lambda: h.recommend(np.zeros(6), Y_, R_, TITLES, return_model="no"), "return_model"),
+    (lambda: rs.fit_mf_lbfgs(training_set(), 2, lambda_=1e308), "lambda_"),
+    (lambda: rs.fit_mf_als(training_set(), 2, lambda_bias=-1), "lambda_bias"),
+    (lambda: h.cofi_cost(X_, T_, Y_, R_, lambda_="1"), "lambda_"),
+    (lambda: h.cofi_cost(X_, T_, Y_, R_, lambda_=np.inf), "lambda_"),
+    (lambda: h.gradient_descent(X_, T_, Y_, R_, 0.0, np.nan, 5), "alpha"),
+    (lambda: h.normalize_ratings(Y_, R_, shrinkage=-1), "shrinkage"),
+    (lambda: h.numerical_gradient(lambda p: 0.0, np.ones(2), eps=0), "eps"),
+    (lambda: rs.random_split(training_set(), test_fraction=1.0), "test_fraction"),
+    (lambda: rs.random_split(training_set(), test_fraction=np.nan), "test_fraction"),
+    (lambda: rs.fit_bayesian_mf(training_set(), 2, noise_precision=0), "noise_precision"),
+    (lambda: rs.rmse([1.0, np.nan], [1.0, 2.0]), "y_true"),
+    (lambda: rs.evaluate(factor_model(), ObservedRatings([0], [0], [1.0], (7, 5))), "test has shape"),
+    (lambda: rs.blend([factor_model(), factor_model()], validation=ObservedRatings([0], [0], [1.0], (7, 5))),
+     "validation has shape"),
+    (lambda: h.ratings_vector({2.5: 4}, 6), "2.5"),
+    (lambda: h.ratings_vector({True: 4}, 6), "True"),
+    (lambda: ObservedRatings([0], [0], [1 + 1j], (6, 5)), "values must hold real numbers"),
+    (lambda: h.cofi_cost(X_, T_, Y_.astype(complex), R_), "Y must hold real numbers"),
+    (lambda: h.add_user(np.full(6, 0.5), Y_, R_), "my_ratings[0]"),
+    (lambda: h.load_ratings(None), "ratings file must be a path"),
+    (lambda: h.load_movie_titles(3), "movie titles file must be a path"),
+]
+
+
+@pytest.mark.parametrize("call, named", ARGUMENT_CASES, ids=[f"arg{i:02d}" for i in range(len(ARGUMENT_CASES))])
+def test_argument_names_itself(call, named):
+    with pytest.raises(ValueError) as info:
+        call()
+    assert named in str(info.value), str(info.value)
+
+
+def test_fit_mf_divergence_is_named(monkeypatch):
+    """A cost that becomes non-finite is refused, not returned as a NaN model."""
+    from research import mf
+
+    real = mf._mf_cost_grad
+
+    def overflowing(*args, gradients=True):
+        result = real(*args, gradients=gradients)
+        return float("inf") if not gradients else (float("inf"), *result[1:])
+
+    monkeypatch.setattr(mf, "_mf_cost_grad", overflowing)
+    with pytest.raises(ValueError, match=r"training diverged.*lambda_=10"):
+        rs.fit_mf_als(training_set(), 2)
+
