@@ -15,7 +15,7 @@ import pandas as pd
 
 from _observed import ObservedRatings
 from helpers import RATING_MAX
-from validation import as_bool, as_choice, as_float, as_int, existing_file
+from validation import MAX_TEXT_BYTES, as_bool, as_choice, as_float, as_int, existing_file
 
 from ._common import as_observed
 
@@ -71,7 +71,7 @@ def _read_checked(p: Path) -> pd.DataFrame:
 
 def _read_movielens_table(path) -> pd.DataFrame:
     """Columns ``user``, ``item``, ``rating`` (floats) of a ``user<TAB>item<TAB>rating<TAB>timestamp`` file."""
-    p = existing_file(path, "MovieLens ratings")
+    p = existing_file(path, "MovieLens ratings", max_bytes=MAX_TEXT_BYTES)  # u.data, the largest, is 2 MB
     fast = _read_fast(p)
     return fast if fast is not None else _read_checked(p)
 

@@ -275,6 +275,14 @@ def test_text_files_over_the_limit_are_not_read(tmp_path, monkeypatch):
     with pytest.raises(ValueError) as info:
         h.load_movie_titles(p)
     assert_names(str(info.value), "movie_ids.txt", "1,900 bytes", "1,000")
+    ratings = tmp_path / "u.data"
+    ratings.write_bytes(b"1\t1\t5\t881250949\n" * 100)
+    from research import splits
+
+    monkeypatch.setattr(splits, "MAX_TEXT_BYTES", 1000)
+    with pytest.raises(ValueError) as info:
+        rs.load_movielens_ratings(ratings)
+    assert_names(str(info.value), "u.data", "1,600 bytes")
 
 
 CHILD = """
