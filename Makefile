@@ -88,7 +88,7 @@ clean-data:
 # $(STUDENT_DIR)/ is a learner's work and is kept, unless FORCE=1.
 student: $(STAMP)
 	$(BIN)/python -m grading.student --dest $(STUDENT_DIR) \
-	  $(if $(filter 0,$(HINTS)),--no-hints) $(if $(filter 1,$(FORCE)),--force) notebooks/[0-9]*.ipynb
+	  $(if $(filter 0,$(HINTS)),--no-hints) $(if $(filter 1,$(FORCE)),--force) notebooks
 
 # Grade a class: SUBMISSIONS holds one folder per student with their notebooks under their
 # original names. Writes $(SUBMISSIONS)/grades.csv. GRADE_ARGS: e.g. --jobs 4 --timeout 60 --seed 1.

@@ -15,7 +15,7 @@ exercise cells; this one needs no nbgrader, so a learner can build it.
 
 Command line (``make student`` runs it)::
 
-    python -m grading.student [--dest student] [--no-hints] [--force] notebooks/*.ipynb
+    python -m grading.student [--dest student] [--no-hints] [--force] notebooks
 
 A notebook that already exists in ``--dest`` is a learner's work: it is
 kept unless ``--force``.
@@ -116,17 +116,30 @@ def _write(nb, path: Path) -> None:
         raise
 
 
+def _expand(notebooks) -> list[Path]:
+    """Notebook paths; a folder stands for its numbered notebooks (``[0-9]*.ipynb``)."""
+    paths = []
+    for path in map(Path, notebooks):
+        paths += sorted(path.glob("[0-9]*.ipynb")) if path.is_dir() else [path]
+    return paths
+
+
 def build(notebooks, dest, *, hints: bool = True, force: bool = False) -> dict[str, str]:
-    """Write the student copy of each notebook into ``dest``; returns ``{name: 'written' or 'kept'}``."""
+    """Write the student copy of each notebook (or folder of them) into ``dest``;
+    returns ``{name: 'written' or 'kept'}``."""
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     done = {}
-    for path in map(Path, notebooks):
+    for path in _expand(notebooks):
         target = dest / path.name
         if target.exists() and not force:
             done[path.name] = "kept"
             continue
-        _write(student_notebook(nbformat.read(path, as_version=4), hints=hints, name=path.name), target)
+        try:
+            nb = nbformat.read(path, as_version=4)
+        except Exception as exc:  # nbformat raises several types for a file that is not a notebook
+            raise ValueError(f"cannot read {path} as a notebook ({type(exc).__name__}: {exc})") from None
+        _write(student_notebook(nb, hints=hints, name=path.name), target)
         done[path.name] = "written"
     return done
 
@@ -134,7 +147,8 @@ def build(notebooks, dest, *, hints: bool = True, force: bool = False) -> dict[s
 def main(argv=None) -> int:
     """Command line: build the student copy; prints what was written and what was kept."""
     parser = argparse.ArgumentParser(prog="python -m grading.student", description=__doc__.split("\n\n")[0])
-    parser.add_argument("notebooks", nargs="+", type=Path, help="the teacher's notebooks")
+    parser.add_argument("notebooks", nargs="+", type=Path,
+                        help="the teacher's notebooks, or a folder of them (its [0-9]*.ipynb)")
     parser.add_argument("--dest", type=Path, default=Path("student"), help="output folder (default: student)")
     parser.add_argument("--no-hints", action="store_true", help="drop the cells tagged 'hint'")
     parser.add_argument("--force", action="store_true", help="overwrite notebooks already in --dest")

@@ -194,6 +194,16 @@ def test_student_notebook_replaces_solutions_like_nbgrader():
         clear_solutions("x\n### END SOLUTION")
 
 
+def test_student_command_line_takes_a_folder(tmp_path, capsys):
+    from grading.student import main
+    assert main(["--dest", str(tmp_path / "s"), str(NOTEBOOK_DIR)]) == 0
+    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == [p.name for p in NOTEBOOKS]
+    assert main(["--dest", str(tmp_path / "s"), "--no-hints", str(NOTEBOOK_DIR)]) == 0
+    assert f"{len(NOTEBOOKS)} kept as they were" in capsys.readouterr().out
+    (tmp_path / "bad.ipynb").write_text("{}")
+    assert main(["--dest", str(tmp_path / "t"), str(tmp_path / "bad.ipynb")]) == 1
+
+
 # ---------------------------------------------------------------- the student copy (slow)
 
 
