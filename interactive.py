@@ -59,10 +59,11 @@ class TrainingRuns:
     :func:`helpers.gradient_descent` does (the same fast cost of
     :class:`_observed.ObservedRatings`; the tests check both agree) and records,
     per iteration, the cost, the training RMSE and the held-out RMSE. A run is
-    resumed, not restarted, when more iterations are asked for.
+    resumed, not restarted, when more iterations are asked for; the last ``keep``
+    runs are kept (about half a megabyte each).
     """
 
-    def __init__(self, Y, R, my_ratings, *, num_features=10, shrinkage=10.0, validation=0.1, seed=0):
+    def __init__(self, Y, R, my_ratings, *, num_features=10, shrinkage=10.0, validation=0.1, seed=0, keep=64):
         Y_all, R_all = helpers.add_user(my_ratings, Y, R)
         rows, cols = np.nonzero(R_all)
         held = (np.random.default_rng(seed).random(rows.size) < as_float(validation, "validation", low=0, high=0.5)) \
@@ -74,6 +75,7 @@ class TrainingRuns:
         self.held_out = ObservedRatings(rows[held], cols[held], Y_all[rows[held], cols[held]], Y_all.shape)
         self.X0, self.Theta0 = helpers.init_parameters(*Y_all.shape, num_features, seed=seed)
         self.mine = R_all[:, 0]
+        self.keep = as_int(keep, "keep", low=1)
         self._runs: dict = {}
 
     def _new(self, lambda_, alpha):
@@ -111,7 +113,10 @@ class TrainingRuns:
         alpha = as_float(alpha, "alpha (the learning rate)", low=0, low_open=True)
         iterations = as_int(iterations, "iterations", low=0)
         deadline = time.perf_counter() + (np.inf if seconds is None else as_float(seconds, "seconds", low=0))
-        run = self._runs.setdefault((lambda_, alpha), self._new(lambda_, alpha))
+        run = self._runs.pop((lambda_, alpha), None) or self._new(lambda_, alpha)
+        self._runs[lambda_, alpha] = run            # the most recently used last
+        while len(self._runs) > self.keep:
+            self._runs.pop(next(iter(self._runs)))
         with threadpool_limits(limits=1, user_api="blas"):   # as helpers' trainers (benchmarks/README.md)
             while len(run["J"]) <= iterations and run["diverged_at"] is None and (
                     not run["J"] or time.perf_counter() < deadline):

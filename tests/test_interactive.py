@@ -73,6 +73,16 @@ def test_training_runs_stop_early_when_given_seconds_and_the_explorer_draws_twic
     assert len(timings) == 2 and bytes(image.value).startswith(b"\x89PNG") and "<table" in top.value
 
 
+def test_training_runs_keep_only_the_most_recent():
+    few = ia.TrainingRuns(*small_ratings(), {0: 5}, num_features=2, keep=2)
+    first = few.run(1.0, 0.01, 10)
+    few.run(2.0, 0.01, 10)
+    few.run(1.0, 0.01, 10)                       # used again: now the most recent
+    few.run(3.0, 0.01, 10)                       # pushes out λ = 2, not λ = 1
+    assert list(few._runs) == [(1.0, 0.01), (3.0, 0.01)]
+    np.testing.assert_array_equal(few.run(1.0, 0.01, 10)["J"], first["J"])
+
+
 def test_training_runs_divergence_matches_helpers(runs):
     run = runs.run(1.0, 0.5, 50)
     Y_train, R_train = runs.train.to_dense()
