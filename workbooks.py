@@ -44,8 +44,8 @@ process (a notebook kernel dies with the learner's unsaved work), while a
 * **Sizes**: the file at most :data:`MAX_WORKBOOK_BYTES` = 64 MB (the ratings
   workbook is 9.6 MB); a sheet's XML unpacked at most 256 MB (the ratings
   sheets are 40-50 MB; 5 million cells written by Excel take about 200 MB);
-  any other part at most 16 MB (sheet list, styles, shared strings: a few
-  kB here); everything together at most 600 MB; a part over 1 MB may unpack
+  any other XML part at most 16 MB (sheet list, styles, shared strings: a
+  few kB here; pictures, which are not parsed, up to 256 MB); everything together at most 600 MB; a part over 1 MB may unpack
   at most :data:`MAX_RATIO` = 100 times its packed size (these sheets: 8-10
   times; zip bombs: ~1,000); at most 1,000 parts. Each part is unpacked here,
   in bounded pieces, and must be exactly the size and CRC it declares.
@@ -94,7 +94,7 @@ MAX_WORKBOOK_BYTES = 64 * 2**20      # the file itself
 MAX_MEMBERS = 1_000                  # parts in the zip package
 MAX_SHEET_XML_BYTES = 256 * 2**20    # one worksheet's XML, unpacked
 MAX_UNUSUAL_XML_BYTES = 32 * 2**20   # ... when not written the usual way (it is parsed more slowly)
-MAX_PART_BYTES = 16 * 2**20          # any other part (sheet list, styles, shared strings), unpacked
+MAX_PART_BYTES = 16 * 2**20          # any other XML part (sheet list, styles, shared strings), unpacked
 MAX_UNPACKED_BYTES = 600 * 2**20     # all parts together, unpacked
 MAX_RATIO = 100                      # unpacked / packed size of a part over 1 MB
 MAX_ROWS = 10_000
@@ -553,9 +553,9 @@ def check_workbook(path) -> None:
         for info in infos:
             where = f"workbook '{p}' part '{info.filename}'"
             if info.filename not in sheets:
-                if info.file_size > MAX_PART_BYTES:
+                if info.filename.lower().endswith((".xml", ".rels")) and info.file_size > MAX_PART_BYTES:
                     raise ValueError(f"{where} unpacks to {info.file_size:,} bytes; at most {MAX_PART_BYTES:,} "
-                                     "are accepted for a part that is not a sheet")
+                                     "are accepted for an XML part that is not a sheet")
                 for _ in _member_chunks(fp, info, where):
                     pass
                 continue

@@ -251,6 +251,14 @@ def test_sheet_at_the_limits_still_loads(tmp_path):
     np.testing.assert_array_equal(X, [[1.0, 0.0]])
 
 
+def test_a_large_picture_is_not_a_problem(tmp_path):
+    flags = '<row r="1"><c r="A1" t="b"><v>1</v></c><c r="B1" t="b"><v>0</v></c></row>'
+    p = ratings_book(tmp_path / "picture.xlsx", r=flags, extra={"xl/media/image1.png": bytes(17 * 2**20)},
+                     method=zipfile.ZIP_STORED)
+    Y, R = h.load_ratings(p)
+    np.testing.assert_array_equal(R, [[True, False]])
+
+
 def test_mat_variable_too_large_and_v73(tmp_path):
     p = tmp_path / "big.mat"
     sio.savemat(p, {"Y": sparse.csc_matrix((100_000, 100_000)), "R": np.ones((1, 1))})
