@@ -254,10 +254,11 @@ def build_training_explorer(runs: TrainingRuns, titles, num_ratings, *, lambda_=
         run = runs.run(lam.value, alp.value, its.value, seconds=first_draw_after)
         done = len(run["J"]) - 1
         left = (time.perf_counter() - start) / max(done, 1) * (run["iterations"] - done)
-        if not run["complete"] and left > first_draw_after:   # a long new run: its first part now, then all
-            draw(run)
-            status.value = (f"<i>training … iteration {len(run['J']) - 1} of {run['iterations']} "
-                            f"(λ = {run['lambda_']:g}, α = {run['alpha']:.3g})</i>")
+        if not run["complete"]:
+            if left > first_draw_after:   # a long new run: its first part now, then all of it
+                draw(run)
+                status.value = (f"<i>training … iteration {len(run['J']) - 1} of {run['iterations']} "
+                                f"(λ = {run['lambda_']:g}, α = {run['alpha']:.3g})</i>")
             run = runs.run(lam.value, alp.value, its.value)
         draw(run)
         if run["mine"] is None:

@@ -73,6 +73,21 @@ def test_training_runs_stop_early_when_given_seconds_and_the_explorer_draws_twic
     assert len(timings) == 2 and bytes(image.value).startswith(b"\x89PNG") and "<table" in top.value
 
 
+def test_explorer_finishes_a_run_that_stopped_early_without_a_partial_draw(runs):
+    pytest.importorskip("ipywidgets")
+
+    class OneStepFirst:             # the timed first call stops after one step, whatever the clock says
+        mine = runs.mine
+
+        def run(self, *args, seconds=None):
+            return runs.run(*args, seconds=None if seconds is None else 0)
+
+    box = ia.build_training_explorer(OneStepFirst(), [f"m{i}" for i in range(40)], np.ones(40, int),
+                                     lambda_=6.0, iterations=20, first_draw_after=1e9)
+    status, top = box.children[1], box.children[3]
+    assert "final cost J" in status.value and "<table" in top.value
+
+
 def test_training_runs_keep_only_the_most_recent():
     few = ia.TrainingRuns(*small_ratings(), {0: 5}, num_features=2, keep=2)
     first = few.run(1.0, 0.01, 10)
