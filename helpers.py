@@ -727,13 +727,38 @@ def recommend(my_ratings, Y, R, titles, n=10, *, model=None, num_features=10, la
               seed=0, shrinkage=10.0, min_ratings=1, return_model=False):
     """The ``n`` movies you would rate highest, best first, without those you rated.
 
-    Trains on everyone's ratings plus ``my_ratings`` (:func:`ratings_vector`; ``{}``:
-    a new user) with shrunk means (``shrinkage``; 0 with ``min_ratings=0`` lets
-    once-rated 5-star movies top the list) and :func:`train_lbfgs`, then predicts
-    ``x_i . theta_you + mean_i``; given a trained ``model`` of ``Y``'s movies it
-    :func:`fold_in`\\ s you instead (no retraining). ``min_ratings``: fewest ratings by
-    others. Returns a DataFrame (``movie_id`` = 0-based row, ``title``, ``predicted_rating``,
-    ``num_ratings`` by others), and with ``return_model`` the model where you are user 0.
+    Without ``model``: trains on everyone's ratings plus yours. The ratings are
+    normalised with shrunk means (:func:`normalize_ratings` with ``shrinkage``),
+    factorised with :func:`train_lbfgs`, and your prediction for movie *i* is
+    ``x_i . theta_you + mean_i``. Why shrink: with plain means a movie rated once
+    with 5 stars is predicted near 5.0 for everyone, so obscure one-rating movies
+    top every list (``shrinkage=0, min_ratings=0`` shows that).
+
+    With a trained ``model`` of ``Y``'s movies: :func:`fold_in` fits only you
+    (one small ridge regression, milliseconds), no retraining.
+
+    Parameters
+    ----------
+    my_ratings : dict or array_like
+        See :func:`ratings_vector` (keys: 0-based rows or exact titles); ``{}`` is a new user.
+    Y, R : array_like of shape (n_movies, n_users)
+        Everyone else's ratings.
+    titles : sequence of str, length n_movies
+    n : int, default=10
+    model : FactorModel, optional
+        Fold you into this model instead of retraining.
+    num_features, lambda_, num_iters, seed
+        Passed to :func:`train_lbfgs` (``lambda_`` also to :func:`fold_in`).
+    shrinkage : float, default=10.0
+    min_ratings : int, default=1
+        Only recommend movies with at least this many ratings by others.
+    return_model : bool, default=False
+        Also return the model in which you are user 0.
+
+    Returns
+    -------
+    DataFrame, or (DataFrame, FactorModel)
+        ``movie_id`` (0-based row), ``title``, ``predicted_rating``, ``num_ratings`` (by others).
     """
     Y, R = as_ratings(Y, R)
     titles = _titles_for(titles, Y.shape[0])
@@ -745,9 +770,11 @@ def recommend(my_ratings, Y, R, titles, n=10, *, model=None, num_features=10, la
                              f"got {getattr(model, 'shape', type(model).__name__)}")
         model = fold_in(model, vec, lambda_)
     else:
-        Y_all, R_all = add_user(vec, Y, R)
-        Y_norm, means = normalize_ratings(Y_all, R_all, shrinkage)
-        X, Theta, J_history = train_lbfgs(Y_norm, R_all, num_features, lambda_, num_iters, seed)
+        Y_all, R_all = np.column_stack([vec, Y]), np.column_stack([vec != 0, R])   # you are user 0
+        Y_norm, means = _normalize(Y_all, R_all, as_float(shrinkage, "shrinkage", low=0))
+        X0, Theta0 = init_parameters(*Y_all.shape, num_features, seed=seed)
+        X, Theta, J_history = _lbfgs(X0, Theta0, Y_norm, R_all, as_float(lambda_, "lambda_", low=0),
+                                     as_int(num_iters, "num_iters", low=0), 1e-9, None)
         model = FactorModel(0.0, means, np.zeros(Y_all.shape[1]), X, Theta, rating_range=None, history=J_history,
                             info={"model": "course model (recommend)", "shrinkage": shrinkage})
     num_ratings = R.sum(axis=1).astype(int)
