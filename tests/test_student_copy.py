@@ -147,8 +147,6 @@ def _check_exercise(path: Path, cells, k: int) -> str:
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_exercise_cells_follow_nbgraders_conventions(path):
     cells = read(path).cells
-    if any("solution" in tags(c) for c in cells):
-        pytest.xfail(f"{path.name} is still in the older format (exercise/solution tags); converted next")
     ids = [_check_exercise(path, cells, k) for k, c in enumerate(cells) if is_exercise(c)]
     ids += [grading(c)["grade_id"] for c in cells if grading(c).get("grade")]
     assert len(ids) == len(set(ids)), f"{path.name}: grade_ids must be unique: {ids}"
@@ -237,7 +235,6 @@ def test_student_copy_has_stubs_and_no_solutions(student_copy):
         copy = student_copy / path.name
         assert copy.is_file(), f"make student did not write {copy}"
         teacher, student = read(path), read(copy)
-        teacher.cells = [c for c in teacher.cells if "solution" not in tags(c)]  # the older format
         assert len(student.cells) == len(teacher.cells), f"{copy.name}: cells were added or removed"
         for k, (t, s) in enumerate(zip(teacher.cells, student.cells)):
             expected = clear_solutions(t.source)[0] if is_exercise(t) else t.source
