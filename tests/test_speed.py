@@ -72,10 +72,10 @@ def test_compiled_kernel_matches_the_numpy_reference(compiled, shape, density, k
 
 @numba_installed
 def test_compiled_kernel_with_64_bit_indices(compiled, monkeypatch):
-    """Beyond 2**31 ratings the index arrays are int64; the kernel compiles for them too."""
-    monkeypatch.setattr(ObservedRatings, "_index_dtype", lambda self: np.int64)
+    """Beyond 2**32 ratings the kernel's index arrays are int64; it compiles for them too."""
+    monkeypatch.setattr(_observed, "_KERNEL_INDEX_MAX", 10)
     obs, X, Theta = random_problem(1, (50, 40), 0.3, 4)
-    assert obs._csr_arrays()[0].dtype == np.int64 and obs._by_col()[2].dtype == np.int64
+    assert all(obs._segments(side)[k].dtype == np.int64 for side in (False, True) for k in (0, 1))
     assert_close(obs.cost_and_gradients(X, Theta, 2.0), obs._cost_and_gradients_numpy(X, Theta, 2.0))
 
 
@@ -136,27 +136,44 @@ def test_numba_can_be_turned_off(monkeypatch):
     assert _observed.compiled_kernel() is None
 
 
-def test_the_kernel_as_plain_python_gives_the_reference():
-    """``_half_pass`` is ordinary Python: its logic is checked even where numba is missing."""
+@pytest.mark.parametrize("block", [8192, 3])
+def test_the_kernel_as_plain_python_gives_the_reference(monkeypatch, block):
+    """``_half_pass`` is ordinary Python: its logic is checked even where numba is missing (and in blocks)."""
+    monkeypatch.setattr(_observed, "PARTNER_BLOCK", block)
     obs, X, Theta = random_problem(4, (9, 8), 0.5, 3)
-    cols, indptr = obs._csr_arrays()
-    rows_by_col, values_by_col, colptr = obs._by_col()
     X_grad, Theta_grad = np.empty_like(X), np.empty_like(Theta)
-    sq = _observed._half_pass(indptr, cols, obs.by_row().values, X, Theta, 0.5, X_grad)
-    sq_again = _observed._half_pass(colptr, rows_by_col, values_by_col, Theta, X, 0.5, Theta_grad)
+    sq = _observed._half_pass(*obs._segments(by_user=False), X, Theta, 0.5, X_grad)
+    sq_again = _observed._half_pass(*obs._segments(by_user=True), Theta, X, 0.5, Theta_grad)
     assert sq == pytest.approx(sq_again, rel=1e-12)
     assert_close((0.5 * sq + _observed._penalty(X, Theta, 0.5), X_grad, Theta_grad),
                  obs._cost_and_gradients_numpy(X, Theta, 0.5))
 
 
-def test_by_col_groups_every_rating_once():
+@pytest.mark.parametrize("block", [8192, 4, 1])
+def test_segments_hold_every_rating_once_in_partner_blocks(monkeypatch, block):
+    monkeypatch.setattr(_observed, "PARTNER_BLOCK", block)
     obs, _, _ = random_problem(5, (12, 9), 0.5, 2)
-    rows, values, colptr = obs._by_col()
     g = obs.by_row()
-    assert colptr[0] == 0 and colptr[-1] == obs.n_ratings
-    got = sorted((int(r), c, float(v)) for c in range(9) for r, v in
-                 zip(rows[colptr[c]:colptr[c + 1]], values[colptr[c]:colptr[c + 1]]))
-    assert got == sorted(zip(g.rows.tolist(), g.cols.tolist(), g.values.tolist()))
+    expected = sorted(zip(g.rows.tolist(), g.cols.tolist(), g.values.tolist()))
+    for by_user, (n_rows, n_partners) in ((False, (12, 9)), (True, (9, 12))):
+        starts, partners, values = obs._segments(by_user)
+        assert starts.size == -(-n_partners // block) * n_rows + 1 and starts[-1] == obs.n_ratings
+        got = []
+        for s in range(starts.size - 1):
+            i, b = s % n_rows, s // n_rows
+            seg = partners[starts[s]:starts[s + 1]]
+            assert np.all(seg // block == b) and np.all(np.diff(seg) > 0)
+            got += [((j, i) if by_user else (i, j)) + (v,) for j, v in zip(seg.tolist(), values[starts[s]:starts[s + 1]])]
+        assert sorted((r, c, float(v)) for r, c, v in got) == expected
+
+
+@numba_installed
+def test_compiled_kernel_in_partner_blocks(compiled, monkeypatch):
+    """Problems wider than one block (ML-25M) run block by block; the result is the same."""
+    monkeypatch.setattr(_observed, "PARTNER_BLOCK", 7)
+    obs, X, Theta = random_problem(8, (60, 45), 0.3, 5)
+    assert obs._segments(False)[0].size == 7 * 60 + 1 and obs._segments(True)[0].size == 9 * 45 + 1
+    assert_close(obs.cost_and_gradients(X, Theta, 1.0), obs._cost_and_gradients_numpy(X, Theta, 1.0))
 
 
 @numba_installed
