@@ -20,10 +20,16 @@ key                             meaning
 u1_rmse_best                    test RMSE of our best model on u1 (Bayesian MF, Gibbs)
 u1_rmse_surprise_svd            test RMSE of Surprise's SVD on u1 (default settings)
 u1_rmse_surprise_svdpp          test RMSE of Surprise's SVD++ on u1 (default settings)
-sparse_over_dense               sparse cost+gradient / dense masked one (k=10, ML-100K)
+sparse_over_dense               ObservedRatings.cost_and_gradients / the one-pass dense
+                                masked cost and gradients (k=10, ML-100K, 1 BLAS thread)
 gd_iter_over_article            one gradient-descent iteration / the article's
+gd100_over_floor                100 helpers.gradient_descent iterations on ML-100K /
+                                100 x the floor of one sparse cost+gradient there
 time_to_svd_rmse_over_svd_fit   time of our fastest model to reach SVD's u1 RMSE / SVD's fit
-xlsx_load_over_article          helpers.load_ratings / the article's two pd.read_excel
+xlsx_load_over_article          helpers.load_ratings, cache off / the article's two pd.read_excel
+xlsx_reload_over_article        helpers.load_ratings from its disk cache / the same
+fold_in_over_retrain            a new user's top 10 by helpers.recommend(model=) (fold-in)
+                                / helpers.recommend retraining (L-BFGS)
 ml25m_grad_seconds              one sparse cost+gradient, ML-25M-shaped synthetic data
 ml25m_peak_gb                   peak resident memory while computing it (data included)
 growth_1m_to_25m                (t(25M ratings) / t(1M ratings)) / 25: 1.0 is linear
@@ -41,6 +47,8 @@ behind the code's design choices with snippets that repeat them.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import inspect
 import json
 import math
 import os
@@ -55,6 +63,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import _cache  # noqa: E402
+import _observed  # noqa: E402
 import helpers  # noqa: E402
 import research  # noqa: E402
 from research import ObservedRatings  # noqa: E402
@@ -65,8 +75,11 @@ KEYS = [
     "u1_rmse_surprise_svdpp",
     "sparse_over_dense",
     "gd_iter_over_article",
+    "gd100_over_floor",
     "time_to_svd_rmse_over_svd_fit",
     "xlsx_load_over_article",
+    "xlsx_reload_over_article",
+    "fold_in_over_retrain",
     "ml25m_grad_seconds",
     "ml25m_peak_gb",
     "growth_1m_to_25m",
@@ -196,27 +209,48 @@ def article_iteration(X, Theta, Y, R, alpha, lambda_):
 # ---------------------------------------------------------------- steps
 
 
-def dense_cost_and_gradients(X, Theta, Y, R, lambda_):
-    """The dense masked cost and gradients as the trainers run them with ``sparse=False``."""
-    return (helpers.cofi_cost(X, Theta, Y, R, lambda_), *helpers.cofi_gradients(X, Theta, Y, R, lambda_))
+def dense_masked_cost_and_gradients(X, Theta, Y, M, lambda_):
+    """The dense masked cost and gradients in one pass: the baseline of ``sparse_over_dense``.
+
+    ``E = M * (X Theta^T - Y)``, ``J = ||E||^2 / 2 + penalties``, ``E Theta``
+    and ``E^T X``, with ``M`` the rated mask as 0/1 floats and ``Y``, ``M``
+    C-contiguous (the fastest dense form: no validation, no second pass).
+    A benchmark baseline, not project code.
+    """
+    E = X @ Theta.T
+    E -= Y
+    E *= M
+    J = 0.5 * float(np.einsum("ij,ij->", E, E)) + 0.5 * lambda_ * (
+        float(np.einsum("ij,ij->", X, X)) + float(np.einsum("ij,ij->", Theta, Theta)))
+    X_grad = E @ Theta
+    X_grad += lambda_ * X
+    Theta_grad = E.T @ X
+    Theta_grad += lambda_ * Theta
+    return J, X_grad, Theta_grad
 
 
 def bench_gradients(Y, R, results, tiny):
     """sparse_over_dense and gd_iter_over_article on the course matrices."""
     import pandas as pd
+    from threadpoolctl import threadpool_limits
 
     k, lam = NUM_FEATURES, 1.0
     X, Theta = helpers.init_parameters(Y.shape[0], Y.shape[1], k, seed=0)
-    Rb = R.astype(bool)
-    obs = ObservedRatings.from_dense(Y, Rb)
-    dense = dense_cost_and_gradients(X, Theta, Y, Rb, lam)
+    Yc, M = np.ascontiguousarray(Y, dtype=float), np.ascontiguousarray(R, dtype=float)
+    obs = ObservedRatings.from_dense(Y, R.astype(bool))
+    kernel = "numba" if _observed.compiled_kernel() else "NumPy"  # loaded now, as after a long session's warm-up
+    dense = dense_masked_cost_and_gradients(X, Theta, Yc, M, lam)
     sparse = obs.cost_and_gradients(X, Theta, lam)
     assert abs(sparse[0] - dense[0]) <= 1e-8 * abs(dense[0])
-    repeat = 3 if tiny else 15
-    t_sparse, t_dense = side_by_side(lambda: obs.cost_and_gradients(X, Theta, lam),
-                                     lambda: dense_cost_and_gradients(X, Theta, Y, Rb, lam), repeat=repeat)
+    assert all(np.allclose(a, b, rtol=1e-8, atol=1e-10) for a, b in zip(sparse[1:], dense[1:]))
+    # As the trainers run: one BLAS thread, calls back to back (each side 10 calls in a row, the
+    # sides alternating), so that neither pays for the caches the other one just filled.
+    with threadpool_limits(limits=1, user_api="blas"):
+        t_sparse, t_dense = side_by_side(lambda: obs.cost_and_gradients(X, Theta, lam),
+                                         lambda: dense_masked_cost_and_gradients(X, Theta, Yc, M, lam),
+                                         repeat=5 if tiny else 15, number=10)
     results["sparse_over_dense"] = t_sparse / t_dense
-    log(f"  sparse gradient {t_sparse * 1e3:.2f} ms, dense masked {t_dense * 1e3:.2f} ms")
+    log(f"  sparse gradient ({kernel}) {t_sparse * 1e3:.3f} ms, dense masked one-pass {t_dense * 1e3:.2f} ms")
 
     # Per iteration: gradient_descent validates its inputs and builds the sparse index
     # once per call, so time `iters` iterations and 0 iterations and take the difference.
@@ -231,15 +265,42 @@ def bench_gradients(Y, R, results, tiny):
         for _ in range(iters):
             Xa, Ta, _ = article_iteration(Xa, Ta, Yd, Rd, alpha, lam)
 
+    # Ours runs 10x the article's iterations, so that the set-up (about 25 ms) does not swamp the difference.
     t_setup = best_time(ours(0), repeat=3 if tiny else 7)
-    t_ours, t_article = side_by_side(ours(iters), article, repeat=2 if tiny else 5)
-    per_iter = max(t_ours - t_setup, 1e-9) / iters
+    t_ours, t_article = side_by_side(ours(10 * iters), article, repeat=2 if tiny else 5)
+    per_iter = max(t_ours - t_setup, 1e-9) / (10 * iters)
     results["gd_iter_over_article"] = per_iter / (t_article / iters)
     log(f"  gradient descent: {per_iter * 1e3:.2f} ms/iteration (+ {t_setup * 1e3:.0f} ms set-up per call), "
         f"article {t_article / iters * 1e3:.1f} ms/iteration")
 
 
+def bench_gd100(Y, R, results, tiny):
+    """gd100_over_floor: one call of 100 iterations (set-up included), as one slider change in notebook 06."""
+    X, Theta = helpers.init_parameters(Y.shape[0], Y.shape[1], NUM_FEATURES, seed=0)
+    flops_rate, bandwidth = machine_rates(tiny)
+    floor, _, _ = gradient_floor(int(np.count_nonzero(R)), Y.shape, NUM_FEATURES, flops_rate, bandwidth)
+    t = best_time(lambda: helpers.gradient_descent(X, Theta, Y, R, 1.0, 1e-4, 100), repeat=3 if tiny else 10)
+    results["gd100_over_floor"] = t / (100 * floor)
+    log(f"  100 gradient-descent iterations {t * 1e3:.1f} ms; floor of one cost+gradient {floor * 1e3:.3f} ms "
+        f"({flops_rate / 1e9:.1f} GFLOP/s, {bandwidth / 1e9:.1f} GB/s)")
+
+
+@contextlib.contextmanager
+def workbook_cache(value: str):
+    """Run with ``$MOVIE_RECOMMENDER_CACHE`` set to ``value`` (a folder, or ``off``)."""
+    old = os.environ.get(_cache.ENV_VAR)
+    os.environ[_cache.ENV_VAR] = value
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ[_cache.ENV_VAR]
+        else:
+            os.environ[_cache.ENV_VAR] = old
+
+
 def bench_xlsx(path: Path, results):
+    """xlsx_load_over_article (cache off) and xlsx_reload_over_article (from a fresh cache folder)."""
     import pandas as pd
 
     def article():
@@ -247,16 +308,51 @@ def bench_xlsx(path: Path, results):
         r = pd.read_excel(path, sheet_name="R", header=None, engine="openpyxl")
         return y, r
 
-    steps = bar(2, "xlsx: article (openpyxl), then helpers")
+    def uncached():
+        with workbook_cache("off"):
+            helpers.load_ratings(path)
+
+    def first_load():  # parse and store, into an empty cache
+        with tempfile.TemporaryDirectory() as tmp, workbook_cache(tmp):
+            helpers.load_ratings(path)
+
+    steps = bar(3, "xlsx: article (openpyxl), then helpers uncached and first loads, then cached")
     t = time.perf_counter()
     article()
     t_article = time.perf_counter() - t
     steps.update(1)
-    t_ours = best_time(lambda: helpers.load_ratings(path), repeat=3)
+    t_ours, t_first = side_by_side(uncached, first_load, repeat=3)
+    steps.update(1)
+    with tempfile.TemporaryDirectory() as tmp, workbook_cache(tmp):
+        helpers.load_ratings(path)
+        t_reload = best_time(lambda: helpers.load_ratings(path), repeat=10)
     steps.update(1)
     steps.close()
     results["xlsx_load_over_article"] = t_ours / t_article
-    log(f"  load_ratings {t_ours:.2f} s, two pd.read_excel (openpyxl) {t_article:.2f} s")
+    results["xlsx_reload_over_article"] = t_reload / t_article
+    log(f"  load_ratings {t_ours:.2f} s uncached, {t_first:.2f} s first load (parse + store: "
+        f"{t_first / t_ours:.3f} x uncached), {t_reload * 1e3:.1f} ms cached; "
+        f"two pd.read_excel (openpyxl) {t_article:.2f} s")
+
+
+def bench_fold_in(Y, R, titles, results, reasons, tiny):
+    """fold_in_over_retrain: a new user's top 10 by fold-in from a trained model / by retraining."""
+    if "model" not in inspect.signature(helpers.recommend).parameters:
+        reasons["fold_in_over_retrain"] = "n/a: helpers.recommend has no model= (fold-in) in this version"
+        return
+    mine = {row: stars for row, stars in helpers.ARTICLE_RATINGS.items() if row < Y.shape[0]}
+    _, model = helpers.recommend({}, Y, R, titles, return_model=True)  # a model trained without you
+    t_fold, t_retrain = side_by_side(lambda: helpers.recommend(mine, Y, R, titles, model=model),
+                                     lambda: helpers.recommend(mine, Y, R, titles), repeat=2 if tiny else 5)
+    results["fold_in_over_retrain"] = t_fold / t_retrain
+    log(f"  top 10 by fold-in {t_fold * 1e3:.1f} ms, by retraining {t_retrain:.2f} s")
+
+
+def course_titles(data: Path, n_movies: int, tiny: bool) -> list[str]:
+    """The course's movie titles (``--tiny``: made-up ones for the synthetic matrix)."""
+    if tiny:
+        return [f"movie {i + 1}" for i in range(n_movies)]
+    return helpers.load_movie_titles(data / "movie_ids.txt")
 
 
 def surprise_available():
@@ -366,6 +462,7 @@ def worker(n_ratings, shape, repeat, tiny) -> dict:
     """Build one synthetic problem and time its sparse gradient (run in a fresh process)."""
     from threadpoolctl import threadpool_limits
 
+    _observed.compiled_kernel()  # loaded before timing, as in bench_gradients
     rows, cols, values = synthetic_triplets(shape, n_ratings, seed=0)
     obs = ObservedRatings(rows, cols, values, shape)
     del rows, cols, values
@@ -445,8 +542,9 @@ def main(argv=None) -> int:
     parser.add_argument("--tiny", action="store_true", help="smoke run on small synthetic data")
     parser.add_argument("--no-surprise", action="store_true", help="skip the Surprise comparisons")
     parser.add_argument("--data", type=Path, default=ROOT / "data", help="folder with u1.base, ex8_movies.xlsx")
-    parser.add_argument("--steps", default="1,2,3,4",
-                        help="comma-separated steps to run (1 gradients, 2 xlsx, 3 u1 models, 4 ML-25M); default all")
+    parser.add_argument("--steps", default="1,2,3,4,5",
+                        help="comma-separated steps to run (1 gradients, 2 xlsx, 3 u1 models, 4 ML-25M, 5 fold-in); "
+                             "default all")
     parser.add_argument("--worker", nargs=4, type=int, metavar=("N", "M", "U", "REPEAT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -469,11 +567,14 @@ def main(argv=None) -> int:
             train, _ = research.load_movielens_split(data, "u1")
             Y, R = train.to_dense()
         steps = [
-            ("gradients: sparse vs dense, gradient descent vs the article", lambda: bench_gradients(Y, R, results, args.tiny)),
+            ("gradients: sparse vs dense, gradient descent vs the article and the floor",
+             lambda: (bench_gradients(Y, R, results, args.tiny), bench_gd100(Y, R, results, args.tiny))),
             ("reading ex8_movies.xlsx", lambda: bench_xlsx(data / "ex8_movies.xlsx", results)),
             ("u1: our best model, Surprise, time to Surprise SVD's RMSE",
              lambda: bench_u1(data, results, reasons, args.tiny, use_surprise)),
             ("ML-25M-shaped synthetic gradient (subprocesses)", lambda: bench_ml25m(results, reasons, args.tiny)),
+            ("a new user's top 10: fold-in vs retraining",
+             lambda: bench_fold_in(Y, R, course_titles(data, Y.shape[0], args.tiny), results, reasons, args.tiny)),
         ]
         wanted = {int(x) for x in args.steps.split(",") if x.strip()}
         for i, (title, step) in enumerate(steps, 1):
@@ -503,12 +604,12 @@ def main(argv=None) -> int:
 
 
 _STEP_KEYS = {
-    1: {"sparse_over_dense", "gd_iter_over_article"},
-    2: {"xlsx_load_over_article"},
+    1: {"sparse_over_dense", "gd_iter_over_article", "gd100_over_floor"},
+    2: {"xlsx_load_over_article", "xlsx_reload_over_article"},
     3: {"u1_rmse_best", "u1_rmse_surprise_svd", "u1_rmse_surprise_svdpp", "time_to_svd_rmse_over_svd_fit"},
     4: {"ml25m_grad_seconds", "ml25m_peak_gb", "growth_1m_to_25m", "sparse_over_floor"},
+    5: {"fold_in_over_retrain"},
 }
-
 
 
 if __name__ == "__main__":

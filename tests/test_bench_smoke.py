@@ -95,3 +95,37 @@ def test_without_surprise_the_keys_say_why(tmp_path):
         assert found[key][0] == "nan" and "scikit-surprise not installed" in found[key][1]
     assert float(found["u1_rmse_best"][0]) > 0
     assert found["sparse_over_dense"] == ("nan", "not run (--steps)")
+
+
+def test_dense_masked_baseline_is_the_course_cost_and_gradients():
+    import numpy as np
+
+    import helpers
+
+    rng = np.random.default_rng(1)
+    R = rng.random((6, 5)) < 0.5
+    Y = np.where(R, rng.integers(1, 6, R.shape), 0).astype(float)
+    X, T = rng.normal(size=(6, 3)), rng.normal(size=(5, 3))
+    J, X_grad, T_grad = bench.dense_masked_cost_and_gradients(X, T, Y, R.astype(float), 1.5)
+    assert J == pytest.approx(helpers.cofi_cost(X, T, Y, R, 1.5), rel=1e-12)
+    for got, expected in zip((X_grad, T_grad), helpers.cofi_gradients(X, T, Y, R, 1.5)):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_workbook_cache_sets_and_restores_the_environment(monkeypatch):
+    import os
+
+    import _cache
+
+    monkeypatch.setenv(_cache.ENV_VAR, "/somewhere")
+    with bench.workbook_cache("off"):
+        assert _cache.cache_dir() is None
+    assert os.environ[_cache.ENV_VAR] == "/somewhere"
+    monkeypatch.delenv(_cache.ENV_VAR)
+    with bench.workbook_cache("/elsewhere"):
+        assert os.environ[_cache.ENV_VAR] == "/elsewhere"
+    assert _cache.ENV_VAR not in os.environ
+
+
+def test_course_titles_tiny_are_made_up():
+    assert bench.course_titles(Path("."), 3, tiny=True) == ["movie 1", "movie 2", "movie 3"]
