@@ -35,25 +35,14 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --no-deps -e .
 	touch $(STAMP)
 
-# Surprise, for the same-split comparison in notebook 09 and for `make bench`.
-$(EXTRAS_STAMP): $(STAMP) requirements-extras.txt
-	$(BIN)/python -m pip install -r requirements-extras.txt
-	touch $(EXTRAS_STAMP)
-
-# Playwright and Voila, for the real-browser test of the sliders (needs /usr/bin/chromium).
-$(BROWSER_STAMP): $(STAMP) requirements-browser.txt
-	$(BIN)/python -m pip install -r requirements-browser.txt
-	touch $(BROWSER_STAMP)
-
-# pyspark (about 450 MB; needs Java 17+), for the Spark chapter, notebook 10.
-$(SPARK_STAMP): $(STAMP) requirements-spark.txt
-	$(BIN)/python -m pip install -r requirements-spark.txt
-	touch $(SPARK_STAMP)
-
-# nbgrader, for teachers who run generate_assignment / autograde (tests/test_nbgrader.py).
-$(TEACHER_STAMP): $(STAMP) requirements-teacher.txt
-	$(BIN)/python -m pip install -r requirements-teacher.txt
-	touch $(TEACHER_STAMP)
+# The optional extras, each from its own requirements-<name>.txt on top of the core:
+#   extras   Surprise, for the same-split comparison in notebook 09 and for `make bench`
+#   browser  Playwright and Voila, for the real-browser tests of the widgets (needs /usr/bin/chromium)
+#   spark    pyspark (about 450 MB; needs Java 17+), for the Spark chapter, notebook 10
+#   teacher  nbgrader, for generate_assignment / autograde (tests/test_nbgrader.py)
+$(VENV)/.%-stamp: requirements-%.txt $(STAMP)
+	$(BIN)/python -m pip install -r $<
+	touch $@
 
 venv: $(STAMP)
 
