@@ -20,7 +20,7 @@ import notebook_style  # noqa: E402
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9]*.ipynb"))
 # Notebooks still on the old per-notebook rcParams line (issue 13: 02-07 follow). Remove a
 # name here once its setup cell calls notebook_style.apply(); strict xfail says when.
-NOT_YET_STYLED = {"07-recommending"}
+NOT_YET_STYLED: set[str] = set()
 
 
 def test_apply_sets_the_rc_params_outside_ipython():
