@@ -239,7 +239,9 @@ class ObservedRatings:
 #: :func:`_half_pass` gathers within one block (8192 x 10 features x 8 bytes = 640 KB) stay in
 #: the L2 cache. It makes ML-25M's gradient 4x faster; ML-100K is one block (benchmarks/README.md).
 PARTNER_BLOCK = 8192
+#: The largest index the kernel reads as unsigned 32-bit (larger problems: int64).
 _KERNEL_INDEX_MAX = np.iinfo(np.uint32).max
+
 
 def _penalty(X, Theta, lambda_) -> float:
     """``lambda_ / 2 * (||X||^2 + ||Theta||^2)``."""
@@ -307,7 +309,7 @@ def _kernel_if_it_pays(n_ratings: int):
 
 
 def compiled_kernel():
-    """numba's compiled :func:`_half_pass`, or None (numba not installed, or turned off).
+    """numba's compiled :func:`_half_pass`, or None (numba not installed, turned off, or failing to compile).
 
     Imported and compiled on the first call, not at import: ``import numba``
     and reading its cache take about 0.5 s, so
@@ -315,9 +317,10 @@ def compiled_kernel():
     (:data:`NUMPY_RATINGS_BEFORE_NUMBA`). numba keeps the machine code in its
     on-disk cache (``__pycache__`` beside this file, or its user-wide cache
     folder where that is read-only, or ``$NUMBA_CACHE_DIR``), so a later
-    kernel loads it instead of compiling again. ``reassoc`` and ``contract`` let LLVM vectorise the
-    sums and fuse multiply-adds; no other fast-math flag (inf and NaN stay
-    IEEE, so a diverging gradient descent still sees them).
+    kernel loads it instead of compiling again. ``reassoc`` and ``contract``
+    let LLVM vectorise the sums and fuse multiply-adds; no other fast-math
+    flag (inf and NaN stay IEEE, so a diverging gradient descent still sees
+    them).
     """
     if os.environ.get(NUMBA_ENV_VAR, "").lower() == "off":
         return None
