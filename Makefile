@@ -24,7 +24,7 @@ BROWSER_STAMP = $(VENV)/.browser-stamp
 SPARK_STAMP   = $(VENV)/.spark-stamp
 TEACHER_STAMP = $(VENV)/.teacher-stamp
 
-.PHONY: venv data lab test test-fast student grade teacher bench clean-data
+.PHONY: venv data warm lab test test-fast student grade teacher bench clean-data
 
 # The core: everything notebooks 01-09 and the unit tests need, then the project itself in
 # editable mode (pyproject.toml), so `import helpers` works from any folder (student/, a hub, nbgrader).
@@ -51,9 +51,14 @@ teacher: $(TEACHER_STAMP)
 data: $(STAMP)
 	$(BIN)/python scripts/build_data.py
 
+# Parse the ratings workbook once into the cache (_cache.py) and load numba's compiled cost kernel
+# (its machine code is kept on disk), so the first notebook a learner opens waits for neither.
+warm: data
+	$(BIN)/python -c "import helpers, paths, _observed; helpers.load_ratings(paths.data_file('ex8_movies.xlsx')); _observed.compiled_kernel()"
+
 # JupyterLab opens the repository root: work in student/ (exercises open), peek in notebooks/
 # (worked solutions). The Spark chapter's ~450 MB are left out: run `make $(SPARK_STAMP)` to add them.
-lab: data student $(EXTRAS_STAMP)
+lab: data warm student $(EXTRAS_STAMP)
 	$(BIN)/jupyter lab
 
 test: data $(EXTRAS_STAMP) $(BROWSER_STAMP) $(SPARK_STAMP) $(TEACHER_STAMP)

@@ -24,7 +24,7 @@ __all__ = ["DATA_ENV", "BUILT_FILES", "DataNotBuiltError", "repository_root", "d
 DATA_ENV = "MOVIELENS_DATA"
 
 #: Files every complete build holds (``make data`` writes these and more).
-BUILT_FILES = ("ex8_movies.xlsx", "movie_params.xlsx", "movie_ids.txt", "u.data", "u.item")
+BUILT_FILES = ("ex8_movies.xlsx", "movie_params.xlsx", "movie_ids.txt", "u.data", "u.item", "u.genre")
 
 
 class DataNotBuiltError(FileNotFoundError):

@@ -150,6 +150,27 @@ def test_descent_figure_titles_compare_alpha_with_two_over_L():
     assert J[i, i] == pytest.approx(h.cofi_cost([[1.5]], [[1.5]], [[4.0]], [[True]], 1.0))
 
 
+def test_descent_figure_puts_two_panels_a_row():
+    fig = ia.descent_figure([0.1, 0.3, 0.4])
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(visible) == 3 and len(fig.axes) == 4                       # 2 x 2, the spare one hidden
+    assert fig.get_figwidth() < 9.5 and visible[-1].get_legend() is not None
+
+
+def test_widget_pictures_are_drawn_at_twice_their_shown_size():
+    from io import BytesIO
+
+    import ipywidgets
+    from PIL import Image
+
+    fig = ia.descent_figure(0.1)
+    image = ipywidgets.Image(format="png")
+    ia.show(image, fig)
+    shown = round(fig.get_figwidth() * ia.DPI)
+    assert image.layout.width == f"{shown}px"
+    assert Image.open(BytesIO(image.value)).size[0] == 2 * shown
+
+
 def test_taste_figure_plots_mean_stars_and_prediction():
     Y, R = small_ratings(3)
     _, base = h.recommend({}, Y, R, [f"m{i}" for i in range(40)], num_features=3, num_iters=20,

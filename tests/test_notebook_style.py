@@ -18,9 +18,6 @@ from matplotlib.colors import to_hex  # noqa: E402
 import notebook_style  # noqa: E402
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9]*.ipynb"))
-# Notebooks still on the old per-notebook rcParams line (issue 13: 02-07 follow). Remove a
-# name here once its setup cell calls notebook_style.apply(); strict xfail says when.
-NOT_YET_STYLED: set[str] = set()
 
 
 def test_apply_sets_the_rc_params_outside_ipython():
@@ -93,9 +90,7 @@ def _uses_matplotlib(path: Path) -> bool:
 
 
 @pytest.mark.parametrize("path", [p for p in NOTEBOOKS if _uses_matplotlib(p)], ids=lambda p: p.stem)
-def test_notebook_setup_cell_applies_the_shared_style(path, request):
-    if path.stem in NOT_YET_STYLED:
-        request.applymarker(pytest.mark.xfail(strict=True, reason="issue 13: setup cell not yet migrated"))
+def test_notebook_setup_cell_applies_the_shared_style(path):
     source = _setup_cell(path)
     assert "notebook_style.apply()" in source, f"{path.name}: the setup cell must call notebook_style.apply()"
     assert source.index("%matplotlib inline") < source.index("notebook_style.apply()"), \

@@ -37,7 +37,7 @@ def test_missing_build_says_what_and_how(monkeypatch, tmp_path):
     with pytest.raises(paths.DataNotBuiltError) as info:
         paths.data_dir()
     message = str(info.value)
-    assert "movie_ids.txt, u.data, u.item not found" in message
+    assert "movie_ids.txt, u.data, u.item, u.genre not found" in message
     assert f"{paths.DATA_ENV}={tmp_path / 'half'}" in message
     assert "make data" in message and str(REPO) in message
     assert isinstance(info.value, FileNotFoundError)
