@@ -254,7 +254,8 @@ def as_loaded_ratings(Y, R, source: str, cell=None, *, low: float = 1.0, high: f
     if Y.shape != R.shape:
         raise ValueError(f"{source}: Y and R must have the same shape (movies x users); "
                          f"got Y {Y.shape} and R {R.shape}")
-    Y = Y.astype(float, copy=True)
+    Y = np.array(Y, dtype=float, order="C")     # a copy in NumPy's row order (readers give column order)
+    R = np.ascontiguousarray(R)
     nan = np.isnan(Y)
     if np.any(nan & R):
         i, j = np.argwhere(nan & R)[0]

@@ -110,6 +110,8 @@ def test_load_ratings_xlsx_matches_mat(course, tmp_path):
     Yl, Rl = h.load_ratings(sub)
     np.testing.assert_array_equal(Yl, Y[:40, :30])
     np.testing.assert_array_equal(Rl, R[:40, :30])
+    assert Yl.flags.c_contiguous and Rl.flags.c_contiguous      # row order, as NumPy makes arrays
+    assert Y.flags.c_contiguous and R.flags.c_contiguous        # from the .mat (MATLAB's column order)
 
 
 def test_load_ratings_missing_file(tmp_path):

@@ -110,9 +110,10 @@ def test_training_runs_divergence_matches_helpers(runs):
         ia.TrainingRuns(*small_ratings(), {}, validation=0.9)
 
 
-def test_training_figure_and_status(runs):
+def test_training_picture_and_status(runs):
     now, before = runs.run(0.0, 0.05, 40), runs.run(1.0, 0.02, 30)
-    fig = ia.training_figure(now, before, cost_limits=(0, 1000))
+    picture = ia.TrainingPicture()
+    fig = picture.update(now, before, cost_limits=(0, 1000))
     cost_ax, rmse_ax = fig.axes
     np.testing.assert_array_equal(cost_ax.lines[1].get_ydata(), now["J"])           # after the ghost
     assert cost_ax.lines[0].get_linestyle() == "--" and cost_ax.get_ylim() == (0, 1000)
@@ -124,7 +125,8 @@ def test_training_figure_and_status(runs):
     diverged = runs.run(1.0, 0.5, 50)
     assert "diverged at iteration" in ia._status_html(diverged, 0.1) and "final cost" not in \
         ia._status_html(diverged, 0.1)
-    ghostless = ia.training_figure(diverged)
+    ghostless = picture.update(diverged)                       # the same picture, redrawn in place
+    assert not any(len(line.get_xdata()) for line in ghostless.axes[0].lines[:1])   # no ghost any more
     assert any("diverged" in t.get_text() for t in ghostless.axes[0].texts)
 
 
