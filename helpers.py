@@ -49,8 +49,7 @@ __all__ = ["toy_table", "ARTICLE_RATINGS", "load_ratings", "load_movie_titles", 
            "init_parameters", "gradient_descent", "train_lbfgs", "DivergenceError",
            "FactorModel", "search_titles", "ratings_vector", "add_user", "fold_in", "recommend", "similar_movies"]
 
-RATING_MIN = 0.0   # 0 in Y means "not rated"
-RATING_MAX = 5.0
+RATING_MAX = 5.0   # ratings run from 1 to 5 stars; 0 in Y means "not rated"
 
 
 # ---------------------------------------------------------------- 01: the toy example

@@ -45,11 +45,24 @@ DPI = 100
 
 
 def png(fig: Figure) -> bytes:
-    """The figure as PNG bytes at twice :data:`DPI`, sharp on a high-density screen (see :func:`show`)."""
-    buf = io.BytesIO()
-    dpi = "figure" if fig.dpi == 2 * DPI else 2 * DPI     # even the same dpi, set again, costs 25 ms
-    fig.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})   # a redraw waits on it
-    return buf.getvalue()
+    """The figure as PNG bytes at twice :data:`DPI`, sharp on a high-density screen (see :func:`show`).
+
+    Reduced to a 256-colour palette, as the notebooks' static figures are
+    (:func:`notebook_style.retina_png`), but with the fast octree method: the
+    PNG is under half the size (it is also stored in the notebook's widget
+    state) and quantising and encoding take ~12 ms instead of ~22 ms.
+    """
+    from PIL import Image
+
+    dpi = 2 * DPI
+    raw = io.BytesIO()   # a figure drawn at its own dpi reuses its renderer: setting even the same dpi costs 25 ms
+    fig.savefig(raw, format="rgba", dpi="figure" if fig.dpi == dpi else dpi)
+    width, height = (int(v) for v in fig.get_size_inches() * dpi)
+    image = Image.frombuffer("RGBA", (width, height), raw.getbuffer(), "raw", "RGBA", 0, 1).convert("RGB")
+    out = io.BytesIO()
+    image.quantize(colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE).save(
+        out, format="PNG", compress_level=1)
+    return out.getvalue()
 
 
 def show(image, fig: Figure) -> None:
