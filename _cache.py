@@ -112,12 +112,14 @@ def _prune(directory: Path) -> None:
         old.unlink(missing_ok=True)
 
 
-def cached_by_content(suffixes):
+def cached_by_content(suffixes, max_bytes=None):
     """Decorator: cache ``func(path)`` (a tuple of arrays) on disk, keyed by the file's content.
 
-    Only files whose suffix is in ``suffixes`` are cached; any other call
-    (another suffix, extra arguments, a path that cannot be read, the cache
-    off) goes straight to ``func``, which raises its own errors. A hit returns
+    Only files whose suffix is in ``suffixes`` (and, with ``max_bytes``, of at
+    most that size, so an oversized file is refused by ``func`` before anything
+    reads it whole) are cached; any other call (another suffix, a larger file,
+    extra arguments, a path that cannot be read, the cache off) goes straight
+    to ``func``, which raises its own errors. A hit returns
     new arrays equal to, and of the same dtype, shape and memory order as,
     what ``func`` returned.
     """
@@ -129,7 +131,8 @@ def cached_by_content(suffixes):
             directory = cache_dir()
             try:
                 p = Path(os.fspath(path))
-                use = directory is not None and not (args or kwargs) and p.suffix.lower() in suffixes
+                use = (directory is not None and not (args or kwargs) and p.suffix.lower() in suffixes
+                       and (max_bytes is None or p.stat().st_size <= max_bytes))
                 key = _content_key(p, func) if use else None
             except (TypeError, OSError):
                 key = None

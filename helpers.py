@@ -42,7 +42,7 @@ from _cache import cached_by_content
 from _observed import ObservedRatings
 from validation import (as_bool, as_factors, as_float, as_index, as_indices, as_int, as_loaded_ratings, as_mask,
                         as_matrix, as_ratings, as_vector, existing_file, mat_variables, text_lines)
-from workbooks import WORKBOOK_SUFFIXES, cell_name, read_sheets, sheet_as_flags, sheet_as_float
+from workbooks import MAX_WORKBOOK_BYTES, WORKBOOK_SUFFIXES, cell_name, read_sheets, sheet_as_flags, sheet_as_float
 
 __all__ = ["toy_table", "ARTICLE_RATINGS", "load_ratings", "load_movie_titles", "load_parameters",
            "cofi_cost", "cofi_gradients", "numerical_gradient", "check_gradients", "normalize_ratings",
@@ -82,7 +82,7 @@ ARTICLE_RATINGS = MappingProxyType({
 # ---------------------------------------------------------------- 02: loading the data
 
 
-@cached_by_content(WORKBOOK_SUFFIXES)  # a parsed workbook is kept on disk: see _cache.py
+@cached_by_content(WORKBOOK_SUFFIXES, MAX_WORKBOOK_BYTES)  # a parsed workbook is kept on disk: _cache.py
 def load_ratings(path) -> tuple[np.ndarray, np.ndarray]:
     """Load the rating matrix ``Y`` and the rated mask ``R``.
 

@@ -196,3 +196,15 @@ def test_a_learners_repository_stays_clean(tmp_path):
     new = set(after.splitlines()) - set(before.splitlines())
     assert not [line for line in new if line.endswith(".npz") or "movie-recommender" in line], new
     assert len(list((tmp_path / "xdg" / "movie-recommender").glob("*.npz"))) == 1
+
+
+def test_an_oversized_file_is_refused_before_it_is_hashed(cache, tmp_path, monkeypatch):
+    import workbooks
+
+    big = tmp_path / "big.xlsx"
+    with open(big, "wb") as f:
+        f.truncate(workbooks.MAX_WORKBOOK_BYTES + 1)             # sparse: no disk used
+    monkeypatch.setattr(_cache, "_content_key", lambda *a: pytest.fail("an oversized file was hashed"))
+    with pytest.raises(ValueError, match="big.xlsx"):
+        helpers.load_ratings(big)
+    assert entries(cache) == []
