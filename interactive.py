@@ -195,8 +195,7 @@ class TrainingPicture:
         keys = ("J", "train_rmse", "held_out_rmse")
         for line, key in zip(self.ghost, keys):
             line.set_data(*_curve(before[key] if before is not None else []))
-            line.set_label(f"before (λ = {before['lambda_']:g}, α = {before['alpha']:.3g})"
-                           if before is not None and key != "held_out_rmse" else "_ghost")
+            line.set_label(_ghost_label(before, now) if before is not None and key != "held_out_rmse" else "_ghost")
         for line, key in zip(self.now, keys):
             line.set_data(*_curve(now[key]))
         up = np.flatnonzero(np.diff(now["J"]) > 0) + 1          # iterations where the cost rose
@@ -215,10 +214,17 @@ class TrainingPicture:
         for ax in (self.ax_cost, self.ax_rmse):   # legend: the lines that show something and have a name
             shown = [line for line in ax.lines if len(line.get_xdata()) and not line.get_label().startswith("_")]
             if shown:
-                ax.legend(handles=shown, fontsize=9, loc="upper right")
+                ax.legend(handles=shown, fontsize=9, loc="lower left")   # where the curves seldom are
             elif ax.get_legend() is not None:
                 ax.get_legend().remove()
         return self.figure
+
+
+def _ghost_label(before: dict, now: dict) -> str:
+    """The ghost's legend entry: the setting it differs in."""
+    if (before["lambda_"], before["alpha"]) == (now["lambda_"], now["alpha"]):
+        return f"before ({before['iterations']} iterations)"
+    return f"before (λ = {before['lambda_']:g}, α = {before['alpha']:.3g})"
 
 
 def _curve(values):

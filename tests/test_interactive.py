@@ -119,6 +119,10 @@ def test_training_picture_and_status(runs):
     assert cost_ax.lines[0].get_linestyle() == "--" and cost_ax.get_ylim() == (0, 1000)
     assert cost_ax.get_xlim() == (0, 200) and rmse_ax.get_ylim() == (0.6, 1.2)
     assert [line.get_label() for line in rmse_ax.lines][2:4] == ["training RMSE", "held-out RMSE"]
+    assert cost_ax.lines[0].get_label() == "before (λ = 1, α = 0.02)"
+    longer = runs.run(0.0, 0.05, 50)
+    picture.update(longer, now)                                    # same setting, more iterations
+    assert cost_ax.lines[0].get_label() == "before (40 iterations)"
     assert ia.png(fig).startswith(b"\x89PNG")
     text = ia._status_html(now, 0.1)
     assert f"held-out RMSE {now['held_out_rmse'][-1]:.4f}" in text and "final cost J = " in text
