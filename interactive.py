@@ -289,14 +289,16 @@ _TRY_THIS = """
 
 
 def build_training_explorer(runs: TrainingRuns, titles, num_ratings, *, lambda_=10.0, alpha=0.01,
-                            iterations=100, first_draw_after=0.1, timings: list | None = None):
+                            iterations=100, first_draw_after=0.15, timings: list | None = None):
     """Sliders for λ, α and iterations, with the "predict first" prompts beside them.
 
     On each release: the run is computed (or taken from ``runs``), the cost curve and
     train / held-out RMSE are redrawn (previous setting as a ghost, axes fixed per λ),
     the final numbers and any warning are printed, and my top 5 is listed. A new run
     that needs more than twice ``first_draw_after`` seconds is drawn twice: its first
-    part at once, then the whole. The seconds each redraw took in the kernel are appended to ``timings``.
+    part at once, then the whole (0.15 s: a usual 100-iteration run, 0.12-0.2 s, is drawn
+    once, as a second drawing costs ~0.1 s). The seconds each redraw took in the kernel
+    are appended to ``timings``.
     """
     import ipywidgets as widgets
 
