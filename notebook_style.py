@@ -36,7 +36,7 @@ import base64
 import io
 from types import MappingProxyType
 
-__all__ = ["OKABE_ITO", "CATEGORICAL", "SEQUENTIAL_CMAP", "FIGURE_FORMAT", "RC", "apply", "retina_png",
+__all__ = ["OKABE_ITO", "CATEGORICAL", "SEQUENTIAL_CMAP", "FIGURE_FORMAT", "RC", "apply", "retina_png", "palette_png",
            "text_color_on"]
 
 #: The Okabe-Ito palette (Okabe & Ito, *Color Universal Design*, 2008), by name.
@@ -132,11 +132,25 @@ def retina_png(fig, **kwargs):
     if image.mode == "RGBA" and image.getextrema()[3][0] == 255:      # fully opaque
         image = image.convert("RGB")
     if image.mode == "RGB":
-        out = io.BytesIO()
-        image.quantize(colors=PALETTE_COLORS, method=Image.Quantize.MEDIANCUT,
-                       dither=Image.Dither.NONE).save(out, format="PNG", optimize=True)
-        data = out.getvalue()
+        data = palette_png(image)
     return base64.b64encode(data).decode("ascii"), {"width": width // 2, "height": height // 2}
+
+
+def palette_png(image, *, fast=False) -> bytes:
+    """An RGB ``PIL.Image`` as PNG bytes with a :data:`PALETTE_COLORS`-colour palette, no dithering.
+
+    By default the best palette and the smallest file (median cut, optimised
+    PNG) for figures stored in a notebook; ``fast=True`` (octree, least
+    compression, ~12 ms for a 1880 x 640 picture) for widgets that redraw
+    while a learner waits (:func:`interactive.png`).
+    """
+    from PIL import Image
+
+    method = Image.Quantize.FASTOCTREE if fast else Image.Quantize.MEDIANCUT
+    out = io.BytesIO()
+    image.quantize(colors=PALETTE_COLORS, method=method, dither=Image.Dither.NONE).save(
+        out, format="PNG", **({"compress_level": 1} if fast else {"optimize": True}))
+    return out.getvalue()
 
 
 def text_color_on(rgba) -> str:

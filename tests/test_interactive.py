@@ -175,6 +175,7 @@ def test_widget_pictures_are_drawn_at_twice_their_shown_size():
     shown = round(fig.get_figwidth() * ia.DPI)
     assert image.layout.width == f"{shown}px"
     assert Image.open(BytesIO(image.value)).size[0] == 2 * shown
+    assert Image.open(BytesIO(image.value)).mode == "P"            # a 256-colour palette, as stored figures
 
 
 def test_taste_figure_plots_mean_stars_and_prediction():
