@@ -17,17 +17,13 @@ FORCE ?= 0
 SUBMISSIONS ?=
 GRADE_ARGS ?=
 
-# Each requirements file is installed once into .venv; a stamp file remembers it.
-STAMP         = $(VENV)/.installed-stamp
-EXTRAS_STAMP  = $(VENV)/.extras-stamp
-BROWSER_STAMP = $(VENV)/.browser-stamp
-SPARK_STAMP   = $(VENV)/.spark-stamp
-TEACHER_STAMP = $(VENV)/.teacher-stamp
+# Each install is done once into .venv; a stamp file remembers it.
+STAMP = $(VENV)/.installed-stamp
 
 .PHONY: venv data warm lab test test-fast student grade teacher bench clean-data
 
 # The core: everything notebooks 01-09 and the unit tests need, then the project itself in
-# editable mode (pyproject.toml), so `import helpers` works from any folder (student/, a hub, nbgrader).
+# editable mode (pyproject.toml), so `import helpers` and `import recsys_tutorial` work from any folder.
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -35,33 +31,33 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --no-deps -e .
 	touch $(STAMP)
 
-# The optional extras, each from its own requirements-<name>.txt on top of the core:
-#   extras   Surprise, for the same-split comparison in notebook 09 and for `make bench`
-#   browser  Playwright and Voila, for the real-browser tests of the widgets (needs /usr/bin/chromium)
-#   spark    pyspark (about 450 MB; needs Java 17+), for the Spark chapter, notebook 10
-#   teacher  nbgrader, for generate_assignment / autograde (tests/test_nbgrader.py)
-$(VENV)/.%-stamp: requirements-%.txt $(STAMP)
-	$(BIN)/python -m pip install -r $<
+# The optional extras of pyproject.toml, each on top of the core:
+#   surprise  Surprise, for the same-split comparison in notebook 09 and for `make bench`
+#   browser   Playwright and Voila, for the real-browser tests of the widgets (needs /usr/bin/chromium)
+#   spark     pyspark (about 450 MB; needs Java 17+), for the Spark chapter, notebook 10
+#   teacher   nbgrader, for generate_assignment / autograde (tests/test_nbgrader.py)
+$(VENV)/.%-stamp: $(STAMP)
+	$(BIN)/python -m pip install -e '.[$*]'
 	touch $@
 
 venv: $(STAMP)
 
-teacher: $(TEACHER_STAMP)
+teacher: $(VENV)/.teacher-stamp
 
 data: $(STAMP)
-	$(BIN)/python scripts/build_data.py
+	$(BIN)/python data/build.py
 
-# Parse the ratings workbook once into the cache (_cache.py) and load numba's compiled cost kernel
-# (its machine code is kept on disk), so the first notebook a learner opens waits for neither.
+# Parse the ratings workbook once into the cache (recsys_tutorial/cache.py) and load numba's compiled
+# cost kernel (its machine code is kept on disk), so the first notebook a learner opens waits for neither.
 warm: data
-	$(BIN)/python -c "import helpers, paths, _observed; helpers.load_ratings(paths.data_file('ex8_movies.xlsx')); _observed.compiled_kernel()"
+	$(BIN)/python -c "import helpers; from recsys_tutorial import paths, observed; helpers.load_ratings(paths.data_file('ex8_movies.xlsx')); observed.compiled_kernel()"
 
 # JupyterLab opens the repository root: work in student/ (exercises open), peek in notebooks/
-# (worked solutions). The Spark chapter's ~450 MB are left out: run `make $(SPARK_STAMP)` to add them.
-lab: data warm student $(EXTRAS_STAMP)
+# (worked solutions). The Spark chapter's ~450 MB are left out: run `make .venv/.spark-stamp` to add them.
+lab: data warm student $(VENV)/.surprise-stamp
 	$(BIN)/jupyter lab
 
-test: data $(EXTRAS_STAMP) $(BROWSER_STAMP) $(SPARK_STAMP) $(TEACHER_STAMP)
+test: data $(VENV)/.surprise-stamp $(VENV)/.browser-stamp $(VENV)/.spark-stamp $(VENV)/.teacher-stamp
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Unit tests only (no notebooks, no slow tests): quick feedback while editing helpers.py.
@@ -70,22 +66,22 @@ test-fast: data
 
 # Benchmarks, not part of `make test`: ratios timed side by side in one run (a few
 # minutes; ends with one `key: value` line per figure). `make bench BENCH_ARGS=--tiny` for a smoke run.
-bench: data $(EXTRAS_STAMP)
+bench: data $(VENV)/.surprise-stamp
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
 clean-data:
-	find data -mindepth 1 ! -name README.md -delete
+	find data -mindepth 1 ! -name README.md ! -name build.py -delete
 
 # The student copy, made from nbgrader's markers in the teacher's notebooks: each
 # "### BEGIN SOLUTION ... ### END SOLUTION" block becomes "raise NotImplementedError()",
 # outputs are cleared; HINTS=0 also drops the cells tagged "hint". A notebook already in
 # $(STUDENT_DIR)/ is a learner's work and is kept, unless FORCE=1.
 student: $(STAMP)
-	$(BIN)/python -m grading.student --dest $(STUDENT_DIR) \
+	$(BIN)/python -m teacher.student_copy --dest $(STUDENT_DIR) \
 	  $(if $(filter 0,$(HINTS)),--no-hints) $(if $(filter 1,$(FORCE)),--force) notebooks
 
 # Grade a class: SUBMISSIONS holds one folder per student with their notebooks under their
 # original names. Writes $(SUBMISSIONS)/grades.csv. GRADE_ARGS: e.g. --jobs 4 --timeout 60 --seed 1.
 grade: $(STAMP)
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder-with-one-folder-per-student"; exit 2; }
-	$(BIN)/python -m grading $(SUBMISSIONS) $(GRADE_ARGS)
+	$(BIN)/python -m teacher.grading $(SUBMISSIONS) $(GRADE_ARGS)

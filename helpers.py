@@ -38,11 +38,11 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from _cache import cached_by_content
-from _observed import ObservedRatings
-from validation import (as_bool, as_factors, as_float, as_index, as_indices, as_int, as_loaded_ratings, as_mask,
+from recsys_tutorial.cache import cached_by_content
+from recsys_tutorial.observed import ObservedRatings
+from recsys_tutorial.validation import (as_bool, as_factors, as_float, as_index, as_indices, as_int, as_loaded_ratings, as_mask,
                         as_matrix, as_ratings, as_vector, existing_file, mat_variables, text_lines)
-from workbooks import MAX_WORKBOOK_BYTES, WORKBOOK_SUFFIXES, cell_name, read_sheets, sheet_as_flags, sheet_as_float
+from recsys_tutorial.workbooks import MAX_WORKBOOK_BYTES, WORKBOOK_SUFFIXES, cell_name, read_sheets, sheet_as_flags, sheet_as_float
 
 __all__ = ["toy_table", "ARTICLE_RATINGS", "load_ratings", "load_movie_titles", "load_parameters",
            "cofi_cost", "cofi_gradients", "numerical_gradient", "check_gradients", "normalize_ratings",

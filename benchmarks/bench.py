@@ -63,11 +63,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import _cache  # noqa: E402
-import _observed  # noqa: E402
+from recsys_tutorial import cache as _cache  # noqa: E402
+from recsys_tutorial import observed as _observed  # noqa: E402
 import helpers  # noqa: E402
-import research  # noqa: E402
-from research import ObservedRatings  # noqa: E402
+from recsys_tutorial import research  # noqa: E402
+from recsys_tutorial.research import ObservedRatings  # noqa: E402
 
 KEYS = [
     "u1_rmse_best",
@@ -372,7 +372,7 @@ def bench_u1(data_dir: Path, results, reasons, tiny, use_surprise):
     results["u1_rmse_best"] = research.evaluate(best, test)["rmse"]
     log(f"  u1 RMSE, Bayesian MF: {results['u1_rmse_best']:.4f} ({best.info['seconds']:.1f} s)")
     if not use_surprise:
-        why = "skipped: scikit-surprise not installed (pip install -r requirements-extras.txt)" \
+        why = "skipped: scikit-surprise not installed (pip install -e '.[surprise]')" \
             if use_surprise is None else "skipped: --no-surprise"
         for key in ("u1_rmse_surprise_svd", "u1_rmse_surprise_svdpp", "time_to_svd_rmse_over_svd_fit"):
             reasons[key] = why

@@ -18,7 +18,7 @@ _made = []
 
 
 def pytest_configure(config):
-    from _cache import ENV_VAR
+    from recsys_tutorial.cache import ENV_VAR
 
     if os.environ.get(ENV_VAR):
         return

@@ -35,11 +35,11 @@ from scipy import io as sio
 from scipy import sparse
 
 import helpers as h
-import research as rs
+from recsys_tutorial import research as rs
 import test_build_data as tbd
-import validation
-import workbooks
-from _observed import ObservedRatings
+from recsys_tutorial import validation
+from recsys_tutorial import workbooks
+from recsys_tutorial.observed import ObservedRatings
 
 ROOT = Path(__file__).resolve().parents[1]
 bd = tbd.bd
@@ -285,7 +285,7 @@ def test_text_files_over_the_limit_are_not_read(tmp_path, monkeypatch):
     assert_names(str(info.value), "movie_ids.txt", "1,900 bytes", "1,000")
     ratings = tmp_path / "u.data"
     ratings.write_bytes(b"1\t1\t5\t881250949\n" * 100)
-    from research import splits
+    from recsys_tutorial.research import splits
 
     monkeypatch.setattr(splits, "MAX_TEXT_BYTES", 1000)
     with pytest.raises(ValueError) as info:
@@ -297,7 +297,8 @@ CHILD = """
 import resource, sys
 resource.setrlimit(resource.RLIMIT_AS, (2 * 2**30, 2 * 2**30))  # 2 GB: the 549 GB request must not happen
 sys.path.insert(0, {root!r})
-import helpers, workbooks
+import helpers
+from recsys_tutorial import workbooks
 for path in sys.argv[1:]:
     try:
         helpers.load_ratings(path)
@@ -694,7 +695,7 @@ def test_argument_names_itself(call, named):
 
 def test_fit_mf_divergence_is_named(monkeypatch):
     """A cost that becomes non-finite is refused, not returned as a NaN model."""
-    from research import mf
+    from recsys_tutorial.research import mf
 
     real = mf._mf_cost_grad
 

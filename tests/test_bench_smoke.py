@@ -115,7 +115,7 @@ def test_dense_masked_baseline_is_the_course_cost_and_gradients():
 def test_workbook_cache_sets_and_restores_the_environment(monkeypatch):
     import os
 
-    import _cache
+    from recsys_tutorial import cache as _cache
 
     monkeypatch.setenv(_cache.ENV_VAR, "/somewhere")
     with bench.workbook_cache("off"):

@@ -24,7 +24,7 @@ to ``artifacts/browser/timings.json``. Nothing asserts on a time.
 
 Run just these tests with ``pytest -m browser`` (about 1–2 minutes on 2 cores). They
 need ``/usr/bin/chromium`` (``apt-get install chromium``; Playwright cannot download
-its own browser here) and the packages in ``requirements-browser.txt`` (``make test``
+its own browser here) and the ``browser`` extra of ``pyproject.toml`` (``make test``
 installs them). Without them the tests are *skipped* with the reason printed by
 ``pytest -ra`` and a warning, unless ``BROWSER_TEST_REQUIRED=1`` (set by ``.ci/run``),
 which turns the skip into a failure.
@@ -101,7 +101,7 @@ SLIDER_TEXT_REPR = re.compile(r"\b(FloatSlider|FloatLogSlider|IntSlider)\(value=
 def _missing_prerequisite() -> str | None:
     if importlib.util.find_spec("playwright") is None:
         return ("Python package 'playwright' is not installed "
-                "(pip install -r requirements-browser.txt)")
+                "(pip install -e '.[browser]')")
     if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
         return f"no Chromium at {CHROMIUM} (apt-get install -y chromium, or set CHROMIUM=/path)"
     return None

@@ -1,4 +1,4 @@
-"""Tests for scripts/build_data.py (the data step).
+"""Tests for data/build.py (the data step).
 
 The real-data tests read ``<repo>/../shared/data`` and are skipped when it is
 absent.  The download tests serve a tiny fake ``ml-100k.zip`` from a local
@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import workbooks
+from recsys_tutorial import workbooks
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared" / "data"
@@ -36,7 +36,7 @@ SKIP_NO_SHARED = pytest.mark.skipif(
 
 
 def _load_module():
-    spec = importlib.util.spec_from_file_location("build_data", REPO_ROOT / "scripts" / "build_data.py")
+    spec = importlib.util.spec_from_file_location("build_data", REPO_ROOT / "data" / "build.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules["build_data"] = module
     spec.loader.exec_module(module)

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import _cache
+from recsys_tutorial import cache as _cache
 import helpers
-from workbooks import write_xlsx
+from recsys_tutorial.workbooks import write_xlsx
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -199,7 +199,7 @@ def test_a_learners_repository_stays_clean(tmp_path):
 
 
 def test_an_oversized_file_is_refused_before_it_is_hashed(cache, tmp_path, monkeypatch):
-    import workbooks
+    from recsys_tutorial import workbooks
 
     big = tmp_path / "big.xlsx"
     with open(big, "wb") as f:

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 import helpers as h
-import research as rs
-from _observed import ObservedRatings
-from research import als as rs_als
-from research import bayesian as rs_bayesian
+from recsys_tutorial import research as rs
+from recsys_tutorial.observed import ObservedRatings
+from recsys_tutorial.research import als as rs_als
+from recsys_tutorial.research import bayesian as rs_bayesian
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_DIRS = [ROOT / "data", ROOT.parent / "shared" / "data" / "ml-100k"]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import exercises
+from recsys_tutorial import exercises
 import helpers
 
 

@@ -21,8 +21,9 @@ import nbformat
 import numpy as np
 import pytest
 
-from grading import _child, classroom, codec, grader, sample_class
-from grading.notebooks import ExerciseSpec, answer_cells, checker_call, defined_functions, teacher_exercises
+from teacher import sample_class
+from teacher.grading import _child, classroom, codec, grader
+from teacher.grading.notebooks import ExerciseSpec, answer_cells, checker_call, defined_functions, teacher_exercises
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = teacher_exercises(ROOT / "notebooks")

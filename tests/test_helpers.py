@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import helpers as h
-from _observed import ObservedRatings
+from recsys_tutorial.observed import ObservedRatings
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import helpers as h
-import interactive as ia
+from recsys_tutorial import interactive as ia
 
 
 def small_ratings(seed=0, n_movies=40, n_users=30):

@@ -6,7 +6,7 @@ and find the graded check cell (2 points); ``autograde`` runs the notebook in
 ``autograded/<student>/cost/``, where ``import helpers`` works only because
 the project is installed, and with ``NBGRADER_EXECUTION`` set, so the check
 cell raises for the wrong answer: 2 points for the correct one, 0 for the
-wrong one. Needs requirements-teacher.txt (``make test`` installs it); skipped
+wrong one. Needs the ``teacher`` extra (``make test`` installs it); skipped
 without nbgrader.
 """
 
@@ -21,10 +21,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grading.sample_class import answer_source
+from teacher.sample_class import answer_source
 
 pytestmark = pytest.mark.slow
-pytest.importorskip("nbgrader", reason="nbgrader is not installed: pip install -r requirements-teacher.txt")
+pytest.importorskip("nbgrader", reason="nbgrader is not installed: make teacher")
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = "03-cost-function.ipynb"

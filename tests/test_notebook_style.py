@@ -15,7 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 
-import notebook_style  # noqa: E402
+from recsys_tutorial import style as notebook_style  # noqa: E402
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9]*.ipynb"))
 
@@ -85,16 +85,13 @@ def _setup_cell(path: Path) -> str:
     return "".join(cell["source"])
 
 
-def _uses_matplotlib(path: Path) -> bool:
-    return "matplotlib" in path.read_text(encoding="utf-8")
-
-
-@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if _uses_matplotlib(p)], ids=lambda p: p.stem)
-def test_notebook_setup_cell_applies_the_shared_style(path):
-    source = _setup_cell(path)
-    assert "notebook_style.apply()" in source, f"{path.name}: the setup cell must call notebook_style.apply()"
-    assert source.index("%matplotlib inline") < source.index("notebook_style.apply()"), \
-        f"{path.name}: call notebook_style.apply() after %matplotlib inline"
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_setup_is_one_line_that_applies_the_shared_style(path):
+    first = _setup_cell(path).split("\n")[0]
+    assert first.startswith("from recsys_tutorial.notebook import "), \
+        f"{path.name}: the setup cell starts with the one-line setup (recsys_tutorial/notebook.py)"
     text = path.read_text(encoding="utf-8")
+    assert "%matplotlib" not in text and "style.apply()" not in text, \
+        f"{path.name}: the one-line setup turns on the inline backend and the style"
     assert '\\"figure.dpi\\"' not in text and "'figure.dpi'" not in text, \
-        f"{path.name}: figure.dpi is set in notebook_style.py only"
+        f"{path.name}: figure.dpi is set in recsys_tutorial/style.py only"

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from test_build_data import fake_ml100k_files, make_zip, server  # noqa: F401 (server is a fixture)
 
-import paths
+from recsys_tutorial import paths
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,13 +62,13 @@ def test_postbuild_installs_the_project_and_downloads_the_checked_zip(tmp_path, 
     python = clean_venv(tmp_path / "venv")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    probe = "import helpers, exercises, paths; print(paths.data_dir())"
+    probe = "import helpers; from recsys_tutorial import exercises, paths; print(paths.data_dir())"
     before = subprocess.run([str(python), "-c", probe], cwd=elsewhere, capture_output=True, text=True)
     assert before.returncode != 0 and "No module named" in before.stderr, "the new venv must start without it"
 
     env = {"PATH": f"{python.parent}{os.pathsep}/usr/bin:/bin", "HOME": str(tmp_path),
            "ML100K_URL": f"{base}/ml-100k.zip", "ML100K_MD5": hashlib.md5(zipped).hexdigest()}
-    run = subprocess.run(["bash", str(repo / "postBuild")], cwd=tmp_path, env=env, capture_output=True,
+    run = subprocess.run(["bash", str(repo / "binder" / "postBuild")], cwd=tmp_path, env=env, capture_output=True,
                          text=True, timeout=600)
     assert run.returncode == 0, f"postBuild failed:\n{run.stdout}\n{run.stderr}"
     assert "ml-100k.zip" in run.stdout + run.stderr

@@ -1,7 +1,7 @@
 """Tests of the Spark chapter (notebooks/10-spark-als.ipynb): Java, the chapter's guard cell,
 and our ALS-WR (research.fit_mf_als with weighted_lambda=True) against Spark MLlib's ALS.
 
-pyspark is an optional extra (``pip install -r requirements-spark.txt``): without it the
+pyspark is an optional extra (``pip install -e '.[spark]'``): without it the
 Spark tests skip and say how to install it. With it, a missing or too old Java fails,
 because Spark cannot start without one.
 """
@@ -19,12 +19,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import research
+from recsys_tutorial import research
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "10-spark-als.ipynb"
-REQUIREMENTS = ROOT / "requirements-spark.txt"
-INSTALL_HINT = "pip install -r requirements-spark.txt"
+INSTALL_HINT = "pip install -e '.[spark]'"
 MIN_JAVA = 17
 
 
@@ -76,8 +75,11 @@ def run_first_cell(prelude: str, env: dict) -> subprocess.CompletedProcess:
 
 
 def test_requirements_pin_pyspark_exactly():
-    pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", REQUIREMENTS.read_text(), flags=re.M))
-    assert "pyspark" in pins, f"{REQUIREMENTS.name} must pin pyspark with =="
+    import tomllib
+
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["spark"]
+    pins = dict(spec.split("==") for spec in extra if "==" in spec)
+    assert "pyspark" in pins, "pyproject.toml's spark extra must pin pyspark with =="
     assert int(pins["pyspark"].split(".")[0]) >= 4, "Spark 4 (Java 17) is what the chapter documents"
 
 

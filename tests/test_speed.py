@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import _observed
+from recsys_tutorial import observed as _observed
 import helpers
-from _observed import ObservedRatings
+from recsys_tutorial.observed import ObservedRatings
 
 ROOT = Path(__file__).resolve().parents[1]
 numba_installed = pytest.mark.skipif(importlib.util.find_spec("numba") is None, reason="numba is not installed")
@@ -179,7 +179,7 @@ def test_compiled_kernel_in_partner_blocks(compiled, monkeypatch):
 @numba_installed
 def test_numba_keeps_the_compiled_kernel_in_its_disk_cache(tmp_path):
     """A second process loads the machine code from the cache instead of compiling (NUMBA_CACHE_DIR here)."""
-    code = "import _observed; print(sum(_observed.compiled_kernel().stats.cache_hits.values()))"
+    code = "from recsys_tutorial import observed as _observed; print(sum(_observed.compiled_kernel().stats.cache_hits.values()))"
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
     env.pop(_observed.NUMBA_ENV_VAR, None)
     runs = [subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,

@@ -35,8 +35,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grading.notebooks import checker_call, defined_functions
-from grading.student import BEGIN, END, clear_solutions, student_notebook
+from teacher.grading.notebooks import checker_call, defined_functions
+from teacher.student_copy import BEGIN, END, clear_solutions, student_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
@@ -193,7 +193,7 @@ def test_student_notebook_replaces_solutions_like_nbgrader():
 
 
 def test_student_command_line_takes_a_folder(tmp_path, capsys):
-    from grading.student import main
+    from teacher.student_copy import main
     assert main(["--dest", str(tmp_path / "s"), str(NOTEBOOK_DIR)]) == 0
     assert sorted(p.name for p in (tmp_path / "s").iterdir()) == [p.name for p in NOTEBOOKS]
     assert main(["--dest", str(tmp_path / "s"), "--no-hints", str(NOTEBOOK_DIR)]) == 0

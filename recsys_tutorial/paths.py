@@ -1,0 +1,82 @@
+"""Where the tutorial's data lives: one answer for every notebook, script and test.
+
+The built data (``make data``, i.e. ``data/build.py``) sits in the
+repository's ``data/`` folder. The environment variable ``MOVIELENS_DATA``
+overrides that with any folder that holds the same files, e.g. a shared copy
+on a JupyterHub::
+
+    export MOVIELENS_DATA=/srv/course/movielens
+
+The project is installed in editable mode (``make`` runs ``pip install -e .``),
+so ``import paths`` works from any folder: ``notebooks/``, ``student/``,
+nbgrader's ``autograded/<student>/<assignment>/`` or a hub home directory.
+A missing file raises :class:`DataNotBuiltError`, which says how to build it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["DATA_ENV", "BUILT_FILES", "DataNotBuiltError", "repository_root", "data_dir", "data_file"]
+
+#: The environment variable that points at another data folder.
+DATA_ENV = "MOVIELENS_DATA"
+
+#: Files every complete build holds (``make data`` writes these and more).
+BUILT_FILES = ("ex8_movies.xlsx", "movie_params.xlsx", "movie_ids.txt", "u.data", "u.item", "u.genre")
+
+
+class DataNotBuiltError(FileNotFoundError):
+    """A data file is missing: the message says which, where it was looked for, and how to build it."""
+
+
+def repository_root() -> Path:
+    """The repository: the folder that holds ``helpers.py``, this package and ``data/build.py``."""
+    return Path(__file__).resolve().parents[1]
+
+
+def _how_to_build(folder: Path) -> str:
+    root = repository_root()
+    return (f"Build the data with `make data` in {root} (or `python data/build.py "
+            f"--dest {folder}` there), or set {DATA_ENV} to a folder that already holds it.")
+
+
+def data_dir(*, check: bool = True) -> Path:
+    """The data folder: ``$MOVIELENS_DATA`` if set, else ``<repository>/data``.
+
+    Parameters
+    ----------
+    check : bool, default=True
+        Require a complete build (every name in :data:`BUILT_FILES`); the data
+        step itself passes ``False``.
+
+    Raises
+    ------
+    DataNotBuiltError
+        If ``check`` and files are missing: names them and says how to build them.
+    """
+    override = os.environ.get(DATA_ENV, "").strip()
+    folder = Path(override).expanduser() if override else repository_root() / "data"
+    if check:
+        missing = [name for name in BUILT_FILES if not (folder / name).is_file()]
+        if missing:
+            where = f"{DATA_ENV}={override}" if override else "the repository's data/ folder"
+            raise DataNotBuiltError(f"the data is not built: {', '.join(missing)} not found in {folder} "
+                                    f"({where}). {_how_to_build(folder)}")
+    return folder
+
+
+def data_file(name: str) -> Path:
+    """The path of one data file, e.g. ``data_file("u1.base")``.
+
+    Raises
+    ------
+    DataNotBuiltError
+        If the file is not there: says where it was looked for and how to build it.
+    """
+    folder = data_dir(check=False)
+    path = folder / name
+    if not path.is_file():
+        raise DataNotBuiltError(f"data file {name!r} not found in {folder}. {_how_to_build(folder)}")
+    return path

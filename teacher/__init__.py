@@ -1,0 +1,8 @@
+"""What only a teacher runs, from the repository root: never imported by a learner's notebook.
+
+``python -m teacher.student_copy``  the student copy of ``notebooks/`` (``make student``)
+``python -m teacher.grading``       grade a class into ``grades.csv`` (``make grade``)
+``python -m teacher.sample_class``  a made-up class to try the grader on
+
+It uses ``helpers`` and ``recsys_tutorial``; they never use it.
+"""
