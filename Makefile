@@ -45,7 +45,7 @@ venv: $(STAMP)
 teacher: $(VENV)/.teacher-stamp
 
 data: $(STAMP)
-	$(BIN)/python data/build.py
+	$(BIN)/python data/build_data.py
 
 # Parse the ratings workbook once into the cache (recsys_tutorial/cache.py) and load numba's compiled
 # cost kernel (its machine code is kept on disk), so the first notebook a learner opens waits for neither.
@@ -70,7 +70,7 @@ bench: data $(VENV)/.surprise-stamp
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
 clean-data:
-	find data -mindepth 1 ! -name README.md ! -name build.py -delete
+	find data -mindepth 1 ! -name README.md ! -name build_data.py ! -name xlsx_writer.py -delete
 
 # The student copy, made from nbgrader's markers in the teacher's notebooks: each
 # "### BEGIN SOLUTION ... ### END SOLUTION" block becomes "raise NotImplementedError()",

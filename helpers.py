@@ -20,12 +20,12 @@ Shapes follow the course: ``Y`` and ``R`` are ``(n_movies, n_users)``, ``X`` is
 ``(n_movies, n_features)`` and ``Theta`` is ``(n_users, n_features)``. A 0 in
 ``Y`` means "not rated"; ``R`` is the authoritative mask.
 
-Beside this file: ``validation.py`` checks every argument (once, at each
-public function's entry), ``workbooks.py`` parses spreadsheets,
-``_observed.py`` holds the fast cost over the observed ratings that the
-trainers use on large sparse problems, and ``research/`` holds the held-out
-evaluation and the larger models of notebooks 09-10 (it uses this module;
-this module never uses it).
+The machinery stands beside this file, in the package ``recsys_tutorial``:
+``validation`` checks every argument (once, at each public function's entry),
+``files`` and ``workbooks`` read files safely, ``cache`` keeps parsed
+workbooks, ``observed`` holds the fast cost over the observed ratings that the
+trainers use on large sparse problems. The package's other modules (widgets,
+figures, research models) use this one; this one never uses them.
 """
 
 from __future__ import annotations
@@ -40,9 +40,10 @@ from threadpoolctl import threadpool_limits
 
 from recsys_tutorial.cache import cached_by_content
 from recsys_tutorial.observed import ObservedRatings
-from recsys_tutorial.validation import (as_bool, as_factors, as_float, as_index, as_indices, as_int, as_loaded_ratings, as_mask,
-                        as_matrix, as_ratings, as_vector, existing_file, mat_variables, text_lines)
-from recsys_tutorial.workbooks import MAX_WORKBOOK_BYTES, WORKBOOK_SUFFIXES, cell_name, read_sheets, sheet_as_flags, sheet_as_float
+from recsys_tutorial.files import existing_file, mat_variables, text_lines
+from recsys_tutorial.validation import (as_bool, as_factor_pair, as_factors, as_float, as_index, as_indices, as_int,
+                                        as_loaded_ratings, as_mask, as_matrix, as_ratings, as_titles, as_vector)
+from recsys_tutorial.workbooks import MAX_WORKBOOK_BYTES, WORKBOOK_SUFFIXES, cell_name, parameter_sheets, ratings_sheets
 
 __all__ = ["toy_table", "ARTICLE_RATINGS", "load_ratings", "load_movie_titles", "load_parameters",
            "cofi_cost", "cofi_gradients", "numerical_gradient", "check_gradients", "normalize_ratings",
@@ -109,33 +110,17 @@ def load_ratings(path) -> tuple[np.ndarray, np.ndarray]:
         ``R`` holds anything but 0/1 flags.
     """
     p = existing_file(path, "ratings")
-    suffix = p.suffix.lower()
-    if suffix == ".mat":
+    if p.suffix.lower() == ".mat":
         v = mat_variables(p, ["Y", "R"], "ratings")
-        Y = as_matrix(v["Y"], f"'{p}' variable Y")
-        return as_loaded_ratings(Y, as_mask(v["R"], f"'{p}' variable R"), f"'{p}'", high=RATING_MAX)
-    if suffix not in WORKBOOK_SUFFIXES:
-        raise ValueError(f"ratings file '{p}' must be an .xlsx workbook or a .mat file; got suffix '{p.suffix}'")
-    sheets = read_sheets(p, ["y", "R"])
-    Y = sheet_as_float(sheets["y"], f"workbook '{p}' sheet 'y'")
-    R = sheet_as_flags(sheets["R"], f"workbook '{p}' sheet 'R'")
-    if Y.shape[0] <= R.shape[0] and Y.shape[1] <= R.shape[1] and Y.shape != R.shape:
-        # Spreadsheet readers drop trailing empty rows/columns: empty cells mean "not rated".
-        Y = np.pad(Y, [(0, R.shape[0] - Y.shape[0]), (0, R.shape[1] - Y.shape[1])], constant_values=np.nan)
+        Y, R = as_matrix(v["Y"], f"'{p}' variable Y"), as_mask(v["R"], f"'{p}' variable R")
+        return as_loaded_ratings(Y, R, f"'{p}'", high=RATING_MAX)
+    Y, R = ratings_sheets(p)          # sheets 'y' (empty cells: NaN) and 'R'; refuses other suffixes
     return as_loaded_ratings(Y, R, f"workbook '{p}'", lambda i, j: f"sheet 'y' cell {cell_name(i, j)}",
                              high=RATING_MAX)
 
 
-_ID_TITLE = re.compile(r"^\s*(\d+)\s+(.*?)\s*$")
-
-
-def _split_title_line(line: str) -> tuple[str, str] | None:
-    """``(id, title)`` of an "id title" or "id|title|..." line, or None."""
-    if "|" in line:
-        fields = line.split("|")
-        return (fields[0].strip(), fields[1].strip()) if fields[0].strip().isdigit() else None
-    m = _ID_TITLE.match(line)
-    return (m.group(1), m.group(2)) if m else None
+#: An "id title" line (movie_ids.txt) or an "id|title|..." line (u.item); ids of ASCII digits only.
+_ID_TITLE = re.compile(r"\s*([0-9]{1,7})(?:\s*\|([^|]*)(?:\|.*)?|\s+(.*?))\s*", re.ASCII)
 
 
 def load_movie_titles(path) -> list[str]:
@@ -164,14 +149,14 @@ def load_movie_titles(path) -> list[str]:
     for lineno, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        parsed = _split_title_line(line)
+        parsed = _ID_TITLE.fullmatch(line)
         if parsed is None:
             raise ValueError(f"movie titles file '{p}', line {lineno}: expected 'id title' or "
-                             f"'id|title|...'; got {line[:60]!r}")
-        if int(parsed[0]) != len(titles) + 1:
+                             f"'id|title|...' with an id of digits 0-9; got {line[:60]!r}")
+        if int(parsed[1]) != len(titles) + 1:
             raise ValueError(f"movie titles file '{p}', line {lineno}: expected movie id "
-                             f"{len(titles) + 1}, got {parsed[0]}")
-        titles.append(parsed[1])
+                             f"{len(titles) + 1}, got {parsed[1]}")
+        titles.append((parsed[2] if parsed[2] is not None else parsed[3]).strip())
     if not titles:
         raise ValueError(f"movie titles file '{p}' holds no titles")
     return titles
@@ -199,23 +184,10 @@ def load_parameters(path) -> tuple[np.ndarray, np.ndarray]:
         non-numbers or empty cells, or ``X`` and ``Theta`` differ in width.
     """
     p = existing_file(path, "parameters")
-    suffix = p.suffix.lower()
-    if suffix == ".mat":
+    if p.suffix.lower() == ".mat":
         v = mat_variables(p, ["X", "Theta"], "parameters")
-        X, Theta, source = v["X"], v["Theta"], f"'{p}' variable"
-    elif suffix in WORKBOOK_SUFFIXES:
-        sheets = read_sheets(p, ["X", "theta"])
-        source = f"workbook '{p}' sheet"
-        X = sheet_as_float(sheets["X"], f"{source} 'X'", allow_empty=False)
-        Theta = sheet_as_float(sheets["theta"], f"{source} 'theta'", allow_empty=False)
-    else:
-        raise ValueError(f"parameters file '{p}' must be an .xlsx workbook or a .mat file; got suffix '{p.suffix}'")
-    X = as_matrix(X, f"{source} X", finite=True)
-    Theta = as_matrix(Theta, f"{source} Theta", finite=True)
-    if X.shape[1] != Theta.shape[1]:
-        raise ValueError(f"'{p}': X and Theta must have the same number of features; "
-                         f"got X {X.shape} and Theta {Theta.shape}")
-    return X, Theta
+        return as_factor_pair(v["X"], v["Theta"], source=f"'{p}'")
+    return as_factor_pair(*parameter_sheets(p), source=f"workbook '{p}'")   # sheets 'X' and 'theta'; refuses other suffixes
 
 
 # ---------------------------------------------------------------- 03: the cost
@@ -253,9 +225,21 @@ def cofi_cost(X, Theta, Y, R, lambda_=0.0) -> float:
         parameter is not finite, or ``lambda_`` is negative.
     """
     X, Theta, Y, R = as_factors(X, Theta, Y, R)
-    lambda_ = as_float(lambda_, "lambda_", low=0)
+    return _cost_and_gradients(X, Theta, Y, R, as_float(lambda_, "lambda_", low=0), gradients=False)[0]
+
+
+def _cost_and_gradients(X, Theta, Y, R, lambda_, gradients=True):
+    """The formulas of :func:`cofi_cost` and :func:`cofi_gradients`, the error computed once for both.
+
+    Unchecked: the public functions check their arguments, then call this; the
+    trainers check theirs once, before their loop, and call it at every step.
+    Returns ``(J, X_grad, Theta_grad)``, the gradients None unless ``gradients``.
+    """
     E = np.where(R, X @ Theta.T - Y, 0.0)        # the error where r(i,j) = 1, and 0 elsewhere
-    return 0.5 * float(np.sum(E ** 2)) + lambda_ / 2 * float(np.sum(X ** 2) + np.sum(Theta ** 2))
+    J = 0.5 * float(np.sum(E ** 2)) + lambda_ / 2 * float(np.sum(X ** 2) + np.sum(Theta ** 2))
+    if not gradients:
+        return J, None, None
+    return J, E @ Theta + lambda_ * X, E.T @ X + lambda_ * Theta
 
 
 # ---------------------------------------------------------------- 04: gradients and checking them
@@ -279,9 +263,7 @@ def cofi_gradients(X, Theta, Y, R, lambda_=0.0):
     Theta_grad : ndarray of shape (n_users, n_features)
     """
     X, Theta, Y, R = as_factors(X, Theta, Y, R)
-    lambda_ = as_float(lambda_, "lambda_", low=0)
-    E = np.where(R, X @ Theta.T - Y, 0.0)
-    return E @ Theta + lambda_ * X, E.T @ X + lambda_ * Theta
+    return _cost_and_gradients(X, Theta, Y, R, as_float(lambda_, "lambda_", low=0))[1:]
 
 
 def numerical_gradient(f, params, eps=1e-4):
@@ -334,7 +316,8 @@ def check_gradients(lambda_=0.0, seed=0, gradient_fn=None, *, return_details=Fal
     Theta = rng.standard_normal((n_users, k))
 
     def cost(p):
-        return cofi_cost(p[: n_movies * k].reshape(n_movies, k), p[n_movies * k:].reshape(n_users, k), Y, R, lambda_)
+        return _cost_and_gradients(p[: n_movies * k].reshape(n_movies, k), p[n_movies * k:].reshape(n_users, k),
+                                   Y, R, lambda_, gradients=False)[0]
 
     num = numerical_gradient(cost, np.concatenate([X.ravel(), Theta.ravel()]))
     Xg, Tg = (gradient_fn or cofi_gradients)(X.copy(), Theta.copy(), Y.copy(), R.copy(), lambda_)
@@ -398,7 +381,15 @@ def _normalize(Y, R, shrinkage):
 
 
 class DivergenceError(ValueError):
-    """Gradient descent blew up: the learning rate is too large."""
+    """Gradient descent blew up: the learning rate is too large.
+
+    ``iteration`` is where the cost became non-finite or too large, and
+    ``J_history`` the costs up to and including that one.
+    """
+
+    def __init__(self, message, iteration, J_history):
+        super().__init__(message)
+        self.iteration, self.J_history = iteration, J_history
 
 
 def init_parameters(n_movies, n_users, num_features, seed=0, scale=0.1):
@@ -420,8 +411,8 @@ def init_parameters(n_movies, n_users, num_features, seed=0, scale=0.1):
 def _cost_and_gradients_fn(Y, R, lambda_, sparse):
     """``f(X, Theta) -> (J, X_grad, Theta_grad)`` for the trainers.
 
-    ``sparse=False`` runs :func:`cofi_cost` and :func:`cofi_gradients` as
-    written; ``sparse=True`` computes the same numbers over the observed
+    ``sparse=False`` runs the formulas of :func:`cofi_cost` and :func:`cofi_gradients`
+    as written; ``sparse=True`` computes the same numbers over the observed
     ratings only (:class:`_observed.ObservedRatings`); ``None`` picks the
     sparse path when the matrix is large (100,000+ cells) and under 30 % full,
     as MovieLens is (6.3 %).
@@ -431,20 +422,21 @@ def _cost_and_gradients_fn(Y, R, lambda_, sparse):
     if as_bool(sparse, "sparse"):
         observed = ObservedRatings.from_dense(Y, R)
         return lambda X, Theta: observed.cost_and_gradients(X, Theta, lambda_)
-    return lambda X, Theta: (cofi_cost(X, Theta, Y, R, lambda_), *cofi_gradients(X, Theta, Y, R, lambda_))
+    return lambda X, Theta: _cost_and_gradients(X, Theta, Y, R, lambda_)
 
 
-def _diverged(J, J0, t, alpha, lambda_):
+def _diverged(J_history, alpha, lambda_):
+    J0, J, t = J_history[0], J_history[-1], len(J_history) - 1
     if np.isfinite(J) and J <= 100 * max(J0, 1e-12):
         return None
     return DivergenceError(
         f"gradient descent diverged at iteration {t}: the cost went from {J0:.4g} to {J:.4g}. "
         f"The learning rate alpha={alpha:g} is too large for this problem (lambda_={lambda_:g}); "
-        f"try alpha={alpha / 10:g} or smaller.")
+        f"try alpha={alpha / 10:g} or smaller.", t, np.asarray(J_history))
 
 
 def gradient_descent(X, Theta, Y, R, lambda_, alpha, num_iters, *, gradient_fn=None, sparse=None,
-                     progress=False):
+                     progress=False, callback=None, history=None):
     """Batch gradient descent with simultaneous updates of ``X`` and ``Theta``.
 
     Each iteration computes both gradients at the current ``(X, Theta)`` and
@@ -466,12 +458,22 @@ def gradient_descent(X, Theta, Y, R, lambda_, alpha, num_iters, *, gradient_fn=N
         Which cost code runs: see :func:`train_lbfgs`. Both give the same numbers.
     progress : bool, default=False
         Show a tqdm progress bar.
+    callback : callable, optional
+        ``callback(t, J, X, Theta)``, called at each iteration ``t`` once its
+        cost ``J`` is known, before the update (read ``X`` and ``Theta``; do
+        not change them). Return True to stop there: the result then ends at
+        iteration ``t``.
+    history : array_like, optional
+        The ``J_history`` of an earlier run that ended at ``(X, Theta)``: this
+        run continues it. Its iterations count on from there, the returned
+        ``J_history`` starts with it, and the divergence rule keeps its first cost.
 
     Returns
     -------
     X, Theta : ndarray
     J_history : ndarray of shape (num_iters + 1,)
-        The cost before the first update and after each one.
+        The cost before the first update and after each one (plus ``history``'s
+        earlier costs; fewer when ``callback`` stopped the run).
 
     Raises
     ------
@@ -483,28 +485,32 @@ def gradient_descent(X, Theta, Y, R, lambda_, alpha, num_iters, *, gradient_fn=N
     lambda_ = as_float(lambda_, "lambda_", low=0)
     alpha = as_float(alpha, "alpha (the learning rate)", low=0, low_open=True)
     num_iters = as_int(num_iters, "num_iters", low=0)
+    J_history = [] if history is None else as_vector(np.ravel(history), "history").tolist()
     cost_and_gradients = _cost_and_gradients_fn(Y, R, lambda_, sparse)
-    X, Theta = X.copy(), Theta.copy()
-    J_history = np.empty(num_iters + 1)
     steps = range(num_iters + 1)
     if as_bool(progress, "progress"):
         from tqdm.auto import tqdm
 
         steps = tqdm(steps, desc="gradient descent", unit="it")
+    X, Theta = X.copy(), Theta.copy()
+    resumed = bool(J_history)
     with np.errstate(over="ignore", invalid="ignore"), threadpool_limits(limits=1, user_api="blas"):
-        for t in steps:
+        for step in steps:
             J, X_grad, Theta_grad = cost_and_gradients(X, Theta)
-            J_history[t] = J
-            error = _diverged(J, J_history[0], t, alpha, lambda_)
-            if error:
-                raise error
-            if t == num_iters:
+            if step or not resumed:           # a resumed run's first cost is the last of its history
+                J_history.append(J)
+                error = _diverged(J_history, alpha, lambda_)
+                if error:
+                    raise error
+                if callback is not None and callback(len(J_history) - 1, J, X, Theta):
+                    break
+            if step == num_iters:
                 break
             if gradient_fn is not None:
                 X_grad, Theta_grad = gradient_fn(X, Theta, Y, R, lambda_)
             X -= alpha * X_grad
             Theta -= alpha * Theta_grad
-    return X, Theta, J_history
+    return X, Theta, np.asarray(J_history)
 
 
 def train_lbfgs(Y, R, num_features=10, lambda_=10.0, num_iters=200, seed=0, *,
@@ -588,11 +594,7 @@ class FactorModel:
             raise ValueError("give both X and Theta, or neither")
         if X is None:
             X, Theta = np.zeros((n_movies, 0)), np.zeros((n_users, 0))
-        self.X = as_matrix(X, "X", finite=True)
-        self.Theta = as_matrix(Theta, "Theta", finite=True)
-        if self.X.shape[0] != n_movies or self.Theta.shape[0] != n_users or self.X.shape[1] != self.Theta.shape[1]:
-            raise ValueError(f"X must be (n_movies={n_movies}, k) and Theta (n_users={n_users}, k); "
-                             f"got X {self.X.shape}, Theta {self.Theta.shape}")
+        self.X, self.Theta = as_factor_pair(X, Theta, n_movies, n_users)
         if rating_range is not None:
             rating_range = tuple(as_float(v, "rating_range") for v in rating_range)
             if len(rating_range) != 2 or not rating_range[0] < rating_range[1]:
@@ -631,26 +633,20 @@ class FactorModel:
 def search_titles(query, titles, Y, R, n=10):
     """Movies whose title contains every word of ``query`` (any case; blank: all), most rated first.
 
-    At most ``n`` rows: ``row`` (0-based row of ``Y``: your ratings' key), ``title``, ``num_ratings``, ``mean_rating``.
+    At most ``n`` rows: ``row`` (0-based row of ``Y``: your ratings' key), ``movie_id`` (MovieLens' id, row + 1),
+    ``title``, ``num_ratings``, ``mean_rating``.
     """
     if not isinstance(query, str):
-        raise ValueError(f"query must be a string (part of a title); got {query!r}")
+        raise TypeError(f"query must be a string (part of a title); got {query!r} ({type(query).__name__})")
     Y, R = as_ratings(Y, R)
-    titles = _titles_for(titles, Y.shape[0])
+    titles = as_titles(titles, Y.shape[0])
     words = query.casefold().split()
     hits = np.array([i for i, t in enumerate(titles) if all(w in t.casefold() for w in words)], dtype=int)
     counts = R[hits].sum(axis=1)
     means = np.where(counts > 0, np.where(R[hits], Y[hits], 0.0).sum(axis=1) / np.maximum(counts, 1), np.nan)
     order = np.lexsort((hits, -counts))[: as_int(n, "n", low=1)]
-    return pd.DataFrame({"row": hits[order], "title": [titles[i] for i in hits[order]],
+    return pd.DataFrame({"row": hits[order], "movie_id": hits[order] + 1, "title": [titles[i] for i in hits[order]],
                          "num_ratings": counts[order].astype(int), "mean_rating": means[order]})
-
-
-def _titles_for(titles, n_movies):
-    titles = list(titles)
-    if len(titles) != n_movies:
-        raise ValueError(f"titles must have one entry per movie ({n_movies}); got {len(titles)}")
-    return titles
 
 
 def _row_of(key, n_movies, titles):
@@ -660,9 +656,9 @@ def _row_of(key, n_movies, titles):
     found = [i for i, t in enumerate(titles or ()) if t == key] if isinstance(key, str) else []
     if len(found) != 1:
         raise ValueError(f"my_ratings: the title {key!r} is shared by rows {found}; key it by row" if found else
-                         f"my_ratings: movie id {key!r} is neither a 0-based row of Y (0..{n_movies - 1}) nor "
+                         f"my_ratings: the key {key!r} is neither a 0-based row of Y (0..{n_movies - 1}) nor "
                          f"{'an exact title' if titles else 'a title (give titles= to key by title)'}. Rows count "
-                         "from 0: row i is MovieLens id i + 1, so {1: 5} rates id 2. helpers.search_titles finds rows")
+                         "from 0: row i is MovieLens movie_id i + 1, so {1: 5} rates movie_id 2. helpers.search_titles finds rows")
     return found[0]
 
 
@@ -674,7 +670,7 @@ def ratings_vector(my_ratings, n_movies, titles=None):
     """
     n_movies = as_int(n_movies, "n_movies", low=1)
     if hasattr(my_ratings, "items"):
-        titles = None if titles is None else _titles_for(titles, n_movies)
+        titles = None if titles is None else as_titles(titles, n_movies)
         vec = np.zeros(n_movies)
         for key, rating in my_ratings.items():
             row = _row_of(key, n_movies, titles)
@@ -709,7 +705,7 @@ def fold_in(model, my_ratings, lambda_=10.0, *, titles=None, offset=None):
     no ratings give 0. Returns a :class:`FactorModel` of one user (you), ``model``'s movie side.
     """
     if not isinstance(model, FactorModel):
-        raise ValueError(f"model must be a helpers.FactorModel; got {type(model).__name__}")
+        raise TypeError(f"model must be a helpers.FactorModel; got {type(model).__name__}")
     lambda_ = as_float(lambda_, "lambda_", low=0)
     vec = ratings_vector(my_ratings, model.shape[0], titles)
     offset = bool(np.any(model.b_user)) if offset is None else as_bool(offset, "offset")
@@ -757,10 +753,11 @@ def recommend(my_ratings, Y, R, titles, n=10, *, model=None, num_features=10, la
     Returns
     -------
     DataFrame, or (DataFrame, FactorModel)
-        ``movie_id`` (0-based row), ``title``, ``predicted_rating``, ``num_ratings`` (by others).
+        ``row`` (0-based row of ``Y``), ``movie_id`` (MovieLens' id, row + 1), ``title``,
+        ``predicted_rating``, ``num_ratings`` (by others).
     """
     Y, R = as_ratings(Y, R)
-    titles = _titles_for(titles, Y.shape[0])
+    titles = as_titles(titles, Y.shape[0])
     n, min_ratings = as_int(n, "n", low=1), as_int(min_ratings, "min_ratings", low=0)
     vec = ratings_vector(my_ratings, Y.shape[0], titles)
     if model is not None:
@@ -777,20 +774,22 @@ def recommend(my_ratings, Y, R, titles, n=10, *, model=None, num_features=10, la
         model = FactorModel(0.0, means, np.zeros(Y_all.shape[1]), X, Theta, rating_range=None, history=J_history,
                             info={"model": "course model (recommend)", "shrinkage": shrinkage})
     num_ratings = R.sum(axis=1).astype(int)
-    table = pd.DataFrame({"movie_id": np.arange(len(titles)), "title": titles,
+    rows = np.arange(len(titles))
+    table = pd.DataFrame({"row": rows, "movie_id": rows + 1, "title": titles,
                           "predicted_rating": model.predict_all()[:, 0], "num_ratings": num_ratings})
     table = table[(vec == 0) & (num_ratings >= min_ratings)].sort_values(  # best first; ties: lower row first
-        ["predicted_rating", "movie_id"], ascending=[False, True], kind="stable").head(n).reset_index(drop=True)
+        ["predicted_rating", "row"], ascending=[False, True], kind="stable").head(n).reset_index(drop=True)
     return (table, model) if as_bool(return_model, "return_model") else table
 
 
-def similar_movies(X, movie_id, titles, n=10):
-    """The ``n`` movies nearest to row ``movie_id`` of ``X`` (Euclidean): ``movie_id``, ``title``, ``distance``."""
+def similar_movies(X, row, titles, n=10):
+    """The ``n`` movies nearest to ``row`` of ``X`` (Euclidean): ``row``, ``movie_id`` (row + 1), ``title``, ``distance``."""
     X = as_matrix(X, "X", finite=True)
-    titles = _titles_for(titles, X.shape[0])
-    movie_id = as_index(movie_id, "movie_id (a 0-based row of X)", X.shape[0])
+    titles = as_titles(titles, X.shape[0])
+    row = as_index(row, "row (a 0-based row of X)", X.shape[0])
     n = as_int(n, "n", low=1)
-    dist = np.linalg.norm(X - X[movie_id], axis=1)
-    table = pd.DataFrame({"movie_id": np.arange(X.shape[0]), "title": titles, "distance": dist})
-    table = table.drop(index=movie_id).sort_values(["distance", "movie_id"], kind="stable")
+    dist = np.linalg.norm(X - X[row], axis=1)
+    rows = np.arange(X.shape[0])
+    table = pd.DataFrame({"row": rows, "movie_id": rows + 1, "title": titles, "distance": dist})
+    table = table.drop(index=row).sort_values(["distance", "row"], kind="stable")
     return table.head(n).reset_index(drop=True)

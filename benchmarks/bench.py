@@ -64,6 +64,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from recsys_tutorial import cache as _cache  # noqa: E402
+from recsys_tutorial import settings
 from recsys_tutorial import observed as _observed  # noqa: E402
 import helpers  # noqa: E402
 from recsys_tutorial import research  # noqa: E402
@@ -288,15 +289,15 @@ def bench_gd100(Y, R, results, tiny):
 @contextlib.contextmanager
 def workbook_cache(value: str):
     """Run with ``$MOVIE_RECOMMENDER_CACHE`` set to ``value`` (a folder, or ``off``)."""
-    old = os.environ.get(_cache.ENV_VAR)
-    os.environ[_cache.ENV_VAR] = value
+    old = os.environ.get(settings.CACHE_ENV)
+    os.environ[settings.CACHE_ENV] = value
     try:
         yield
     finally:
         if old is None:
-            del os.environ[_cache.ENV_VAR]
+            del os.environ[settings.CACHE_ENV]
         else:
-            os.environ[_cache.ENV_VAR] = old
+            os.environ[settings.CACHE_ENV] = old
 
 
 def bench_xlsx(path: Path, results):

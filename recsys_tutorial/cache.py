@@ -38,29 +38,18 @@ from pathlib import Path
 
 import numpy as np
 
-from .workbooks import atomic_write
+from .settings import cache_folder
+from .files import atomic_write
 
-ENV_VAR = "MOVIE_RECOMMENDER_CACHE"
 MAX_ENTRIES = 16
 _FORMAT = b"parsed-workbook-cache 2\n"
-
-
-def cache_dir() -> Path | None:
-    """The cache folder now in force (read from the environment on each call), or None when off."""
-    chosen = os.environ.get(ENV_VAR, "")
-    if chosen.lower() == "off":
-        return None
-    if chosen:
-        return Path(chosen).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME", "") or Path.home() / ".cache"
-    return Path(base) / "movie-recommender"
 
 
 @functools.cache
 def _code_fingerprint(module: str) -> bytes:
     """The parsing code's identity: the loader's module, the modules it parses with, the libraries' versions."""
     h = hashlib.sha256(_FORMAT)
-    for name in (module, "recsys_tutorial.workbooks", "recsys_tutorial.validation", __name__):
+    for name in (module, "recsys_tutorial.workbooks", "recsys_tutorial.files", "recsys_tutorial.validation", __name__):
         source = Path(importlib.import_module(name).__file__)
         h.update(name.encode() + b"\0" + source.read_bytes() + b"\0")
     for dist in ("numpy", "pandas", "python-calamine"):
@@ -128,7 +117,7 @@ def cached_by_content(suffixes, max_bytes=None):
     def decorate(func):
         @functools.wraps(func)
         def wrapper(path, *args, **kwargs):
-            directory = cache_dir()
+            directory = cache_folder()
             try:
                 p = Path(os.fspath(path))
                 use = (directory is not None and not (args or kwargs) and p.suffix.lower() in suffixes

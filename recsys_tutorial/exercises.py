@@ -46,19 +46,16 @@ from typing import Callable
 
 import numpy as np
 
+from .settings import graded_run
+
 __all__ = ["check_cofi_cost", "check_cofi_gradients", "check_normalize_ratings",
            "check_gradient_step", "check_top_n", "Exercise", "EXERCISES", "Verdict", "judge",
-           "planned_calls", "record_call", "loops_in", "graded_run", "reference_codes"]
+           "planned_calls", "record_call", "loops_in", "reference_codes"]
 
 _RTOL, _ATOL = 1e-6, 1e-8
 _FACTORS = ("X", "Theta", "Y", "R")
 _JUNK = " (with non-zero values stored in the unrated entries of Y)"
 _NOT_WRITTEN = "not implemented yet (the stub still raises NotImplementedError)"
-
-
-def graded_run() -> bool:
-    """True while nbgrader executes the notebook (``NBGRADER_EXECUTION`` is 'autograde' or 'validate')."""
-    return bool(os.environ.get("NBGRADER_EXECUTION"))
 
 
 # ---------------------------------------------------------------- calling the learner's function

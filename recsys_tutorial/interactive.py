@@ -529,7 +529,7 @@ class RatingWidget:
     def _find(self, _change=None) -> None:
         found = helpers.search_titles(self.search.value, self.titles, self.Y, self.R, n=30)
         self.matches.options = [(f"{t}  ({c} ratings, mean {m:.2f})", int(r))
-                                for r, t, c, m in found.itertuples(index=False)]
+                                for r, t, c, m in zip(found.row, found.title, found.num_ratings, found.mean_rating)]
         self.matches.value = int(found.row.iloc[0]) if len(found) else None
 
     def _rate(self, stars: int, _button=None) -> None:
@@ -572,12 +572,12 @@ class RatingWidget:
         return self._rows[row, stars]
 
     def _top_html(self, table: pd.DataFrame, me: helpers.FactorModel) -> str:
-        everyone = set(self.newcomer.movie_id)
-        mean = me.mu + me.b_movie[table.movie_id] + me.b_user[0]
+        everyone = set(self.newcomer.row)
+        mean = me.mu + me.b_movie[table.row] + me.b_user[0]
         rows = "".join(
             f"<tr><td>{i}</td><td>{html.escape(t)}{'' if m in everyone else ' <b style=color:' + BLUE + '>new</b>'}"
             f"</td><td>{p:.2f}</td><td>{c}</td><td>{a:.2f}</td><td>{p - a:+.2f}</td><td>{_bar(p - a)}</td></tr>"
-            for i, (m, t, p, c, a) in enumerate(zip(table.movie_id, table.title, table.predicted_rating,
+            for i, (m, t, p, c, a) in enumerate(zip(table.row, table.title, table.predicted_rating,
                                                      table.num_ratings, mean), start=1))
         return (f"<b>2. My top {self.n}</b> (<b style=color:{BLUE}>new</b>: not in the list for no ratings)"
                 "<table class='my-top' style='min-width: 36em'><thead><tr><th>#</th><th>title</th>"

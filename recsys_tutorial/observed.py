@@ -15,13 +15,13 @@ The same type carries training and test sets for the held-out evaluation in
 
 from __future__ import annotations
 
-import os
 import warnings
 from typing import NamedTuple
 
 import numpy as np
 from scipy import sparse
 
+from .settings import use_numba
 from .validation import as_indices, as_int, as_ratings
 
 
@@ -144,13 +144,19 @@ class ObservedRatings:
             self._transposed = ObservedRatings(self.cols, self.rows, self.values, self.shape[::-1])
         return self._transposed
 
-    def cost_and_gradients(self, X, Theta, lambda_=0.0):
+    def cost_and_gradients(self, X, Theta, lambda_=0.0, *, compiled=None):
         """The cost of :func:`helpers.cofi_cost` and both gradients, over the ratings only.
 
         Inputs are not validated (the trainers validate once, before their loop).
-        Runs numba's compiled :func:`_half_pass` twice where numba is installed
-        and loading it pays (see :func:`compiled_kernel`), else the NumPy
-        reference; both agree to 1e-10 (tested).
+
+        Parameters
+        ----------
+        compiled : bool or None, default=None
+            ``True`` runs numba's compiled :func:`_half_pass` (RuntimeError
+            where numba cannot run), ``False`` the NumPy reference, ``None``
+            the compiled kernel wherever numba is installed and
+            ``MOVIE_RECOMMENDER_NUMBA`` allows it (:mod:`recsys_tutorial.settings`).
+            The same call always takes the same path; both agree to 1e-10 (tested).
 
         Returns
         -------
@@ -160,7 +166,7 @@ class ObservedRatings:
         """
         X = np.ascontiguousarray(X, dtype=float)
         Theta = np.ascontiguousarray(Theta, dtype=float)
-        kernel = _kernel_if_it_pays(self.n_ratings)
+        kernel = _kernel(compiled)
         if kernel is None:
             return self._cost_and_gradients_numpy(X, Theta, lambda_)
         lambda_ = float(lambda_)
@@ -287,43 +293,34 @@ def _half_pass(starts, partners, values, A, B, lambda_, grad):
     return sq
 
 
-#: Set ``MOVIE_RECOMMENDER_NUMBA=off`` to run the NumPy reference even where numba is installed.
-NUMBA_ENV_VAR = "MOVIE_RECOMMENDER_NUMBA"
 _KERNEL: dict = {}
 
-#: Loading the compiled kernel costs about 0.5 s per process (importing numba, reading its cache)
-#: and saves about 11 ns per rating and call: the NumPy path runs until this many ratings have
-#: gone through it, about 1 s of NumPy work, so that the load never costs more than the work
-#: done before it (benchmarks/README.md). A notebook that trains little never loads numba.
-NUMPY_RATINGS_BEFORE_NUMBA = 50_000_000
-_numpy_ratings = 0
 
-
-def _kernel_if_it_pays(n_ratings: int):
-    """The compiled kernel once it is loaded, or once enough ratings went through NumPy; else None."""
-    global _numpy_ratings
-    if "kernel" not in _KERNEL and _numpy_ratings < NUMPY_RATINGS_BEFORE_NUMBA:
-        _numpy_ratings += n_ratings
+def _kernel(compiled):
+    """The kernel a call of :meth:`ObservedRatings.cost_and_gradients` runs: numba's, or None for NumPy."""
+    if compiled is None:
+        return compiled_kernel() if use_numba() else None
+    if not compiled:
         return None
-    return compiled_kernel()
+    kernel = compiled_kernel()
+    if kernel is None:
+        raise RuntimeError("compiled=True, but numba's kernel cannot run here (numba not installed, or it failed "
+                           "to compile; see the warning): use compiled=None or False for the NumPy reference")
+    return kernel
 
 
 def compiled_kernel():
-    """numba's compiled :func:`_half_pass`, or None (numba not installed, turned off, or failing to compile).
+    """numba's compiled :func:`_half_pass`, or None (numba not installed, or failing to compile).
 
     Imported and compiled on the first call, not at import: ``import numba``
-    and reading its cache take about 0.5 s, so
-    :meth:`ObservedRatings.cost_and_gradients` calls this only once it pays
-    (:data:`NUMPY_RATINGS_BEFORE_NUMBA`). numba keeps the machine code in its
-    on-disk cache (``__pycache__`` beside this file, or its user-wide cache
-    folder where that is read-only, or ``$NUMBA_CACHE_DIR``), so a later
-    kernel loads it instead of compiling again. ``reassoc`` and ``contract``
-    let LLVM vectorise the sums and fuse multiply-adds; no other fast-math
-    flag (inf and NaN stay IEEE, so a diverging gradient descent still sees
-    them).
+    and reading its cache take about 0.5 s (``benchmarks/README.md``). numba
+    keeps the machine code in its on-disk cache (``__pycache__`` beside this
+    file, or its user-wide cache folder where that is read-only, or
+    ``$NUMBA_CACHE_DIR``), so a later kernel loads it instead of compiling
+    again; ``make warm`` does that once. ``reassoc`` and ``contract`` let LLVM
+    vectorise the sums and fuse multiply-adds; no other fast-math flag (inf
+    and NaN stay IEEE, so a diverging gradient descent still sees them).
     """
-    if os.environ.get(NUMBA_ENV_VAR, "").lower() == "off":
-        return None
     if "kernel" not in _KERNEL:
         _KERNEL["kernel"] = _compile_kernel()
     return _KERNEL["kernel"]

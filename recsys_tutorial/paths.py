@@ -1,6 +1,6 @@
 """Where the tutorial's data lives: one answer for every notebook, script and test.
 
-The built data (``make data``, i.e. ``data/build.py``) sits in the
+The built data (``make data``, i.e. ``data/build_data.py``) sits in the
 repository's ``data/`` folder. The environment variable ``MOVIELENS_DATA``
 overrides that with any folder that holds the same files, e.g. a shared copy
 on a JupyterHub::
@@ -15,13 +15,11 @@ A missing file raises :class:`DataNotBuiltError`, which says how to build it.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-__all__ = ["DATA_ENV", "BUILT_FILES", "DataNotBuiltError", "repository_root", "data_dir", "data_file"]
+from .settings import DATA_ENV, data_folder
 
-#: The environment variable that points at another data folder.
-DATA_ENV = "MOVIELENS_DATA"
+__all__ = ["DATA_ENV", "BUILT_FILES", "DataNotBuiltError", "repository_root", "data_dir", "data_file"]
 
 #: Files every complete build holds (``make data`` writes these and more).
 BUILT_FILES = ("ex8_movies.xlsx", "movie_params.xlsx", "movie_ids.txt", "u.data", "u.item", "u.genre")
@@ -32,13 +30,13 @@ class DataNotBuiltError(FileNotFoundError):
 
 
 def repository_root() -> Path:
-    """The repository: the folder that holds ``helpers.py``, this package and ``data/build.py``."""
+    """The repository: the folder that holds ``helpers.py``, this package and ``data/build_data.py``."""
     return Path(__file__).resolve().parents[1]
 
 
 def _how_to_build(folder: Path) -> str:
     root = repository_root()
-    return (f"Build the data with `make data` in {root} (or `python data/build.py "
+    return (f"Build the data with `make data` in {root} (or `python data/build_data.py "
             f"--dest {folder}` there), or set {DATA_ENV} to a folder that already holds it.")
 
 
@@ -56,8 +54,8 @@ def data_dir(*, check: bool = True) -> Path:
     DataNotBuiltError
         If ``check`` and files are missing: names them and says how to build them.
     """
-    override = os.environ.get(DATA_ENV, "").strip()
-    folder = Path(override).expanduser() if override else repository_root() / "data"
+    override = data_folder()
+    folder = override or repository_root() / "data"
     if check:
         missing = [name for name in BUILT_FILES if not (folder / name).is_file()]
         if missing:

@@ -1,111 +1,23 @@
 """The project's one set of argument checks.
 
-Every public function of :mod:`helpers`, :mod:`research` and the data step
+Every public function of :mod:`helpers`, of this package and of the data step
 checks its arguments here, once, at its entry point, so that every message
 has the same shape: *what* was expected, *what* was got, and how to fix it.
-Nothing here computes anything a learner needs to read; it only says no
-early and clearly instead of letting NumPy fail deep inside a formula.
+As in scikit-learn (``check_scalar``, ``check_array``), an argument of the
+wrong type (a string for a number, a number for a flag, a list for a model)
+raises TypeError, and one of the right type but a wrong value (a negative
+rate, NaN, a shape that does not fit, an array of text or complex numbers
+where real numbers are meant) raises ValueError. Nothing here reads files
+(:mod:`recsys_tutorial.files` does) or computes anything a learner needs to
+read; it only says no early and clearly instead of letting NumPy fail deep
+inside a formula.
 """
 
 from __future__ import annotations
 
 import numbers
-import re
-from pathlib import Path
 
 import numpy as np
-
-#: The largest text file any loader reads (MovieLens' u.data, the largest, is 2 MB;
-#: u.item 0.24 MB): a bigger one is refused before it is read.
-MAX_TEXT_BYTES = 64 * 2**20
-#: The largest .mat file, and the most elements in one of its variables, the loaders
-#: accept (the course's ex8_movies.mat is 0.2 MB, its largest variable 1.6 million).
-MAX_MAT_BYTES = 64 * 2**20
-MAX_MAT_ELEMENTS = 5_000_000
-
-
-def existing_file(path, what: str, *, max_bytes=None) -> Path:
-    """``path`` as a :class:`~pathlib.Path`, or FileNotFoundError naming ``what`` it should hold.
-
-    With ``max_bytes``, a larger file is refused (ValueError) before anyone reads it.
-    """
-    if path is None or isinstance(path, (bool, int, float)):
-        raise ValueError(f"{what} file must be a path (str or pathlib.Path); got {path!r}")
-    p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"{what} file not found: '{p}'")
-    if not p.is_file():
-        raise FileNotFoundError(f"{what} path '{p}' is not a file")
-    if max_bytes is not None and p.stat().st_size > max_bytes:
-        raise ValueError(f"{what} file '{p}' is {p.stat().st_size:,} bytes; at most {max_bytes:,} are accepted "
-                         "(is it the right file?)")
-    return p
-
-
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def text_lines(path, what: str) -> tuple[list[str], str]:
-    """The lines of a text file and the encoding it was read with.
-
-    UTF-8 when the bytes are valid UTF-8 (so a file saved as UTF-8 is not
-    garbled into "MisÃ©rables"), else Latin-1, the encoding of MovieLens and
-    the course (every byte is a Latin-1 character). Lines are split on line
-    breaks only (``\\n``, ``\\r\\n``, ``\\r``), never on form feeds or other
-    control characters; a line holding one (but tab) is refused, naming it.
-    """
-    p = existing_file(path, what, max_bytes=MAX_TEXT_BYTES)
-    data = p.read_bytes()
-    try:
-        text, encoding = data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        text, encoding = data.decode("latin-1"), "latin-1"
-    lines = _LINE_BREAK.split(text.removeprefix("\ufeff"))
-    if lines and lines[-1] == "":
-        lines.pop()
-    for lineno, line in enumerate(lines, start=1):
-        bad = _CONTROL.search(line)
-        if bad:
-            raise ValueError(f"{what} file '{p}', line {lineno}: holds the control character "
-                             f"U+{ord(bad.group()):04X} at position {bad.start() + 1}; a text file of "
-                             "this kind holds printable text and tabs only (remove it)")
-    return lines, encoding
-
-
-def _unreadable_mat(p: Path, exc: Exception) -> ValueError:
-    return ValueError(f"cannot read '{p}' as a MATLAB .mat file (v4 to v7; from MATLAB, save v7.3 files "
-                      f"again with save(..., '-v7')): {type(exc).__name__}: {exc}")
-
-
-def mat_variables(path, names: list[str], what: str) -> dict[str, np.ndarray]:
-    """The variables ``names`` of a MATLAB .mat file, their sizes checked before they are read.
-
-    Refused with a ValueError naming the file: a file over
-    :data:`MAX_MAT_BYTES`, a variable whose header declares more than
-    :data:`MAX_MAT_ELEMENTS` elements, a missing variable, a file that is not
-    a readable v4-v7 .mat (v7.3 is HDF5).
-    """
-    from scipy import io as sio
-
-    p = existing_file(path, what, max_bytes=MAX_MAT_BYTES)
-    try:
-        shapes = {name: shape for name, shape, _ in sio.whosmat(str(p))}
-    except Exception as exc:  # scipy raises many types for a file that is not a .mat
-        raise _unreadable_mat(p, exc) from None
-    missing = [n for n in names if n not in shapes]
-    if missing:
-        raise ValueError(f"'{p}' has no variable(s) {missing}; it holds {sorted(shapes)} (expected {names})")
-    for n in names:
-        if float(np.prod(shapes[n], dtype=float)) > MAX_MAT_ELEMENTS:
-            raise ValueError(f"'{p}' variable {n} has shape {shapes[n]}: more than {MAX_MAT_ELEMENTS:,} "
-                             "elements, far more than a ratings problem needs")
-    try:
-        mat = sio.loadmat(str(p), variable_names=names)
-    except Exception as exc:
-        raise _unreadable_mat(p, exc) from None
-    return {n: mat[n] for n in names}
-
 
 def _range_text(low, high, low_open, high_open) -> str:
     parts = []
@@ -124,7 +36,7 @@ def as_float(value, name: str, *, low=None, high=None, low_open=False, high_open
     bound = _range_text(low, high, low_open, high_open)
     want = f"a finite number{' ' + bound if bound else ''}"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be {want}; got {value!r} ({type(value).__name__})")
+        raise TypeError(f"{name} must be {want}; got {value!r} ({type(value).__name__})")
     v = float(value)
     too_low = low is not None and (v <= low if low_open else v < low)
     too_high = high is not None and (v >= high if high_open else v > high)
@@ -142,7 +54,7 @@ def as_int(value, name: str, *, low=None, high=None) -> int:
     bound = _range_text(low, high, False, False)
     want = f"an integer{' ' + bound if bound else ''}"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be {want}; got {value!r} ({type(value).__name__})")
+        raise TypeError(f"{name} must be {want}; got {value!r} ({type(value).__name__})")
     if not np.isfinite(float(value)) or float(value) != int(value):
         raise ValueError(f"{name} must be {want}; got {value!r}")
     v = int(value)
@@ -154,13 +66,15 @@ def as_int(value, name: str, *, low=None, high=None) -> int:
 def as_bool(value, name: str) -> bool:
     """``True`` or ``False`` only: the string ``'no'`` is not allowed to count as True."""
     if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False; got {value!r} ({type(value).__name__})")
+        raise TypeError(f"{name} must be True or False; got {value!r} ({type(value).__name__})")
     return bool(value)
 
 
 def as_choice(value, name: str, choices) -> str:
     """One of ``choices`` (strings)."""
-    if not isinstance(value, str) or value not in choices:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be one of {list(choices)}; got {value!r} ({type(value).__name__})")
+    if value not in choices:
         raise ValueError(f"{name} must be one of {list(choices)}; got {value!r}")
     return value
 
@@ -273,21 +187,43 @@ def as_loaded_ratings(Y, R, source: str, cell=None, *, low: float = 1.0, high: f
     return Y, R
 
 
+def as_factor_pair(X, Theta, n_movies=None, n_users=None, source: str = ""):
+    """``X`` (n_movies, k) and ``Theta`` (n_users, k): finite 2-D arrays of one width, and the given heights.
+
+    The project's one check of the two factor matrices against each other;
+    ``source`` (a file) starts the messages when given.
+    """
+    at = f"{source}: " if source else ""
+    X = as_matrix(X, f"{at}X", finite=True)
+    Theta = as_matrix(Theta, f"{at}Theta", finite=True)
+    if n_movies is not None and X.shape[0] != n_movies:
+        raise ValueError(f"{at}X must have one row per movie ({n_movies}); got X of shape {X.shape}")
+    if n_users is not None and Theta.shape[0] != n_users:
+        raise ValueError(f"{at}Theta must have one row per user ({n_users}); got Theta of shape {Theta.shape}")
+    if X.shape[1] != Theta.shape[1]:
+        raise ValueError(f"{at}X and Theta must have the same number of features (columns); "
+                         f"got X {X.shape} and Theta {Theta.shape}")
+    return X, Theta
+
+
 def as_factors(X, Theta, Y, R):
     """``(X, Theta, Y, R)`` checked against each other (shapes in the course notation)."""
     Y, R = as_ratings(Y, R)
-    X = as_matrix(X, "X", finite=True)
-    Theta = as_matrix(Theta, "Theta", finite=True)
-    n_movies, n_users = Y.shape
-    if X.shape[0] != n_movies:
-        raise ValueError(f"X must have one row per movie (Y has {n_movies} rows); got X of shape {X.shape}")
-    if Theta.shape[0] != n_users:
-        raise ValueError(
-            f"Theta must have one row per user (Y has {n_users} columns); got Theta of shape {Theta.shape}")
-    if X.shape[1] != Theta.shape[1]:
-        raise ValueError(
-            f"X and Theta must have the same number of features (columns); got {X.shape[1]} and {Theta.shape[1]}")
+    X, Theta = as_factor_pair(X, Theta, *Y.shape)
     return X, Theta, Y, R
+
+
+def as_titles(titles, n_movies: int) -> list[str]:
+    """A list of ``n_movies`` titles (strings), one per movie."""
+    if isinstance(titles, str) or not hasattr(titles, "__iter__"):
+        raise TypeError(f"titles must be a list of strings, one per movie; got {type(titles).__name__}")
+    titles = list(titles)
+    if len(titles) != n_movies:
+        raise ValueError(f"titles must have one entry per movie ({n_movies}); got {len(titles)}")
+    bad = next((i for i, t in enumerate(titles) if not isinstance(t, str)), None)
+    if bad is not None:
+        raise TypeError(f"titles must be strings; titles[{bad}] is {titles[bad]!r} ({type(titles[bad]).__name__})")
+    return titles
 
 
 def as_index(value, name: str, size: int) -> int:
@@ -306,3 +242,15 @@ def as_indices(a, name: str) -> np.ndarray:
             raise ValueError(f"{name} must hold integer indices; got dtype {arr.dtype}")
         arr = as_int64
     return arr.astype(np.int64, copy=False)
+
+
+def as_observed(ratings, name: str = "ratings"):
+    """``ratings`` itself if it is an :class:`~recsys_tutorial.observed.ObservedRatings`, else a TypeError
+    saying how to get one."""
+    from .observed import ObservedRatings   # here: observed.py uses this module
+
+    if isinstance(ratings, ObservedRatings):
+        return ratings
+    raise TypeError(
+        f"{name} must be an ObservedRatings (see research.load_movielens_split, research.random_split, "
+        f"ObservedRatings.from_dense); got {type(ratings).__name__}")

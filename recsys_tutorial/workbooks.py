@@ -1,4 +1,4 @@
-"""Spreadsheets: reading the article's workbooks, and writing them exactly.
+"""Reading the article's workbooks, checked before any parser sees them.
 
 Reading goes through python-calamine (a Rust parser, much faster than
 openpyxl on the 1682 x 943 ratings workbook; the timings are in
@@ -6,27 +6,10 @@ openpyxl on the 1682 x 943 ratings workbook; the timings are in
 :func:`helpers.load_parameters` call :func:`read_sheets` and turn each sheet
 into an array with :func:`sheet_as_float` or :func:`sheet_as_flags`.
 
-Writing is for the data step (``scripts/build_data.py``): :func:`write_xlsx`
-generates the SpreadsheetML parts itself rather than through openpyxl or
-XlsxWriter, for two reasons. Exactness: both libraries format numbers with
-``"%.16g"``, which does not round-trip 37.5 % of the course's ``X``/``Theta``
-doubles (9,857 of 26,250), while ``repr`` is the shortest text that reads back
-as the same double, so the workbooks hold the ``.mat`` values bit for bit.
-Speed: it writes the ratings workbook many times faster than openpyxl's
-write-only mode, XlsxWriter or ``pandas.to_excel`` (timings in
-``benchmarks/README.md``). The files read back identically with openpyxl,
-calamine and LibreOffice Calc. Every file goes through :func:`atomic_write`,
-so a failed write leaves nothing half-written.
-
-Checking, :func:`workbook_matches`, lets the data step skip a workbook that
-already holds exactly what it would write. It reads the cells with the same
-calamine parser but not through :func:`read_sheets`, which is forgiving on
-purpose for learners' files (sheet names in any case, flags as 1/0 or text,
-empty cells as NaN, extra sheets ignored): "exactly" means the same sheets in
-the same order, TRUE/FALSE cells typed as booleans and numbers as numbers.
+The data step writes them with its own exact writer (``data/xlsx_writer.py``).
 
 Limits, checked by :func:`check_workbook` before any parser sees a file
-(both :func:`read_sheets` and :func:`workbook_matches` call it). A workbook
+(:func:`read_sheets` and the data step's ``workbook_matches`` call it). A workbook
 is a zip of XML parts, and the parser (calamine, in Rust) builds each sheet
 as one dense block from A1 to its last cell: a 2 kB file with cells at A1
 and XFD1048576 asks it for 549 GB, and the allocation failure aborts the
@@ -58,7 +41,7 @@ process (a notebook kernel dies with the learner's unsaved work), while a
 Finding where a sheet's cells are costs about a third of calamine's parse
 (0.65 s of CPU against 1.8 s for the ratings workbook): XML in the usual
 form (every cell ``<c r="B7" ...>``, as Excel, LibreOffice, openpyxl and
-:func:`write_xlsx` write it) is measured with NumPy without parsing
+the data step's writer write it) is measured with NumPy without parsing
 (:func:`_fast_cells`, which proves that form); any other XML is followed by
 expat, element by element, the way calamine places cells, 20 times more
 slowly, so only up to :data:`MAX_UNUSUAL_XML_BYTES` = 32 MB of it per sheet
@@ -67,20 +50,17 @@ slowly, so only up to :data:`MAX_UNUSUAL_XML_BYTES` = 32 MB of it per sheet
 
 from __future__ import annotations
 
-import contextlib
-import os
 import posixpath
 import re
-import tempfile
-import time
 import zipfile
 import zlib
-from glob import escape as glob_escape
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
 import numpy as np
 import pandas as pd
+
+from .files import check_zip_members
 
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm"}
 
@@ -145,31 +125,6 @@ def _refuse_non_zip(p: Path, head: bytes) -> None:
         raise ValueError(f"workbook '{p}' is a legacy Excel 97-2003 (.xls) file, which is not read: {_SAVE_AS}")
     raise ValueError(f"workbook '{p}' is not an .xlsx workbook (a zip package): it starts with {head[:8]!r}; "
                      f"{_SAVE_AS}")
-
-
-def _check_members(p: Path, infos: list[zipfile.ZipInfo]) -> None:
-    """Member count, names, encryption, compression methods and declared sizes, before anything is unpacked."""
-    if len(infos) > MAX_MEMBERS:
-        raise ValueError(f"workbook '{p}' has {len(infos):,} parts; at most {MAX_MEMBERS:,} are accepted")
-    names = [i.filename for i in infos]
-    if len(set(names)) != len(names):
-        raise ValueError(f"workbook '{p}' holds a part name twice: damaged; {_SAVE_AS}")
-    total = 0
-    for info in infos:
-        where = f"workbook '{p}' part '{info.filename}'"
-        if info.flag_bits & 0x1:
-            raise ValueError(f"{where} is encrypted: a password-protected workbook cannot be read; {_SAVE_AS}")
-        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            raise ValueError(f"{where} uses zip compression method {info.compress_type}; {_SAVE_AS}")
-        if info.file_size > MAX_SHEET_XML_BYTES:
-            raise ValueError(f"{where} unpacks to {info.file_size:,} bytes; at most {MAX_SHEET_XML_BYTES:,} "
-                             f"are accepted ({_limits_text()})")
-        if info.file_size > 2**20 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-            raise ValueError(f"{where} unpacks {info.file_size / max(info.compress_size, 1):,.0f} times larger "
-                             f"than it is packed (at most {MAX_RATIO} accepted): a zip bomb, not a workbook")
-        total += info.file_size
-    if total > MAX_UNPACKED_BYTES:
-        raise ValueError(f"workbook '{p}' unpacks to {total:,} bytes; at most {MAX_UNPACKED_BYTES:,} are accepted")
 
 
 def _member_chunks(fp: BinaryIO, info: zipfile.ZipInfo, where: str, size: int = 1 << 22) -> Iterator[bytes]:
@@ -548,7 +503,8 @@ def check_workbook(path) -> None:
         except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
             raise ValueError(f"workbook '{p}' is not a readable zip package, truncated or damaged ({exc}); "
                              f"{_SAVE_AS}") from None
-        _check_members(p, infos)
+        check_zip_members(infos, f"workbook '{p}'", max_members=MAX_MEMBERS, max_member_bytes=MAX_SHEET_XML_BYTES,
+                          max_unpacked_bytes=MAX_UNPACKED_BYTES, max_ratio=MAX_RATIO, usual=_SAVE_AS)
         sheets = _sheet_parts(fp, p, infos)
         for info in infos:
             where = f"workbook '{p}' part '{info.filename}'"
@@ -657,294 +613,30 @@ def sheet_as_float(df: pd.DataFrame, source: str, *, allow_empty: bool = True) -
     return arr
 
 
-# --------------------------------------------------------------------------
-# Writing: atomic files, exact SpreadsheetML
-# --------------------------------------------------------------------------
+def _padded(Y: np.ndarray, shape) -> np.ndarray:
+    """``Y`` padded with NaN (empty) up to ``shape``: spreadsheet readers drop trailing empty rows/columns."""
+    if Y.shape[0] <= shape[0] and Y.shape[1] <= shape[1] and Y.shape != tuple(shape):
+        return np.pad(Y, [(0, shape[0] - Y.shape[0]), (0, shape[1] - Y.shape[1])], constant_values=np.nan)
+    return Y
 
 
-class DataError(ValueError):
-    """A data file is unusable or cannot be written as asked; the message names the file.
-
-    Raised by the writer here and, for its sources, by the data step, which
-    imports it from here (a ValueError, like the loaders' errors).
-    """
+def _workbook(p: Path, what: str) -> None:
+    if p.suffix.lower() not in WORKBOOK_SUFFIXES:
+        raise ValueError(f"{what} file '{p}' must be an .xlsx workbook or a .mat file; got suffix '{p.suffix}'")
 
 
-@contextlib.contextmanager
-def atomic_write(path: Path) -> Iterator[BinaryIO]:
-    """Open a temporary file next to ``path`` and move it into place on success.
-
-    Parameters
-    ----------
-    path : Path
-        Final location of the file.
-
-    Yields
-    ------
-    BinaryIO
-        A binary file object opened for writing.  It lives in the same
-        directory as ``path``, named ``.<name>.<pid>.<random>.part``.
-
-    Notes
-    -----
-    If the body raises (including ``KeyboardInterrupt``) the temporary file
-    is deleted and ``path`` is left as it was. A process killed outright
-    (``kill -9``, a power cut) leaves it behind: :func:`remove_stale_parts`
-    removes those of processes that are gone.
-    """
-    path = Path(path)
-    tmp = tempfile.NamedTemporaryFile(
-        mode="wb", dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".part", delete=False
-    )
-    try:
-        with tmp:
-            yield tmp
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.chmod(tmp.name, 0o644)
-        os.replace(tmp.name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp.name)
-        raise
+def ratings_sheets(p: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Sheet ``y`` (ratings as floats, empty cells NaN, padded to ``R``'s shape) and sheet ``R`` (flags) of a
+    ratings workbook, as :func:`helpers.load_ratings` checks them next."""
+    _workbook(p, "ratings")
+    sheets = read_sheets(p, ["y", "R"])
+    R = sheet_as_flags(sheets["R"], f"workbook '{p}' sheet 'R'")
+    return _padded(sheet_as_float(sheets["y"], f"workbook '{p}' sheet 'y'"), R.shape), R
 
 
-def _process_gone(pid: int) -> bool:
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
-        return True
-    except OSError:  # it exists but belongs to someone else
-        return False
-    return False
-
-
-def remove_stale_parts(directory: Path, names, *, min_age: float = 600.0) -> list[str]:
-    """Remove the temporary files :func:`atomic_write` left for ``names`` in ``directory`` when killed.
-
-    A ``.<name>.<pid>.<random>.part`` file is stale when process ``pid`` is
-    gone (on Windows, where that cannot be asked safely, when it is older
-    than ``min_age`` seconds); an older-style ``.<name>.<random>.part``
-    without a pid when it is older than ``min_age`` seconds. Returns the
-    names removed.
-    """
-    removed = []
-    for name in names:
-        for part in Path(directory).glob(f".{glob_escape(name)}.*.part"):
-            middle = part.name[len(name) + 2:-len(".part")].split(".")
-            age = time.time() - part.stat().st_mtime
-            if len(middle) == 2 and middle[0].isdigit() and os.name != "nt":
-                stale = _process_gone(int(middle[0]))
-            else:
-                stale = age > min_age
-            if stale:
-                with contextlib.suppress(FileNotFoundError):
-                    part.unlink()
-                removed.append(part.name)
-    return removed
-
-
-_NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
-_XML_DECL = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml"
-
-_STYLES_XML = (
-    _XML_DECL + f'<styleSheet xmlns="{_NS_MAIN}">'
-    '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
-    '<fills count="2"><fill><patternFill patternType="none"/></fill>'
-    '<fill><patternFill patternType="gray125"/></fill></fills>'
-    '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
-    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/></cellXfs>'
-    '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
-    "</styleSheet>"
-)
-
-
-def column_letters(n: int) -> list[str]:
-    """Return the spreadsheet column names of the first ``n`` columns.
-
-    Parameters
-    ----------
-    n : int
-        Number of columns.
-
-    Returns
-    -------
-    list of str
-        ``["A", "B", ..., "Z", "AA", ...]``.
-    """
-    return [column_name(j) for j in range(n)]
-
-
-def _row_renderer(values: np.ndarray) -> Callable[[int, list, list[str]], str]:
-    """Return a function rendering one row of ``values`` as SpreadsheetML cells."""
-    if values.dtype == bool:
-        return lambda r, row, cols: "".join(
-            [f'<c r="{c}{r}" t="b"><v>{1 if v else 0}</v></c>' for c, v in zip(cols, row)]
-        )
-    if np.issubdtype(values.dtype, np.integer):
-        return lambda r, row, cols: "".join(
-            [f'<c r="{c}{r}"><v>{v}</v></c>' for c, v in zip(cols, row)]
-        )
-    if np.issubdtype(values.dtype, np.floating):
-        if not np.all(np.isfinite(values)):
-            raise DataError("refusing to write NaN or infinite values to a workbook")
-        # repr() of a Python float is the shortest text that reads back as
-        # exactly the same double, so the workbook round-trips bit for bit.
-        return lambda r, row, cols: "".join(
-            [f'<c r="{c}{r}"><v>{v!r}</v></c>' for c, v in zip(cols, row)]
-        )
-    raise DataError(f"cannot write values of dtype {values.dtype} to a workbook")
-
-
-def _package_parts(names: list[str]) -> dict[str, str]:
-    """The parts of a workbook besides its sheets: content types, relationships, styles."""
-    numbers = range(1, len(names) + 1)
-    content_types = (
-        _XML_DECL
-        + '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-        '<Default Extension="xml" ContentType="application/xml"/>'
-        f'<Override PartName="/xl/workbook.xml" ContentType="{_CT}.sheet.main+xml"/>'
-        f'<Override PartName="/xl/styles.xml" ContentType="{_CT}.styles+xml"/>'
-        + "".join(f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="{_CT}.worksheet+xml"/>'
-                  for i in numbers)
-        + "</Types>"
-    )
-    root_rels = (
-        _XML_DECL + f'<Relationships xmlns="{_NS_PKG_REL}">'
-        f'<Relationship Id="rId1" Type="{_NS_REL}/officeDocument" Target="xl/workbook.xml"/>'
-        "</Relationships>"
-    )
-    workbook = (
-        _XML_DECL + f'<workbook xmlns="{_NS_MAIN}" xmlns:r="{_NS_REL}"><sheets>'
-        + "".join(f'<sheet name="{name}" sheetId="{i}" r:id="rId{i}"/>' for i, name in enumerate(names, 1))
-        + "</sheets></workbook>"
-    )
-    workbook_rels = (
-        _XML_DECL + f'<Relationships xmlns="{_NS_PKG_REL}">'
-        + "".join(f'<Relationship Id="rId{i}" Type="{_NS_REL}/worksheet" Target="worksheets/sheet{i}.xml"/>'
-                  for i in numbers)
-        + f'<Relationship Id="rId{len(names) + 1}" Type="{_NS_REL}/styles" Target="styles.xml"/>'
-        "</Relationships>"
-    )
-    return {"[Content_Types].xml": content_types, "_rels/.rels": root_rels, "xl/workbook.xml": workbook,
-            "xl/_rels/workbook.xml.rels": workbook_rels, "xl/styles.xml": _STYLES_XML}
-
-
-def _write_sheet(zf: zipfile.ZipFile, number: int, arr: np.ndarray, render, bar) -> None:
-    """Stream one 2-D array into ``xl/worksheets/sheet<number>.xml``, a row at a time."""
-    cols = column_letters(arr.shape[1])
-    dim = f"A1:{cols[-1]}{arr.shape[0]}"
-    with zf.open(f"xl/worksheets/sheet{number}.xml", "w", force_zip64=True) as part:
-        part.write((_XML_DECL + f'<worksheet xmlns="{_NS_MAIN}"><dimension ref="{dim}"/><sheetData>').encode())
-        for r, row in enumerate(arr.tolist(), 1):
-            part.write(f'<row r="{r}">{render(r, row, cols)}</row>'.encode())
-            bar.update(1)
-        part.write(b"</sheetData></worksheet>")
-
-
-def write_xlsx(path: Path, sheets: dict[str, np.ndarray], progress: bool = True) -> None:
-    """Write 2-D arrays as sheets of an .xlsx workbook, atomically.
-
-    Each array becomes one sheet with no header row and no index column:
-    cell ``A1`` holds ``array[0, 0]``.  Boolean arrays are written as
-    TRUE/FALSE cells, integer and float arrays as numbers (floats as their
-    shortest exact text, see the module docstring).
-
-    Parameters
-    ----------
-    path : Path
-        Destination workbook.
-    sheets : dict of str to ndarray
-        Sheet name -> 2-D array, in sheet order.
-    progress : bool, default True
-        Show a tqdm progress bar over the rows written.
-
-    Raises
-    ------
-    DataError
-        If a sheet is not a non-empty 2-D array, holds NaN or infinities, or
-        has a dtype other than bool, integer or float.  Nothing is written then.
-    """
-    from tqdm.auto import tqdm
-
-    names = list(sheets)
-    arrays = [np.asarray(sheets[name]) for name in names]
-    for name, arr in zip(names, arrays):
-        if arr.ndim != 2 or 0 in arr.shape:
-            raise DataError(f"{Path(path).name}: sheet {name!r} must be a non-empty 2-D array")
-    renderers = [_row_renderer(arr) for arr in arrays]
-    with atomic_write(path) as fh, zipfile.ZipFile(
-        fh, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1
-    ) as zf, tqdm(total=sum(arr.shape[0] for arr in arrays), desc=f"writing {Path(path).name}",
-                  unit="row", disable=not progress, leave=False) as bar:
-        for part, text in _package_parts(names).items():
-            zf.writestr(part, text)
-        for i, (arr, render) in enumerate(zip(arrays, renderers), 1):
-            _write_sheet(zf, i, arr, render, bar)
-
-
-# --------------------------------------------------------------------------
-# Checking that a workbook holds exactly what write_xlsx would write
-# --------------------------------------------------------------------------
-
-
-def _sheet_array(rows: list[list[object]], kind: str) -> np.ndarray | None:
-    """Convert calamine rows to an array of ``kind`` ('bool' or 'float'), or None."""
-    if not rows or any(len(r) != len(rows[0]) for r in rows):
-        return None
-    if kind == "bool":
-        if not all(type(v) is bool for row in rows for v in row):
-            return None
-        return np.array(rows, dtype=bool)
-    if not all(type(v) in (int, float) for row in rows for v in row):
-        return None
-    return np.array(rows, dtype=float)
-
-
-def _sheet_matches(rows: list[list[object]], values: np.ndarray | None, shape: tuple[int, int]) -> bool:
-    kind = "bool" if values is not None and values.dtype == bool else "float"
-    arr = _sheet_array(rows, kind)
-    if arr is None or arr.shape != tuple(shape):
-        return False
-    if values is None:
-        return bool(np.all(np.isfinite(arr)))
-    return np.array_equal(arr, values.astype(arr.dtype))
-
-
-def workbook_matches(path: Path, expected: dict[str, tuple[np.ndarray | None, tuple[int, int]]]) -> bool:
-    """Tell whether an existing workbook holds exactly the expected sheets.
-
-    Parameters
-    ----------
-    path : Path
-        Workbook to check.
-    expected : dict
-        Sheet name -> ``(values, shape)``, in sheet order.  ``values`` is the
-        exact array the sheet must hold (booleans as TRUE/FALSE cells), or
-        None to check only the shape and that every cell is a finite number.
-
-    Returns
-    -------
-    bool
-        True when the file exists, opens, and every sheet matches.
-    """
-    import python_calamine
-
-    if not Path(path).is_file():
-        return False
-    try:
-        check_workbook(path)  # a file that would crash the parser is just "not a match"
-        book = python_calamine.CalamineWorkbook.from_path(str(path))
-        if list(book.sheet_names) != list(expected):
-            return False
-        rows = {name: book.get_sheet_by_name(name).to_python() for name in expected}
-    except Exception:  # calamine raises its own exception types; an unreadable file does not match
-        return False
-    return all(_sheet_matches(rows[name], values, shape) for name, (values, shape) in expected.items())
+def parameter_sheets(p: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Sheets ``X`` and ``theta`` of a parameters workbook as float arrays (no empty cell)."""
+    _workbook(p, "parameters")
+    sheets = read_sheets(p, ["X", "theta"])
+    return tuple(sheet_as_float(sheets[name], f"workbook '{p}' sheet '{name}'", allow_empty=False)
+                 for name in ("X", "theta"))

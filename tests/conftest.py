@@ -1,7 +1,8 @@
-"""Suite-wide set-up: one fresh workbook cache for the whole run.
+"""Suite-wide set-up and the fixtures several test modules share.
 
-``helpers.load_ratings`` keeps parsed workbooks in a disk cache (``_cache.py``;
-by default under ``~/.cache``). The suite points it at a temporary folder of
+One fresh workbook cache for the whole run: ``helpers.load_ratings`` keeps
+parsed workbooks in a disk cache (``recsys_tutorial/cache.py``; by default
+under ``~/.cache``). The suite points it at a temporary folder of
 its own, through the environment so that the notebooks' kernels and every
 subprocess share it: the ratings workbook is parsed once per run instead of
 once per notebook, and nothing is written to the user's cache. A
@@ -10,21 +11,27 @@ once per notebook, and nothing is written to the user's cache. A
 
 from __future__ import annotations
 
+import http.server
 import os
 import shutil
 import tempfile
+import threading
+
+import pytest
+
+from fakes import EX8
 
 _made = []
 
 
 def pytest_configure(config):
-    from recsys_tutorial.cache import ENV_VAR
+    from recsys_tutorial.settings import CACHE_ENV
 
-    if os.environ.get(ENV_VAR):
+    if os.environ.get(CACHE_ENV):
         return
     folder = tempfile.mkdtemp(prefix="movie-recommender-test-cache-")
-    os.environ[ENV_VAR] = folder
-    _made.append((ENV_VAR, folder))
+    os.environ[CACHE_ENV] = folder
+    _made.append((CACHE_ENV, folder))
 
 
 def pytest_unconfigure(config):
@@ -32,3 +39,56 @@ def pytest_unconfigure(config):
         shutil.rmtree(folder, ignore_errors=True)
         if os.environ.get(name) == folder:
             del os.environ[name]
+
+
+@pytest.fixture
+def server():
+    """An HTTP server on 127.0.0.1 serving ``routes`` (path -> bytes)."""
+    routes: dict[str, bytes] = {}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server naming)
+            body = routes.get(self.path)
+            if body is None:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    try:
+        yield base, routes
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def dest(tmp_path):
+    """A data folder to build into, holding keep.txt only (``fakes.assert_untouched`` checks it)."""
+    d = tmp_path / "data"
+    d.mkdir()
+    (d / "keep.txt").write_text("keep")
+    return d
+
+
+@pytest.fixture(scope="module")
+def course():
+    """The course's arrays and titles: ``(Y, R, X, Theta, titles)`` (skipped without ``shared/data``)."""
+    import helpers as h
+
+    if not EX8.is_dir():
+        pytest.skip(f"course data not found at {EX8}")
+    Y, R = h.load_ratings(EX8 / "ex8_movies.mat")
+    X, Theta = h.load_parameters(EX8 / "ex8_movieParams.mat")
+    titles = h.load_movie_titles(EX8 / "movie_ids.txt")
+    return Y, R, X, Theta, titles

@@ -115,16 +115,16 @@ def test_dense_masked_baseline_is_the_course_cost_and_gradients():
 def test_workbook_cache_sets_and_restores_the_environment(monkeypatch):
     import os
 
-    from recsys_tutorial import cache as _cache
+    from recsys_tutorial import cache as _cache, settings
 
-    monkeypatch.setenv(_cache.ENV_VAR, "/somewhere")
+    monkeypatch.setenv(settings.CACHE_ENV, "/somewhere")
     with bench.workbook_cache("off"):
-        assert _cache.cache_dir() is None
-    assert os.environ[_cache.ENV_VAR] == "/somewhere"
-    monkeypatch.delenv(_cache.ENV_VAR)
+        assert settings.cache_folder() is None
+    assert os.environ[settings.CACHE_ENV] == "/somewhere"
+    monkeypatch.delenv(settings.CACHE_ENV)
     with bench.workbook_cache("/elsewhere"):
-        assert os.environ[_cache.ENV_VAR] == "/elsewhere"
-    assert _cache.ENV_VAR not in os.environ
+        assert os.environ[settings.CACHE_ENV] == "/elsewhere"
+    assert settings.CACHE_ENV not in os.environ
 
 
 def test_course_titles_tiny_are_made_up():

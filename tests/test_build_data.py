@@ -1,4 +1,4 @@
-"""Tests for data/build.py (the data step).
+"""Tests for data/build_data.py (the data step).
 
 The real-data tests read ``<repo>/../shared/data`` and are skipped when it is
 absent.  The download tests serve a tiny fake ``ml-100k.zip`` from a local
@@ -9,24 +9,17 @@ repository's own ``data/`` directory.
 from __future__ import annotations
 
 import hashlib
-import http.server
-import importlib.util
-import io
 import os
-import sys
-import threading
 import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from recsys_tutorial import workbooks
+import build_data as bd
+from fakes import SHARED, assert_untouched, download_build, fake_ml100k_files, fake_Y_R, listing, make_source, make_zip
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED = REPO_ROOT.parent / "shared" / "data"
 COURSERA = SHARED / "coursera-ex8"
 ML100K = SHARED / "ml-100k"
 SKIP_NO_SHARED = pytest.mark.skipif(
@@ -34,24 +27,8 @@ SKIP_NO_SHARED = pytest.mark.skipif(
     reason=f"shared data not found at {SHARED} (needs coursera-ex8/ and ml-100k/)",
 )
 
-
-def _load_module():
-    spec = importlib.util.spec_from_file_location("build_data", REPO_ROOT / "data" / "build.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["build_data"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-bd = _load_module()
-
 RAW_NAMES = sorted(bd.RAW_FILES)
 ALL_OUTPUTS = sorted([*RAW_NAMES, bd.MOVIE_IDS, bd.RATINGS_BOOK, bd.PARAMS_BOOK])
-
-
-def listing(directory: Path) -> list[str]:
-    """Every name in ``directory`` (including hidden temporary files)."""
-    return sorted(os.listdir(directory))
 
 
 def read_sheets(path: Path, engine: str = "calamine") -> dict[str, np.ndarray]:
@@ -66,98 +43,6 @@ def md5(data: bytes) -> str:
 # --------------------------------------------------------------------------
 # A tiny fake MovieLens 100K: 5 movies, 4 users
 # --------------------------------------------------------------------------
-
-FAKE_RATINGS = [  # (user, item, rating)
-    (1, 1, 5), (1, 3, 4), (2, 1, 3), (2, 2, 1), (2, 5, 2),
-    (3, 3, 5), (3, 4, 4), (4, 1, 1), (4, 4, 2), (4, 5, 5),
-]
-FAKE_TITLES = [
-    "Toy Story (1995)".encode("latin-1"),
-    "GoldenEye (1995)".encode("latin-1"),
-    "Misérables, Les (1995)".encode("latin-1"),
-    "Heat (1995)".encode("latin-1"),
-    "Cité des enfants perdus, La (1995)".encode("latin-1"),
-]
-
-
-def fake_ml100k_files() -> dict[str, bytes]:
-    """Contents of a miniature ml-100k directory (MovieLens names)."""
-    lines = [f"{u}\t{i}\t{r}\t{881250949 + k}\n".encode() for k, (u, i, r) in enumerate(FAKE_RATINGS)]
-    data = b"".join(lines)
-    genres = b"|0" * 19
-    items = b"".join(
-        str(i).encode() + b"|" + title + b"|01-Jan-1995||http://example.invalid/" + str(i).encode() + genres + b"\n"
-        for i, title in enumerate(FAKE_TITLES, 1)
-    )
-    users = b"".join(f"{u}|{20 + u}|M|other|0000{u}\n".encode() for u in range(1, 5))
-    files = {
-        "README": b"Fake MovieLens README for tests.\n",
-        "u.data": data,
-        "u.item": items,
-        "u.user": users,
-        "u.genre": b"unknown|0\nAction|1\n\n",
-        "u.info": b"4 users\n5 items\n10 ratings\n",
-        "u.occupation": b"other\n",
-    }
-    for k in ("1", "2", "3", "4", "5", "a", "b"):
-        files[f"u{k}.base"] = b"".join(lines[:8])
-        files[f"u{k}.test"] = b"".join(lines[8:])
-    return files
-
-
-def fake_Y_R() -> tuple[np.ndarray, np.ndarray]:
-    Y = np.zeros((5, 4))
-    for u, i, r in FAKE_RATINGS:
-        Y[i - 1, u - 1] = r
-    return Y, Y > 0
-
-
-def make_zip(files: dict[str, bytes], prefix: str = "ml-100k/", extra: dict[str, bytes] | None = None,
-             stored: bool = False) -> bytes:
-    buf = io.BytesIO()
-    method = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
-    with zipfile.ZipFile(buf, "w", compression=method) as zf:
-        for name, data in files.items():
-            zf.writestr(prefix + name, data)
-        for name, data in (extra or {}).items():
-            zf.writestr(zipfile.ZipInfo(name), data)  # ZipInfo keeps the name unsanitised
-    return buf.getvalue()
-
-
-@pytest.fixture
-def server():
-    """An HTTP server on 127.0.0.1 serving ``routes`` (path -> bytes)."""
-    routes: dict[str, bytes] = {}
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 (http.server naming)
-            body = routes.get(self.path)
-            if body is None:
-                self.send_error(404)
-                return
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{httpd.server_address[1]}"
-    try:
-        yield base, routes
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
-
-
-def download_build(dest: Path, url: str, md5_hex: str, **kw) -> dict:
-    return bd.build(dest, shared_dir=None, url=url, md5=md5_hex, num_iters=5,
-                    progress=False, quiet=True, **kw)
 
 
 # --------------------------------------------------------------------------
@@ -290,19 +175,6 @@ def test_download_good_zip(tmp_path, server):
     assert not [n for n in listing(dest) if n.endswith(".part")]
 
 
-def _assert_untouched(dest: Path) -> None:
-    assert listing(dest) == ["keep.txt"], "a failed build must leave no new or partial file"
-    assert (dest / "keep.txt").read_text() == "keep"
-
-
-@pytest.fixture
-def dest(tmp_path):
-    d = tmp_path / "data"
-    d.mkdir()
-    (d / "keep.txt").write_text("keep")
-    return d
-
-
 def test_download_checksum_mismatch(dest, server):
     base, routes = server
     good = make_zip(fake_ml100k_files())
@@ -312,7 +184,7 @@ def test_download_checksum_mismatch(dest, server):
         download_build(dest, base + "/ml-100k.zip", wrong)
     message = str(info.value)
     assert wrong in message and md5(good) in message and "ml-100k.zip" in message
-    _assert_untouched(dest)
+    assert_untouched(dest)
 
 
 def test_main_reports_error_and_exit_code(dest, server, capsys):
@@ -323,20 +195,20 @@ def test_main_reports_error_and_exit_code(dest, server, capsys):
     assert code == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "MD5" in err
-    _assert_untouched(dest)
+    assert_untouched(dest)
 
 
 def test_download_http_error(dest, server):
     base, _ = server
     with pytest.raises(bd.DataError, match="HTTP 404"):
         download_build(dest, base + "/missing.zip", "0" * 32)
-    _assert_untouched(dest)
+    assert_untouched(dest)
 
 
 def test_download_connection_refused(dest):
     with pytest.raises(bd.DataError, match="download failed"):
         download_build(dest, "http://127.0.0.1:9/ml-100k.zip", "0" * 32)
-    _assert_untouched(dest)
+    assert_untouched(dest)
 
 
 def _crc_corrupt(files):
@@ -364,7 +236,7 @@ def test_download_bad_zip(dest, server, make_bad, expected):
     with pytest.raises(bd.DataError, match=expected) as info:
         download_build(dest, base + "/ml-100k.zip", md5(bad))
     assert "ml-100k.zip" in str(info.value)
-    _assert_untouched(dest)
+    assert_untouched(dest)
 
 
 @pytest.mark.parametrize("member", ["../evil", "/abs", "ml-100k/../../evil", "C:/evil"])
@@ -375,7 +247,7 @@ def test_download_zip_slip(dest, server, member):
     with pytest.raises(bd.DataError, match="absolute or contain '..'") as info:
         download_build(dest, base + "/ml-100k.zip", md5(bad))
     assert repr(member) in str(info.value)
-    _assert_untouched(dest)
+    assert_untouched(dest)
     assert not list(dest.parent.rglob("evil")) and not Path("/abs").exists()
 
 
@@ -387,32 +259,12 @@ def test_zip_missing_member(dest, server):
     routes["/ml-100k.zip"] = bad
     with pytest.raises(bd.DataError, match="missing the MovieLens files u.data"):
         download_build(dest, base + "/ml-100k.zip", md5(bad))
-    _assert_untouched(dest)
+    assert_untouched(dest)
 
 
 # --------------------------------------------------------------------------
 # Local sources: fake Coursera files, unreadable sources
 # --------------------------------------------------------------------------
-
-
-def make_source(root: Path, with_coursera: bool = True) -> Path:
-    """A shared/data-like directory with the fake ml-100k and fake .mat files."""
-    import scipy.io
-
-    ml = root / "ml-100k"
-    ml.mkdir(parents=True)
-    for name, data in fake_ml100k_files().items():
-        (ml / name).write_bytes(data)
-    if with_coursera:
-        c = root / "coursera-ex8"
-        c.mkdir()
-        Y, R = fake_Y_R()
-        rng = np.random.default_rng(1)
-        scipy.io.savemat(c / "ex8_movies.mat", {"Y": Y.astype(np.uint8), "R": R.astype(np.uint8)})
-        scipy.io.savemat(c / "ex8_movieParams.mat", {"X": rng.standard_normal((5, 3)),
-                                                      "Theta": rng.standard_normal((4, 3))})
-        (c / "movie_ids.txt").write_bytes(bd.movie_ids_from_item((ml / "u.item").read_bytes()))
-    return root
 
 
 def test_local_coursera_source_is_copied_exactly(tmp_path):
@@ -455,7 +307,7 @@ def test_unreadable_source(tmp_path, dest, damage, error, named):
     damage(src)
     with pytest.raises(error, match=named.replace(".", r"\.")):
         bd.build(dest, source=src, progress=False, quiet=True)
-    _assert_untouched(dest)
+    assert_untouched(dest)
 
 
 def test_missing_source_via_main(tmp_path, capsys):
@@ -464,21 +316,3 @@ def test_missing_source_via_main(tmp_path, capsys):
     assert "error: " in capsys.readouterr().err and not (tmp_path / "d").exists()
 
 
-def test_atomic_write_leaves_nothing_on_failure(tmp_path):
-    target = tmp_path / "f.bin"
-    target.write_bytes(b"old")
-    with pytest.raises(RuntimeError):
-        with bd.atomic_write(target) as fh:
-            fh.write(b"half")
-            raise RuntimeError("boom")
-    assert target.read_bytes() == b"old"
-    assert listing(tmp_path) == ["f.bin"]
-    with pytest.raises(bd.DataError):
-        workbooks.write_xlsx(tmp_path / "nan.xlsx", {"X": np.array([[1.0, np.nan]])}, progress=False)
-    assert listing(tmp_path) == ["f.bin"]
-
-
-def test_column_letters():
-    cols = workbooks.column_letters(943)
-    assert cols[:3] == ["A", "B", "C"] and cols[25:28] == ["Z", "AA", "AB"]
-    assert cols[701:703] == ["ZZ", "AAA"] and cols[-1] == "AJG"

@@ -1,4 +1,4 @@
-"""The disk cache of parsed workbooks (_cache.py) behind helpers.load_ratings."""
+"""recsys_tutorial/cache.py: the disk cache of parsed workbooks behind helpers.load_ratings."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recsys_tutorial import cache as _cache
 import helpers
-from recsys_tutorial.workbooks import write_xlsx
+from fakes import ratings_workbook
+from recsys_tutorial import cache as _cache
+from recsys_tutorial import settings
+from xlsx_writer import write_xlsx
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,16 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def cache(tmp_path, monkeypatch):
     """A fresh, empty cache folder for one test."""
     folder = tmp_path / "cache"
-    monkeypatch.setenv(_cache.ENV_VAR, str(folder))
+    monkeypatch.setenv(settings.CACHE_ENV, str(folder))
     return folder
-
-
-def ratings_workbook(path, seed=0, shape=(7, 5)):
-    rng = np.random.default_rng(seed)
-    R = rng.random(shape) < 0.5
-    Y = np.where(R, rng.integers(1, 6, shape), 0).astype(float)
-    write_xlsx(path, {"y": Y, "R": R}, progress=False)
-    return Y, R
 
 
 def entries(folder):
@@ -52,7 +46,7 @@ def test_a_reload_returns_exactly_what_a_fresh_parse_returns(cache, tmp_path, mo
     first = helpers.load_ratings(p)
     assert len(entries(cache)) == 1
     again = helpers.load_ratings(p)
-    monkeypatch.setenv(_cache.ENV_VAR, "off")
+    monkeypatch.setenv(settings.CACHE_ENV, "off")
     fresh = helpers.load_ratings(p)
     assert_same_arrays(first, fresh)
     assert_same_arrays(again, fresh)
@@ -65,7 +59,7 @@ def test_a_reload_returns_exactly_what_a_fresh_parse_returns(cache, tmp_path, mo
 def test_the_course_workbook_reloads_identically():
     """With the suite's cache (tests/conftest.py), parsing the 10 MB workbook once at most."""
     p = ROOT / "data" / "ex8_movies.xlsx"
-    folder = _cache.cache_dir()
+    folder = settings.cache_folder()
     if not p.is_file() or folder is None:
         pytest.skip("data/ex8_movies.xlsx not built (run `make data`), or the cache is off")
     before = set(entries(folder))
@@ -142,12 +136,12 @@ def test_changed_parsing_code_misses(cache, tmp_path, monkeypatch):
 def test_cache_off_unwritable_or_not_a_workbook_still_loads(tmp_path, monkeypatch):
     p = tmp_path / "ratings.xlsx"
     Y, R = ratings_workbook(p)
-    monkeypatch.setenv(_cache.ENV_VAR, "OFF")
-    assert _cache.cache_dir() is None
+    monkeypatch.setenv(settings.CACHE_ENV, "OFF")
+    assert settings.cache_folder() is None
     np.testing.assert_array_equal(helpers.load_ratings(p)[0], Y)
     blocker = tmp_path / "a file, not a folder"
     blocker.write_text("")
-    monkeypatch.setenv(_cache.ENV_VAR, str(blocker / "cache"))  # cannot be created
+    monkeypatch.setenv(settings.CACHE_ENV, str(blocker / "cache"))  # cannot be created
     np.testing.assert_array_equal(helpers.load_ratings(p)[0], Y)
     with pytest.raises(FileNotFoundError):
         helpers.load_ratings(tmp_path / "missing.xlsx")  # the loader's own error, not the cache's
@@ -169,22 +163,22 @@ def test_only_the_newest_entries_are_kept(cache, tmp_path, monkeypatch):
 
 
 def test_cache_dir_follows_the_environment(tmp_path, monkeypatch):
-    monkeypatch.setenv(_cache.ENV_VAR, str(tmp_path / "mine"))
-    assert _cache.cache_dir() == tmp_path / "mine"
-    monkeypatch.setenv(_cache.ENV_VAR, "off")
-    assert _cache.cache_dir() is None
-    monkeypatch.delenv(_cache.ENV_VAR)
+    monkeypatch.setenv(settings.CACHE_ENV, str(tmp_path / "mine"))
+    assert settings.cache_folder() == tmp_path / "mine"
+    monkeypatch.setenv(settings.CACHE_ENV, "off")
+    assert settings.cache_folder() is None
+    monkeypatch.delenv(settings.CACHE_ENV)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert _cache.cache_dir() == tmp_path / "xdg" / "movie-recommender"
+    assert settings.cache_folder() == tmp_path / "xdg" / "movie-recommender"
     monkeypatch.delenv("XDG_CACHE_HOME")
-    assert _cache.cache_dir() == Path.home() / ".cache" / "movie-recommender"
+    assert settings.cache_folder() == Path.home() / ".cache" / "movie-recommender"
 
 
 def test_a_learners_repository_stays_clean(tmp_path):
     """By default the cache lives outside the repository: loading leaves `git status` as it was."""
     if not (ROOT / ".git").exists():
         pytest.skip("not a git checkout")
-    env = {k: v for k, v in os.environ.items() if k != _cache.ENV_VAR}
+    env = {k: v for k, v in os.environ.items() if k != settings.CACHE_ENV}
     env["XDG_CACHE_HOME"] = str(tmp_path / "xdg")
     p = tmp_path / "ratings.xlsx"
     ratings_workbook(p)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recsys_tutorial import exercises
+from recsys_tutorial import exercises, settings
 import helpers
 
 
@@ -716,13 +716,13 @@ def test_problems_are_new_on_every_run():
 
 def test_graded_run_raises_on_failure_only(monkeypatch, capsys):
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
-    assert exercises.graded_run()
+    assert settings.graded_run()
     assert exercises.check_cofi_cost(cost_ok) is True
     with pytest.raises(AssertionError, match="FAILED: stub: not implemented"):
         exercises.check_cofi_cost(stub)
     assert capsys.readouterr().out.splitlines()[-1].startswith("FAILED: stub")
     monkeypatch.delenv("NBGRADER_EXECUTION")
-    assert not exercises.graded_run() and exercises.check_cofi_cost(stub) is False
+    assert not settings.graded_run() and exercises.check_cofi_cost(stub) is False
 
 
 def test_judge_statuses():

@@ -1,4 +1,4 @@
-"""Tests of helpers.py: reference values from the course, and every bad input."""
+"""helpers.py: reference values from the course, the contracts of every public function, and its bad inputs."""
 
 from __future__ import annotations
 
@@ -9,11 +9,9 @@ import pandas as pd
 import pytest
 
 import helpers as h
+from fakes import EX8, SHARED, small_problem, write_workbook
 from recsys_tutorial.observed import ObservedRatings
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
-EX8 = SHARED / "coursera-ex8"
 ML100K = SHARED / "ml-100k"
 
 needs_ex8 = pytest.mark.skipif(not EX8.is_dir(), reason=f"course data not found at {EX8}")
@@ -24,33 +22,6 @@ ARTICLE_RATINGS = h.ARTICLE_RATINGS
 
 
 # ---------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="module")
-def course():
-    if not EX8.is_dir():
-        pytest.skip(f"course data not found at {EX8}")
-    Y, R = h.load_ratings(EX8 / "ex8_movies.mat")
-    X, Theta = h.load_parameters(EX8 / "ex8_movieParams.mat")
-    titles = h.load_movie_titles(EX8 / "movie_ids.txt")
-    return Y, R, X, Theta, titles
-
-
-def small_problem(seed=0, n_movies=6, n_users=5, k=3):
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n_movies, k))
-    Theta = rng.standard_normal((n_users, k))
-    Y = rng.integers(1, 6, size=(n_movies, n_users)).astype(float)
-    R = rng.random((n_movies, n_users)) < 0.6
-    Y[~R] = 0
-    return X, Theta, Y, R
-
-
-def write_workbook(path, sheets: dict[str, pd.DataFrame]):
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        for name, frame in sheets.items():
-            frame.to_excel(writer, sheet_name=name, header=False, index=False)
-    return path
 
 
 # ---------------------------------------------------------------- loading
@@ -338,27 +309,6 @@ def test_numerical_gradient_on_known_function():
     np.testing.assert_allclose(g, [3.0, 12.0, 0.75], rtol=1e-7)
 
 
-def test_sparse_cost_matches_dense():
-    rng = np.random.default_rng(5)
-    Y = rng.integers(1, 6, size=(60, 40)).astype(float)
-    R = rng.random(Y.shape) < 0.1
-    X = rng.standard_normal((60, 4))
-    Theta = rng.standard_normal((40, 4))
-    obs = ObservedRatings.from_dense(Y, R)
-    assert obs.n_ratings == R.sum()
-    dense = (h.cofi_cost(X, Theta, Y, R, 2.0), *h.cofi_gradients(X, Theta, Y, R, 2.0))
-    sparse = obs.cost_and_gradients(X, Theta, 2.0)
-    assert sparse[0] == pytest.approx(dense[0], rel=1e-12)
-    for a, b in zip(sparse[1:], dense[1:]):
-        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
-    rows, cols = np.nonzero(R)
-    perm = rng.permutation(rows.size)
-    obs2 = ObservedRatings(rows[perm], cols[perm], Y[rows, cols][perm], Y.shape)
-    assert obs2.cost_and_gradients(X, Theta, 2.0)[0] == pytest.approx(dense[0], rel=1e-12)
-    with pytest.raises(ValueError, match="index into shape"):
-        ObservedRatings([0], [40], [1.0], (60, 40))
-
-
 # ---------------------------------------------------------------- normalisation
 
 
@@ -475,13 +425,14 @@ def article_recommendations(course):
 @needs_ex8
 def test_recommend_table_contract(course, article_recommendations):
     table, model = article_recommendations
-    assert list(table.columns) == ["movie_id", "title", "predicted_rating", "num_ratings"]
+    assert list(table.columns) == ["row", "movie_id", "title", "predicted_rating", "num_ratings"]
+    assert (table.movie_id == table.row + 1).all()          # one numbering per name: MovieLens' id is row + 1
     assert len(table) == 10
     assert table.predicted_rating.dtype == np.float64 and table.num_ratings.dtype.kind == "i"
     assert table.predicted_rating.is_monotonic_decreasing
-    assert not set(table.movie_id) & set(ARTICLE_RATINGS)
+    assert not set(table.row) & set(ARTICLE_RATINGS)
     titles = course[4]
-    assert all(titles[m] == t for m, t in zip(table.movie_id, table.title))
+    assert all(titles[m] == t for m, t in zip(table.row, table.title))
     assert model.predict_all()[:, 0].shape == (1682,)
 
 
@@ -523,7 +474,7 @@ def test_recommend_bad_inputs():
         h.recommend(np.zeros(7), Y, R, titles)
     with pytest.raises(ValueError, match=r"my_ratings\[2\].*between 1 and 5"):
         h.recommend(np.array([0, 0, 9, 0, 0, 0, 0, 0]), Y, R, titles)
-    with pytest.raises(ValueError, match=r"my_ratings: movie id 8"):
+    with pytest.raises(ValueError, match=r"my_ratings: the key 8 is neither a 0-based row"):
         h.recommend({8: 4}, Y, R, titles)
     with pytest.raises(ValueError, match=r"my_ratings\[1\]"):
         h.recommend({1: 0}, Y, R, titles)
@@ -538,7 +489,7 @@ def test_recommend_small_problem_excludes_rated_and_respects_min_ratings():
     titles = [f"m{i}" for i in range(8)]
     table = h.recommend({0: 5, 1: 1}, Y, R, titles, n=20, num_features=2, lambda_=1.0,
                         min_ratings=int(R.sum(1).max()))
-    assert not {0, 1} & set(table.movie_id)
+    assert not {0, 1} & set(table.row)
     assert (table.num_ratings >= R.sum(1).max()).all()
 
 
@@ -556,7 +507,8 @@ def test_similar_movies():
     table = h.similar_movies(X, 0, ["a", "b", "c", "d"], n=2)
     assert list(table.title) == ["c", "b"]
     assert table.distance.tolist() == pytest.approx([0.1, 1.0])
-    with pytest.raises(ValueError, match="movie_id"):
+    assert table.row.tolist() == [2, 1] and table.movie_id.tolist() == [3, 2]
+    with pytest.raises(ValueError, match=r"row \(a 0-based row of X\)"):
         h.similar_movies(X, 4, ["a", "b", "c", "d"])
 
 
@@ -610,7 +562,7 @@ def test_sparse_and_dense_paths_agree(trainer):
         runs = [h.train_lbfgs(Y, R, 4, 1.0, num_iters=15, X0=X0, Theta0=T0, sparse=s) for s in (True, False)]
     for a, b in zip(*runs):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
-    with pytest.raises(ValueError, match="sparse must be True or False"):
+    with pytest.raises(TypeError, match="sparse must be True or False"):
         h.gradient_descent(X0, T0, Y, R, 1.0, 0.01, 1, sparse="yes")
 
 
@@ -639,7 +591,7 @@ def test_recommend_returns_the_course_model(course, article_recommendations):
     _, means = h.normalize_ratings(*h.add_user(ARTICLE_RATINGS, Y, R), shrinkage=10)
     np.testing.assert_allclose(model.b_movie, means)
     mine = model.predict_all()[:, 0]
-    np.testing.assert_allclose(table.predicted_rating, mine[table.movie_id])
+    np.testing.assert_allclose(table.predicted_rating, mine[table.row])
 
 
 # ---------------------------------------------------------------- new users: fold-in, title search, title keys
@@ -689,11 +641,11 @@ def test_fold_in_offset_default_and_no_ratings():
     assert h.fold_in(course_like, {1: 4}).info["offset"] is False
     nobody = h.fold_in(model, {}, 2.0)
     assert np.all(nobody.Theta == 0) and nobody.b_user[0] == 0
-    with pytest.raises(ValueError, match="model must be a helpers.FactorModel"):
+    with pytest.raises(TypeError, match="model must be a helpers.FactorModel"):
         h.fold_in("model", {1: 4})
     with pytest.raises(ValueError, match="lambda_ must be a finite number >= 0"):
         h.fold_in(model, {1: 4}, -1.0)
-    with pytest.raises(ValueError, match="offset must be True or False"):
+    with pytest.raises(TypeError, match="offset must be True or False"):
         h.fold_in(model, {1: 4}, offset="yes")
 
 
@@ -715,9 +667,9 @@ def test_recommend_with_a_trained_model_folds_in_without_retraining(course):
     mine = base.b_movie + base.X @ h.fold_in(base, ARTICLE_RATINGS).Theta[0]
     unrated = np.setdiff1d(np.arange(1682), list(ARTICLE_RATINGS))
     best = unrated[np.argsort(-mine[unrated], kind="stable")[:10]]
-    assert table.movie_id.tolist() == best.tolist()
+    assert table.row.tolist() == best.tolist()
     np.testing.assert_allclose(table.predicted_rating, mine[best])
-    assert h.recommend({}, Y, R, titles, model=base).movie_id.tolist() == \
+    assert h.recommend({}, Y, R, titles, model=base).row.tolist() == \
         np.argsort(-base.b_movie, kind="stable")[:10].tolist()
     by_title = h.recommend({titles[r]: s for r, s in ARTICLE_RATINGS.items()}, Y, R, titles, model=base)
     pd.testing.assert_frame_equal(by_title, table)
@@ -730,14 +682,15 @@ def test_search_titles():
     R = Y > 0
     titles = ["Star Wars (1977)", "Usual Suspects, The (1995)", "Star Kid (1997)", "Wars of the Stars (2001)"]
     found = h.search_titles("STAR wars", titles, Y, R)
-    assert list(found.columns) == ["row", "title", "num_ratings", "mean_rating"]
+    assert list(found.columns) == ["row", "movie_id", "title", "num_ratings", "mean_rating"]
+    assert (found.movie_id == found.row + 1).all()
     assert found.row.tolist() == [3, 0]                           # every word, any order; most rated first
     assert found.num_ratings.tolist() == [3, 2] and found.mean_rating.tolist() == [2.0, 4.5]
     assert h.search_titles("the usual", titles, Y, R).row.tolist() == [1]
     assert h.search_titles("kid", titles, Y, R).mean_rating.isna().all()   # nobody rated it
     assert h.search_titles("  ", titles, Y, R, n=2).row.tolist() == [3, 0]
     assert h.search_titles("zzz", titles, Y, R).empty
-    with pytest.raises(ValueError, match="query must be a string"):
+    with pytest.raises(TypeError, match="query must be a string"):
         h.search_titles(49, titles, Y, R)
     with pytest.raises(ValueError, match=r"titles must have one entry per movie \(4\); got 3"):
         h.search_titles("star", titles[:3], Y, R)
@@ -747,9 +700,9 @@ def test_ratings_keyed_by_title_and_the_numbering_trap():
     titles = ["Toy Story (1995)", "GoldenEye (1995)", "Twin (1990)", "Twin (1990)"]
     np.testing.assert_array_equal(h.ratings_vector({"GoldenEye (1995)": 4, 0: 5}, 4, titles), [5, 4, 0, 0])
     with pytest.raises(ValueError, match=r"'Toy Story' is neither a 0-based row of Y \(0\.\.3\) nor an exact "
-                                         r"title.*row i is MovieLens id i \+ 1"):
+                                         r"title.*row i is MovieLens movie_id i \+ 1"):
         h.ratings_vector({"Toy Story": 5}, 4, titles)
-    with pytest.raises(ValueError, match=r"movie id 4 is neither.*search_titles"):
+    with pytest.raises(ValueError, match=r"the key 4 is neither.*search_titles"):
         h.ratings_vector({4: 5}, 4, titles)
     with pytest.raises(ValueError, match="give titles= to key by title"):
         h.ratings_vector({"GoldenEye (1995)": 4}, 4)

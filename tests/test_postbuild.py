@@ -1,4 +1,4 @@
-"""postBuild, the repo2docker step of a JupyterHub or Binder, in a clean virtual environment.
+"""binder/postBuild, the repo2docker step of a JupyterHub or Binder, in a clean virtual environment.
 
 repo2docker installs the pinned requirements.txt, then runs postBuild. Here a
 copy of the repository (outside this checkout, so no ``../shared/data`` is
@@ -8,7 +8,7 @@ running environment through a ``.pth`` file instead of downloading them
 again. postBuild must install the project, download ``ml-100k.zip`` (a tiny
 fake one, served from 127.0.0.1 and checked against ``ML100K_MD5``: the
 official checksum would refuse it, so passing shows the check ran) into the copy's
-``data/``, and build ``student/``; then ``import helpers, exercises, paths``
+``data/``, and build ``student/``; then ``import helpers`` and ``from recsys_tutorial import exercises, paths``
 must work from any folder of that environment and find that data.
 """
 
@@ -23,7 +23,8 @@ import sysconfig
 from pathlib import Path
 
 import pytest
-from test_build_data import fake_ml100k_files, make_zip, server  # noqa: F401 (server is a fixture)
+
+from fakes import fake_ml100k_files, make_zip
 
 from recsys_tutorial import paths
 
@@ -52,7 +53,7 @@ def clean_venv(where: Path) -> Path:
     return python
 
 
-def test_postbuild_installs_the_project_and_downloads_the_checked_zip(tmp_path, server):  # noqa: F811
+def test_postbuild_installs_the_project_and_downloads_the_checked_zip(tmp_path, server):
     if shutil.which("git") is None or not (ROOT / ".git").exists():
         pytest.skip("needs the git checkout, to copy the repository as a clone would have it")
     base, routes = server

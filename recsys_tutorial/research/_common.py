@@ -1,5 +1,5 @@
-"""Small pieces every part of :mod:`research` shares: the ratings-type check,
-rating counts, and the optional progress bar."""
+"""Small pieces every part of :mod:`research` shares: the training-set check, rating counts, and the
+optional progress bar."""
 
 from __future__ import annotations
 
@@ -8,15 +8,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from ..observed import ObservedRatings
-
-
-def as_observed(ratings, name: str = "ratings") -> ObservedRatings:
-    """``ratings`` itself if it is an :class:`ObservedRatings`, else a TypeError saying how to get one."""
-    if isinstance(ratings, ObservedRatings):
-        return ratings
-    raise TypeError(
-        f"{name} must be an ObservedRatings (see research.load_movielens_split, research.random_split, "
-        f"ObservedRatings.from_dense); got {type(ratings).__name__}")
+from ..validation import as_observed
 
 
 def training_set(train) -> ObservedRatings:

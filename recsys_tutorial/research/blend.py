@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from helpers import FactorModel
-from ..validation import as_vector
+from ..validation import as_observed, as_vector
 
-from ._common import as_observed
 
 
 def _blend_weights(models, weights, validation) -> np.ndarray:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..validation import as_float, as_int, as_matrix, as_vector
+from ..validation import as_float, as_int, as_matrix, as_observed, as_vector
 
-from ._common import as_observed
 
 
 def _pair(y_true, y_pred):

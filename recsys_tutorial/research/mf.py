@@ -34,9 +34,9 @@ from threadpoolctl import threadpool_limits
 
 from ..observed import ObservedRatings
 from helpers import FactorModel
-from ..validation import as_bool, as_float, as_int, as_matrix, as_vector
+from ..validation import as_bool, as_factor_pair, as_float, as_int, as_matrix, as_observed, as_vector
 
-from ._common import as_observed, progress_bar, rating_counts, training_set
+from ._common import progress_bar, rating_counts, training_set
 
 
 def _penalty_weights(ratings: ObservedRatings, weighted: bool):
@@ -47,11 +47,8 @@ def _penalty_weights(ratings: ObservedRatings, weighted: bool):
 
 def _checked_factors(X, Theta, b_movie, b_user, shape):
     """The four parameter arrays as floats, checked against ``shape`` and each other."""
-    X, Theta = as_matrix(X, "X", finite=True), as_matrix(Theta, "Theta", finite=True)
     n_movies, n_users = shape
-    if X.shape[0] != n_movies or Theta.shape != (n_users, X.shape[1]):
-        raise ValueError(f"X must be (n_movies={n_movies}, k) and Theta (n_users={n_users}, k); "
-                         f"got X {X.shape}, Theta {Theta.shape}")
+    X, Theta = as_factor_pair(X, Theta, n_movies, n_users)
     b = as_vector(b_movie, "b_movie", size=n_movies)
     c = as_vector(b_user, "b_user", size=n_users)
     return np.ascontiguousarray(X), np.ascontiguousarray(Theta), b, c

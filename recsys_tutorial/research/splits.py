@@ -15,9 +15,9 @@ import pandas as pd
 
 from ..observed import ObservedRatings
 from helpers import RATING_MAX
-from ..validation import MAX_TEXT_BYTES, as_bool, as_choice, as_float, as_int, existing_file
+from ..files import MAX_TEXT_BYTES, existing_file
+from ..validation import as_bool, as_choice, as_float, as_int, as_observed
 
-from ._common import as_observed
 
 #: The predefined MovieLens 100K splits: five 80 %/20 % folds and two with 10 test ratings per user.
 FOLDS = ("u1", "u2", "u3", "u4", "u5", "ua", "ub")

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python scripts/build_data.py [--source DIR_OR_ZIP] [--dest DIR] [--force]
+    python data/build_data.py [--source DIR_OR_ZIP] [--dest DIR] [--force]
 
 Outputs (see ``data/README.md`` for the full description):
 
@@ -35,10 +35,10 @@ files are available the workbooks hold exactly their ``Y``, ``R``, ``X`` and
 :func:`helpers.train_lbfgs`.
 
 Every file is written to a ``*.part`` temporary file in the destination and
-moved into place with :func:`os.replace` (:func:`workbooks.atomic_write`), so
+moved into place with :func:`os.replace` (:func:`recsys_tutorial.files.atomic_write`), so
 an interrupted or failed run never leaves a half-written file.  Files that
 already exist and hold what would be written are skipped unless ``--force``
-is given.  The workbooks are written by :func:`workbooks.write_xlsx`, whose
+is given.  The workbooks are written by :func:`xlsx_writer.write_xlsx` (``data/xlsx_writer.py``), whose
 module docstring says why the project writes SpreadsheetML itself.
 """
 
@@ -63,13 +63,17 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-if str(REPO_ROOT) not in sys.path:  # run as a script, only scripts/ is on the path
-    sys.path.insert(0, str(REPO_ROOT))
+HERE = Path(__file__).resolve().parent
+REPO_ROOT = HERE.parent
+for folder in (REPO_ROOT, HERE):   # the tutorial (installed or not) and xlsx_writer.py beside this file
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
 
 import helpers  # noqa: E402
-from recsys_tutorial.validation import MAX_TEXT_BYTES, as_bool, as_float, as_int  # noqa: E402
-from recsys_tutorial.workbooks import DataError, atomic_write, remove_stale_parts, workbook_matches, write_xlsx  # noqa: E402
+from recsys_tutorial.files import (MAX_TEXT_BYTES, DataError, atomic_write, check_zip_members,  # noqa: E402
+                                   remove_stale_parts)
+from recsys_tutorial.validation import as_bool, as_float, as_int  # noqa: E402
+from xlsx_writer import workbook_matches, write_xlsx  # noqa: E402  (data/xlsx_writer.py, beside this file)
 
 DEFAULT_DEST = REPO_ROOT / "data"
 DEFAULT_SHARED = REPO_ROOT.parent / "shared" / "data"
@@ -125,14 +129,6 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
 # --------------------------------------------------------------------------
 
 
-def _unsafe_member(name: str) -> bool:
-    """Tell whether a zip member name is absolute or climbs out with ``..``."""
-    if name.startswith(("/", "\\")) or (len(name) > 1 and name[0].isalpha() and name[1] == ":"):
-        return True
-    parts = name.replace("\\", "/").split("/")
-    return ".." in parts
-
-
 def _open_zip(data: bytes, label: str) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo]]:
     """Open zip bytes, refusing a truncated or corrupt file, unsafe member names and zip bombs."""
     try:
@@ -140,18 +136,9 @@ def _open_zip(data: bytes, label: str) -> tuple[zipfile.ZipFile, list[zipfile.Zi
         infos = zf.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
         raise DataError(f"{label}: not a readable zip file, truncated or corrupt ({exc})") from exc
-    unsafe = [i.filename for i in infos if _unsafe_member(i.filename)]
-    if unsafe:
-        raise DataError(
-            f"{label}: refusing a zip with member paths that are absolute or contain "
-            f"'..': {', '.join(repr(n) for n in unsafe)}"
-        )
-    if len(infos) > MAX_ZIP_MEMBERS:
-        raise DataError(f"{label}: zip holds {len(infos):,} files; an ml-100k.zip holds 24 (at most "
-                        f"{MAX_ZIP_MEMBERS:,} accepted)")
-    if sum(i.file_size for i in infos) > MAX_UNPACKED_BYTES:
-        raise DataError(f"{label}: zip unpacks to more than {MAX_UNPACKED_BYTES:,} bytes; ml-100k.zip unpacks "
-                        "to 16 MB")
+    check_zip_members(infos, label, max_members=MAX_ZIP_MEMBERS, max_member_bytes=MAX_UNPACKED_BYTES,
+                      max_unpacked_bytes=MAX_UNPACKED_BYTES, usual="an ml-100k.zip holds 24 files, 16 MB unpacked",
+                      error=DataError)
     return zf, infos
 
 

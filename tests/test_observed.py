@@ -1,4 +1,4 @@
-"""The compiled cost kernel of _observed.py against its NumPy reference, and its fallbacks.
+"""recsys_tutorial/observed.py: ObservedRatings, and its compiled cost kernel against the NumPy reference.
 
 Timings are not asserted here: `make bench` measures them as ratios (benchmarks/README.md).
 """
@@ -14,8 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recsys_tutorial import observed as _observed
 import helpers
+from fakes import small_problem, toy_ratings
+from recsys_tutorial import research as rs
+from recsys_tutorial import observed as _observed
+from recsys_tutorial import settings
 from recsys_tutorial.observed import ObservedRatings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,7 +49,7 @@ def assert_close(got, expected, tol=1e-10):
 @pytest.fixture
 def compiled(monkeypatch):
     """The compiled kernel loaded, as after the warm-up of a long training run."""
-    monkeypatch.delenv(_observed.NUMBA_ENV_VAR, raising=False)
+    monkeypatch.delenv(settings.NUMBA_ENV, raising=False)
     assert _observed.compiled_kernel() is not None
 
 
@@ -108,7 +111,7 @@ def test_a_numba_that_cannot_compile_falls_back_to_numpy(monkeypatch):
         raise numba.core.errors.NumbaError("no LLVM target here")
 
     monkeypatch.setattr(_observed, "_KERNEL", {})
-    monkeypatch.delenv(_observed.NUMBA_ENV_VAR, raising=False)
+    monkeypatch.delenv(settings.NUMBA_ENV, raising=False)
     monkeypatch.setattr(numba, "njit", broken)
     with pytest.warns(UserWarning, match="using NumPy instead: no LLVM target here"):
         assert _observed.compiled_kernel() is None
@@ -117,23 +120,35 @@ def test_a_numba_that_cannot_compile_falls_back_to_numpy(monkeypatch):
 
 
 @numba_installed
-def test_numba_is_loaded_only_after_enough_numpy_work(monkeypatch):
-    """The first calls of a process run NumPy; once NUMPY_RATINGS_BEFORE_NUMBA ratings went through it, numba."""
-    monkeypatch.delenv(_observed.NUMBA_ENV_VAR, raising=False)
-    monkeypatch.setattr(_observed, "_KERNEL", {})
-    monkeypatch.setattr(_observed, "_numpy_ratings", 0)
+def test_the_path_is_chosen_by_the_argument_and_the_setting_only(monkeypatch):
+    """The same call takes the same path whatever ran before: compiled=, else MOVIE_RECOMMENDER_NUMBA."""
+    monkeypatch.delenv(settings.NUMBA_ENV, raising=False)
     obs, X, Theta = random_problem(7, (30, 20), 0.5, 3)
-    monkeypatch.setattr(_observed, "NUMPY_RATINGS_BEFORE_NUMBA", 2 * obs.n_ratings)
+    calls = []
+    real = _observed.compiled_kernel()
+    monkeypatch.setitem(_observed._KERNEL, "kernel", lambda *a: calls.append(1) or real(*a))
     expected = obs._cost_and_gradients_numpy(X, Theta, 1.0)
-    for loaded in (False, False, False, True, True):
-        assert ("kernel" in _observed._KERNEL) is loaded
+    for _ in range(3):
         assert_close(obs.cost_and_gradients(X, Theta, 1.0), expected)
-    assert _observed._KERNEL["kernel"] is not None
+    assert len(calls) == 6                      # two half passes per call, from the first call on
+    assert_close(obs.cost_and_gradients(X, Theta, 1.0, compiled=False), expected)
+    assert len(calls) == 6
+    monkeypatch.setenv(settings.NUMBA_ENV, "off")
+    assert_close(obs.cost_and_gradients(X, Theta, 1.0), expected)
+    assert len(calls) == 6
+    assert_close(obs.cost_and_gradients(X, Theta, 1.0, compiled=True), expected)   # the argument wins
+    assert len(calls) == 8
 
 
 def test_numba_can_be_turned_off(monkeypatch):
-    monkeypatch.setenv(_observed.NUMBA_ENV_VAR, "off")
-    assert _observed.compiled_kernel() is None
+    monkeypatch.setenv(settings.NUMBA_ENV, "OFF ")
+    assert _observed._kernel(None) is None
+
+
+def test_compiled_true_without_numba_says_so(numpy_only):
+    obs, X, Theta = random_problem(8, (10, 8), 0.5, 2)
+    with pytest.raises(RuntimeError, match="compiled=True, but numba's kernel cannot run here"):
+        obs.cost_and_gradients(X, Theta, 1.0, compiled=True)
 
 
 @pytest.mark.parametrize("block", [8192, 3])
@@ -181,8 +196,78 @@ def test_numba_keeps_the_compiled_kernel_in_its_disk_cache(tmp_path):
     """A second process loads the machine code from the cache instead of compiling (NUMBA_CACHE_DIR here)."""
     code = "from recsys_tutorial import observed as _observed; print(sum(_observed.compiled_kernel().stats.cache_hits.values()))"
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
-    env.pop(_observed.NUMBA_ENV_VAR, None)
+    env.pop(settings.NUMBA_ENV, None)
     runs = [subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
                            check=True).stdout.split()[-1] for _ in range(2)]
     assert runs == ["0", "1"]
     assert list(tmp_path.rglob("*.nbi")) and list(tmp_path.rglob("*.nbc"))
+
+
+def test_triplets_validation_and_dense_round_trip():
+    t = ObservedRatings([0, 2, 1], [1, 0, 1], [4.0, 3.0, 5.0], (3, 2))
+    assert t.n_ratings == len(t) == 3 and t.shape == (3, 2)
+    Y, R = t.to_dense()
+    np.testing.assert_array_equal(Y, [[0, 4], [0, 5], [3, 0]])
+    np.testing.assert_array_equal(R, Y > 0)
+    back = ObservedRatings.from_dense(Y, R)
+    assert sorted(zip(back.rows, back.cols, back.values)) == sorted(zip(t.rows, t.cols, t.values))
+    sub = t.subset([True, False, True])
+    assert sub.shape == t.shape and sub.rows.tolist() == [0, 1]
+    with pytest.raises(ValueError, match="more than once"):
+        ObservedRatings([0, 0], [1, 1], [1.0, 2.0], (3, 2))
+    with pytest.raises(ValueError, match="0..2"):
+        ObservedRatings([3], [0], [1.0], (3, 2))
+    with pytest.raises(ValueError, match="same length"):
+        ObservedRatings([0, 1], [0], [1.0], (3, 2))
+    with pytest.raises(ValueError, match="integer"):
+        ObservedRatings([0.5], [0], [1.0], (3, 2))
+    with pytest.raises(ValueError, match="finite"):
+        ObservedRatings([0], [0], [np.nan], (3, 2))
+    with pytest.raises(TypeError, match="ObservedRatings"):
+        rs.fit_global_mean((Y, R))
+
+
+def test_sparse_gradient_matches_dense_across_blocks(monkeypatch):
+    rng = np.random.default_rng(11)
+    Y = rng.integers(1, 6, size=(300, 200)).astype(float)
+    R = rng.random(Y.shape) < 0.07
+    X, Theta = rng.standard_normal((300, 10)), rng.standard_normal((200, 10))
+    monkeypatch.setattr(ObservedRatings, "_BLOCK", 97)  # many blocks, a ragged last one
+    J, Xg, Tg = ObservedRatings.from_dense(Y, R).cost_and_gradients(X, Theta, 1.5)
+    Jd, (Xgd, Tgd) = helpers.cofi_cost(X, Theta, Y, R, 1.5), helpers.cofi_gradients(X, Theta, Y, R, 1.5)
+    assert abs(J - Jd) <= 1e-8 * abs(Jd)
+    np.testing.assert_allclose(Xg, Xgd, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(Tg, Tgd, rtol=0, atol=1e-8)
+
+
+def test_from_triplets_sorted_fast_path_and_duplicates():
+    rng = np.random.default_rng(2)
+    t = toy_ratings(4, n_movies=20, n_users=15)
+    perm = rng.permutation(t.n_ratings)
+    a = ObservedRatings(t.rows, t.cols, t.values, t.shape).by_row()  # already sorted
+    b = ObservedRatings(t.rows[perm], t.cols[perm], t.values[perm], t.shape).by_row()
+    for name in ("rows", "cols", "values", "indptr"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    with pytest.raises(ValueError, match="more than once"):
+        ObservedRatings([1, 0, 1], [2, 0, 2], [1.0, 2.0, 3.0], (3, 3))
+
+
+def test_sparse_cost_matches_dense():
+    rng = np.random.default_rng(5)
+    Y = rng.integers(1, 6, size=(60, 40)).astype(float)
+    R = rng.random(Y.shape) < 0.1
+    X = rng.standard_normal((60, 4))
+    Theta = rng.standard_normal((40, 4))
+    obs = ObservedRatings.from_dense(Y, R)
+    assert obs.n_ratings == R.sum()
+    dense = (helpers.cofi_cost(X, Theta, Y, R, 2.0), *helpers.cofi_gradients(X, Theta, Y, R, 2.0))
+    sparse = obs.cost_and_gradients(X, Theta, 2.0)
+    assert sparse[0] == pytest.approx(dense[0], rel=1e-12)
+    for a, b in zip(sparse[1:], dense[1:]):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
+    rows, cols = np.nonzero(R)
+    perm = rng.permutation(rows.size)
+    obs2 = ObservedRatings(rows[perm], cols[perm], Y[rows, cols][perm], Y.shape)
+    assert obs2.cost_and_gradients(X, Theta, 2.0)[0] == pytest.approx(dense[0], rel=1e-12)
+    with pytest.raises(ValueError, match="index into shape"):
+        ObservedRatings([0], [40], [1.0], (60, 40))
