@@ -20,7 +20,7 @@ GRADE_ARGS ?=
 # Each install is done once into .venv; a stamp file remembers it.
 STAMP = $(VENV)/.installed-stamp
 
-.PHONY: venv data warm lab test test-fast student grade teacher bench clean-data
+.PHONY: venv data warm lab test test-fast notebooks student grade teacher bench clean-data
 
 # The core: everything notebooks 01-09 and the unit tests need, then the project itself in
 # editable mode (pyproject.toml), so `import helpers` and `import recsys_tutorial` work from any folder.
@@ -63,6 +63,14 @@ test: data $(VENV)/.surprise-stamp $(VENV)/.browser-stamp $(VENV)/.spark-stamp $
 # Unit tests only (no notebooks, no slow tests): quick feedback while editing helpers.py.
 test-fast: data
 	$(BIN)/python -m pytest tests -m "not slow and not browser" $(PYTEST_ARGS)
+
+# Re-run the committed notebooks in place from a clean kernel, as CI checks them (NOTEBOOKS="06 07" for
+# some): outputs and widget state saved, no execution timestamps (they would change every cell's diff).
+NOTEBOOKS ?= 01 02 03 04 05 06 07 08 09 10
+notebooks: data $(VENV)/.surprise-stamp $(VENV)/.spark-stamp
+	for n in $(NOTEBOOKS); do \
+	  $(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=1200 \
+	    --ExecutePreprocessor.record_timing=False notebooks/$$n-*.ipynb || exit 1; done
 
 # Benchmarks, not part of `make test`: ratios timed side by side in one run (a few
 # minutes; ends with one `key: value` line per figure). `make bench BENCH_ARGS=--tiny` for a smoke run.

@@ -30,15 +30,15 @@ from matplotlib.figure import Figure
 from threadpoolctl import threadpool_limits
 
 import helpers
-from .style import palette_png
+from .style import OKABE_ITO, palette_png
 from .observed import ObservedRatings, compiled_kernel
 from .validation import as_float, as_int
 
 __all__ = ["TrainingRuns", "TrainingPicture", "build_training_explorer", "descent_path", "descent_figure",
            "build_descent_explorer", "taste_figure", "RatingWidget"]
 
-# Okabe-Ito colours (Okabe & Ito, Color Universal Design, 2008).
-BLUE, ORANGE, GREEN, VERMILLION, SKY, GREY = "#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#999999"
+BLUE, ORANGE, VERMILLION, SKY = (OKABE_ITO[name] for name in ("blue", "orange", "vermillion", "sky blue"))
+GREY = "#999999"   # the ghost of the previous setting and neutral marks, beside the palette
 
 
 #: Figures are laid out at the notebooks' 100 dpi (notebook_style) and drawn at twice that for widgets.
@@ -80,14 +80,13 @@ class TrainingRuns:
 
     The ratings of users 1.. are split once (``validation`` of them held out, seeded);
     yours (user 0) all stay in training. Ratings are normalised with the shrunk
-    means of the training part. :meth:`run` steps exactly as
-    :func:`helpers.gradient_descent` does (the same fast cost of
-    :class:`_observed.ObservedRatings`; the tests check both agree) and records,
-    per iteration, the cost, the training RMSE and the held-out RMSE. A run is
-    resumed, not restarted, when more iterations are asked for; the last ``keep``
-    runs are kept (about half a megabyte each). Built for many runs, it loads
-    numba's compiled cost kernel at once (:func:`_observed.compiled_kernel`):
-    100 iterations then take about 0.12 s instead of 0.25 s.
+    means of the training part. :meth:`run` trains with :func:`helpers.gradient_descent`
+    itself (its ``callback`` records, per iteration, the training and held-out RMSE
+    and, every 10 iterations, my predictions; its ``history`` resumes a run when
+    more iterations are asked for). The last ``keep`` runs are kept (about half a
+    megabyte each). Built for many runs, it loads numba's compiled cost kernel at
+    once (:func:`recsys_tutorial.observed.compiled_kernel`): 100 iterations then
+    take about 0.12 s instead of 0.25 s.
     """
 
     def __init__(self, Y, R, my_ratings, *, num_features=10, shrinkage=10.0, validation=0.1, seed=0, keep=64):
@@ -95,10 +94,10 @@ class TrainingRuns:
         rows, cols = np.nonzero(R_all)
         held = (np.random.default_rng(seed).random(rows.size) < as_float(validation, "validation", low=0, high=0.5)) \
             & (cols > 0)
-        R_train = R_all.copy()
-        R_train[rows[held], cols[held]] = False
-        Y_norm, self.means = helpers.normalize_ratings(Y_all, R_train, shrinkage)
-        self.train = ObservedRatings.from_dense(Y_norm, R_train)
+        self.R_train = R_all.copy()
+        self.R_train[rows[held], cols[held]] = False
+        self.Y_norm, self.means = helpers.normalize_ratings(Y_all, self.R_train, shrinkage)
+        self.n_train = int(self.R_train.sum())
         self.held_out = ObservedRatings(rows[held], cols[held], Y_all[rows[held], cols[held]], Y_all.shape)
         self.X0, self.Theta0 = helpers.init_parameters(*Y_all.shape, num_features, seed=seed)
         self.mine = R_all[:, 0]
@@ -107,28 +106,34 @@ class TrainingRuns:
         compiled_kernel()   # every slider release trains: load numba's kernel now (~0.5 s, once), not mid-drag
 
     def _new(self, lambda_, alpha):
-        return {"lambda_": lambda_, "alpha": alpha, "X": self.X0.copy(), "Theta": self.Theta0.copy(),
+        return {"lambda_": lambda_, "alpha": alpha, "X": self.X0, "Theta": self.Theta0,
                 "J": [], "train_rmse": [], "held_out_rmse": [], "mine": {}, "diverged_at": None}
 
-    def _step(self, run) -> None:
-        """Record iteration t = len(run["J"]) at the current (X, Theta), then update both."""
-        X, Theta, lam = run["X"], run["Theta"], run["lambda_"]
-        t = len(run["J"])
-        with np.errstate(over="ignore", invalid="ignore"):
-            J, X_grad, Theta_grad = self.train.cost_and_gradients(X, Theta, lam)
+    def _recorder(self, run, deadline):
+        """The ``callback`` of :func:`helpers.gradient_descent`: records iteration t, stops after ``deadline``."""
+        h, lam = self.held_out, run["lambda_"]
+
+        def record(t, J, X, Theta):
             penalty = lam * (np.einsum("ij,ij->", X, X) + np.einsum("ij,ij->", Theta, Theta))
-            h = self.held_out
             err = np.einsum("ij,ij->i", X[h.rows], Theta[h.cols]) + self.means[h.rows] - h.values
-        run["J"].append(J)
-        run["train_rmse"].append(np.sqrt(max(2 * J - penalty, 0.0) / self.train.n_ratings))
-        run["held_out_rmse"].append(np.sqrt(np.mean(err ** 2)))
-        if not np.isfinite(J) or J > 100 * max(run["J"][0], 1e-12):   # helpers.gradient_descent's rule
-            run["diverged_at"] = t
-            return
-        if t % 10 == 0:   # kept every 10 iterations, as the iterations slider moves
-            run["mine"][t] = X @ Theta[0] + self.means
-        X -= run["alpha"] * X_grad
-        Theta -= run["alpha"] * Theta_grad
+            run["train_rmse"].append(np.sqrt(max(2 * J - penalty, 0.0) / self.n_train))
+            run["held_out_rmse"].append(np.sqrt(np.mean(err ** 2)))
+            if t % 10 == 0:   # kept every 10 iterations, as the iterations slider moves
+                run["mine"][t] = X @ Theta[0] + self.means
+            return time.perf_counter() > deadline
+        return record
+
+    def _train(self, run, iterations, deadline) -> None:
+        """Step ``run`` towards ``iterations`` until ``deadline``, resuming where it stopped."""
+        done = len(run["J"]) - 1
+        try:
+            run["X"], run["Theta"], J = helpers.gradient_descent(
+                run["X"], run["Theta"], self.Y_norm, self.R_train, run["lambda_"], run["alpha"],
+                iterations - max(done, 0), sparse=True, callback=self._recorder(run, deadline),
+                history=run["J"] or None)
+        except helpers.DivergenceError as err:   # the divergence is part of the picture, not an error here
+            run["diverged_at"], J = err.iteration, err.J_history
+        run["J"] = list(J)
 
     def run(self, lambda_, alpha, iterations, *, seconds=None) -> dict:
         """The run for (λ, α) up to ``iterations``: a dict of arrays ``J``, ``train_rmse``,
@@ -145,10 +150,8 @@ class TrainingRuns:
         self._runs[lambda_, alpha] = run            # the most recently used last
         while len(self._runs) > self.keep:
             self._runs.pop(next(iter(self._runs)))
-        with threadpool_limits(limits=1, user_api="blas"):   # as helpers' trainers (benchmarks/README.md)
-            while len(run["J"]) <= iterations and run["diverged_at"] is None and (
-                    not run["J"] or time.perf_counter() < deadline):
-                self._step(run)
+        if len(run["J"]) <= iterations and run["diverged_at"] is None:
+            self._train(run, iterations, deadline)
         n = iterations + 1
         complete = len(run["J"]) >= n or run["diverged_at"] is not None
         return {"lambda_": lambda_, "alpha": alpha, "iterations": iterations, "diverged_at": run["diverged_at"],

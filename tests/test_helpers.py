@@ -712,3 +712,33 @@ def test_ratings_keyed_by_title_and_the_numbering_trap():
         h.ratings_vector({1: 3, "GoldenEye (1995)": 4}, 4, titles)
     with pytest.raises(ValueError, match=r"my_ratings\['GoldenEye \(1995\)'\] must be a finite number >= 1"):
         h.ratings_vector({"GoldenEye (1995)": 0}, 4, titles)
+
+
+def test_gradient_descent_callback_stops_and_history_resumes():
+    X, Theta, Y, R = small_problem(seed=4)
+    seen = []
+    X1, T1, J1 = h.gradient_descent(X, Theta, Y, R, 1.0, 0.01, 20,
+                                    callback=lambda t, J, Xt, Tt: seen.append((t, J, Xt.copy())) or t == 7)
+    assert [t for t, _, _ in seen] == list(range(8)) and len(J1) == 8
+    np.testing.assert_array_equal(seen[0][2], X) and np.testing.assert_array_equal(seen[-1][2], X1)
+    assert [J for _, J, _ in seen] == J1.tolist()
+    X2, T2, J2 = h.gradient_descent(X1, T1, Y, R, 1.0, 0.01, 12, history=J1)
+    X_all, T_all, J_all = h.gradient_descent(X, Theta, Y, R, 1.0, 0.01, 19)
+    assert len(J2) == len(J_all) == 20
+    np.testing.assert_allclose(J2, J_all, rtol=1e-12)
+    np.testing.assert_allclose(X2, X_all, rtol=1e-12)
+    more = []
+    h.gradient_descent(X1, T1, Y, R, 1.0, 0.01, 3, history=J1, callback=lambda t, *_: more.append(t))
+    assert more == [8, 9, 10]                     # a resumed run counts on; its first point is not seen twice
+
+
+def test_divergence_keeps_the_first_cost_when_resumed_and_carries_the_history():
+    X, Theta, Y, R = small_problem(seed=5)
+    _, _, J = h.gradient_descent(X, Theta, Y, R, 0.0, 0.01, 5)
+    with pytest.raises(h.DivergenceError) as info:
+        h.gradient_descent(X, Theta, Y, R, 0.0, 5.0, 50, history=J * 0 + J[0])
+    err = info.value
+    assert err.iteration >= 6 and len(err.J_history) == err.iteration + 1
+    assert err.J_history[0] == J[0] and not (np.isfinite(err.J_history[-1]) and err.J_history[-1] <= 100 * J[0])
+    with pytest.raises(ValueError, match="history must be finite"):
+        h.gradient_descent(X, Theta, Y, R, 0.0, 0.01, 1, history=[np.nan])

@@ -1,5 +1,5 @@
-"""Tests of interactive.py: the explorer's runs agree with helpers.gradient_descent, the
-pictures are drawn from the right numbers, and the rating widget folds ratings in."""
+"""recsys_tutorial/interactive.py: the explorer trains with helpers.gradient_descent itself, the pictures
+are drawn from the right numbers, and the rating widget folds ratings in."""
 
 from __future__ import annotations
 
@@ -26,8 +26,7 @@ def runs():
 
 def test_training_runs_step_exactly_as_helpers_gradient_descent(runs):
     run = runs.run(1.0, 0.02, 30)
-    Y_train, R_train = runs.train.to_dense()
-    _, _, J = h.gradient_descent(runs.X0, runs.Theta0, Y_train, R_train, 1.0, 0.02, 30)
+    _, _, J = h.gradient_descent(runs.X0, runs.Theta0, runs.Y_norm, runs.R_train, 1.0, 0.02, 30)
     np.testing.assert_allclose(run["J"], J, rtol=1e-12)
     assert len(run["train_rmse"]) == len(run["held_out_rmse"]) == 31 and run["diverged_at"] is None
 
@@ -35,15 +34,15 @@ def test_training_runs_step_exactly_as_helpers_gradient_descent(runs):
 def test_training_runs_rmse_split_and_resume(runs):
     Y, R = small_ratings()
     Y_all, R_all = h.add_user({0: 5, 3: 1, 7: 4}, Y, R)
-    held, train = runs.held_out, runs.train
-    assert held.n_ratings + train.n_ratings == R_all.sum() and np.all(held.cols > 0)   # my ratings all train
+    held = runs.held_out
+    assert held.n_ratings + runs.R_train.sum() == R_all.sum() and np.all(held.cols > 0)   # my ratings all train
     assert 0.1 < held.n_ratings / R_all[:, 1:].sum() < 0.3
-    assert not np.any(R_all[:, 0] & (runs.train.to_dense()[1][:, 0] == 0))
+    assert not np.any(R_all[:, 0] & ~runs.R_train[:, 0])
     run = runs.run(2.0, 0.01, 20)
     # Re-derive both RMSEs after 20 steps from the same parameters, by brute force.
-    X, Theta, _ = h.gradient_descent(runs.X0, runs.Theta0, *train.to_dense(), 2.0, 0.01, 20)
+    X, Theta, _ = h.gradient_descent(runs.X0, runs.Theta0, runs.Y_norm, runs.R_train, 2.0, 0.01, 20)
     pred = X @ Theta.T + runs.means[:, None]
-    Y_tr, R_tr = train.to_dense()
+    Y_tr, R_tr = runs.Y_norm, runs.R_train
     train_err = (X @ Theta.T - Y_tr)[R_tr]
     held_err = pred[held.rows, held.cols] - held.values
     assert run["train_rmse"][-1] == pytest.approx(np.sqrt(np.mean(train_err ** 2)), rel=1e-9)
@@ -100,9 +99,8 @@ def test_training_runs_keep_only_the_most_recent():
 
 def test_training_runs_divergence_matches_helpers(runs):
     run = runs.run(1.0, 0.5, 50)
-    Y_train, R_train = runs.train.to_dense()
     with pytest.raises(h.DivergenceError, match=f"diverged at iteration {run['diverged_at']}:"):
-        h.gradient_descent(runs.X0, runs.Theta0, Y_train, R_train, 1.0, 0.5, 50)
+        h.gradient_descent(runs.X0, runs.Theta0, runs.Y_norm, runs.R_train, 1.0, 0.5, 50)
     assert run["mine"] is None and len(run["J"]) == run["diverged_at"] + 1
     with pytest.raises(ValueError, match=r"alpha \(the learning rate\) must be a finite number > 0"):
         runs.run(1.0, 0.0, 10)
