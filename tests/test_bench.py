@@ -1,4 +1,4 @@
-"""Smoke test of benchmarks/bench.py: a --tiny run prints every key line (not a benchmark)."""
+"""benchmarks/bench.py, as a smoke test: a --tiny run prints every key line (this is not a benchmark)."""
 
 from __future__ import annotations
 
