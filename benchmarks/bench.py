@@ -239,15 +239,16 @@ def bench_gradients(Y, R, results, tiny):
     X, Theta = helpers.init_parameters(Y.shape[0], Y.shape[1], k, seed=0)
     Yc, M = np.ascontiguousarray(Y, dtype=float), np.ascontiguousarray(R, dtype=float)
     obs = ObservedRatings.from_dense(Y, R.astype(bool))
-    kernel = "numba" if _observed.compiled_kernel() else "NumPy"  # loaded now, as after a long session's warm-up
+    compiled = _observed.compiled_kernel() is not None   # loaded now; every timing below names its path
+    kernel = "numba" if compiled else "NumPy"
     dense = dense_masked_cost_and_gradients(X, Theta, Yc, M, lam)
-    sparse = obs.cost_and_gradients(X, Theta, lam)
+    sparse = obs.cost_and_gradients(X, Theta, lam, compiled=compiled)
     assert abs(sparse[0] - dense[0]) <= 1e-8 * abs(dense[0])
     assert all(np.allclose(a, b, rtol=1e-8, atol=1e-10) for a, b in zip(sparse[1:], dense[1:]))
     # As the trainers run: one BLAS thread, calls back to back (each side 10 calls in a row, the
     # sides alternating), so that neither pays for the caches the other one just filled.
     with threadpool_limits(limits=1, user_api="blas"):
-        t_sparse, t_dense = side_by_side(lambda: obs.cost_and_gradients(X, Theta, lam),
+        t_sparse, t_dense = side_by_side(lambda: obs.cost_and_gradients(X, Theta, lam, compiled=compiled),
                                          lambda: dense_masked_cost_and_gradients(X, Theta, Yc, M, lam),
                                          repeat=5 if tiny else 15, number=10)
     results["sparse_over_dense"] = t_sparse / t_dense
@@ -463,7 +464,7 @@ def worker(n_ratings, shape, repeat, tiny) -> dict:
     """Build one synthetic problem and time its sparse gradient (run in a fresh process)."""
     from threadpoolctl import threadpool_limits
 
-    _observed.compiled_kernel()  # loaded before timing, as in bench_gradients
+    compiled = _observed.compiled_kernel() is not None  # the same path for every size (as in bench_gradients)
     rows, cols, values = synthetic_triplets(shape, n_ratings, seed=0)
     obs = ObservedRatings(rows, cols, values, shape)
     del rows, cols, values
@@ -472,9 +473,10 @@ def worker(n_ratings, shape, repeat, tiny) -> dict:
     Theta = rng.normal(0, 0.1, (shape[1], NUM_FEATURES))
     hwm_reset = _reset_peak_rss()
     with threadpool_limits(limits=1, user_api="blas"):
-        t = best_time(lambda: obs.cost_and_gradients(X, Theta, 1.0), repeat=repeat)
+        t = best_time(lambda: obs.cost_and_gradients(X, Theta, 1.0, compiled=compiled), repeat=repeat)
     peak = _peak_rss_bytes(hwm_reset)
-    out = {"n_ratings": n_ratings, "seconds": t, "peak_bytes": peak, "peak_since_reset": hwm_reset}
+    out = {"n_ratings": n_ratings, "seconds": t, "peak_bytes": peak, "peak_since_reset": hwm_reset,
+           "kernel": "numba" if compiled else "NumPy"}
     del obs
     flops_rate, bandwidth = machine_rates(tiny)
     floor, flops, bytes_ = gradient_floor(n_ratings, shape, NUM_FEATURES, flops_rate, bandwidth)
@@ -527,9 +529,11 @@ def bench_ml25m(results, reasons, tiny):
     results["ml25m_peak_gb"] = r_big["peak_bytes"] / 1e9
     if not r_big["peak_since_reset"]:
         reasons["ml25m_peak_gb"] = "peak RSS of the whole worker (could not reset the high-water mark)"
+    if r_big["kernel"] != r_small["kernel"]:   # never a ratio of two paths (both workers load the same way)
+        raise RuntimeError(f"the two sizes ran different kernels: {r_small['kernel']} and {r_big['kernel']}")
     results["growth_1m_to_25m"] = (r_big["seconds"] / r_small["seconds"]) / (big / small)
     results["sparse_over_floor"] = r_big["seconds"] / r_big["floor"]
-    log(f"  {big:,} ratings: {r_big['seconds']:.2f} s per cost+gradient, peak RSS {results['ml25m_peak_gb']:.2f} GB; "
+    log(f"  {r_big['kernel']} kernel, {big:,} ratings: {r_big['seconds']:.2f} s per cost+gradient, peak RSS {results['ml25m_peak_gb']:.2f} GB; "
         f"{small:,} ratings: {r_small['seconds'] * 1e3:.0f} ms")
     log(f"  floor: {r_big['flops'] / 1e9:.2f} GFLOP at {r_big['flops_rate'] / 1e9:.1f} GFLOP/s (1 thread), "
         f"{r_big['bytes'] / 1e9:.2f} GB at {r_big['bandwidth'] / 1e9:.1f} GB/s -> {r_big['floor']:.2f} s")
