@@ -10,10 +10,11 @@
  04   its gradients           :func:`cofi_gradients`, :func:`numerical_gradient`,
                               :func:`check_gradients`
  05   mean normalisation      :func:`normalize_ratings`
+05-08 a new user's ratings    :func:`ratings_vector`, :func:`add_user`, :data:`ARTICLE_RATINGS`
  06   training                :func:`init_parameters`, :func:`gradient_descent`,
-                              :func:`train_lbfgs`, :data:`ARTICLE_RATINGS`
+                              :func:`train_lbfgs`
  07   recommending            :class:`FactorModel`, :func:`search_titles`, :func:`fold_in`,
-                              :func:`add_user`, :func:`recommend`, :func:`similar_movies`
+                              :func:`recommend`, :func:`similar_movies`
 ====  ======================  ==================================================
 
 Shapes follow the course: ``Y`` and ``R`` are ``(n_movies, n_users)``, ``X`` is
@@ -70,14 +71,6 @@ def toy_table() -> pd.DataFrame:
                          [nan, 4, 0, nan],
                          [0, 0, 5, 4],
                          [0, 0, 5, nan]], index=movies, columns=users, dtype=float)
-
-
-#: The 22 ratings of the article's new user, ``{row of Y: stars}`` (rows are
-#: 0-based: row 0 is movie id 1, Toy Story). Notebooks 06-08 and the tests use it.
-ARTICLE_RATINGS = MappingProxyType({
-    5: 5, 50: 1, 9: 5, 27: 4, 58: 3, 88: 2, 123: 4, 165: 1, 187: 3, 196: 2, 228: 4,
-    258: 5, 343: 4, 478: 1, 511: 4, 690: 5, 722: 1, 789: 3, 832: 2, 1029: 4, 1190: 2, 1245: 5,
-})
 
 
 # ---------------------------------------------------------------- 02: loading the data
@@ -377,6 +370,63 @@ def _normalize(Y, R, shrinkage):
     return np.where(R, Y - means[:, None], 0.0), means
 
 
+# ---------------------------------------------------------------- 05-08: a new user's ratings
+
+
+#: The 22 ratings of the article's new user, ``{row of Y: stars}`` (rows are
+#: 0-based: row 0 is movie_id 1, Toy Story). Notebooks 06-08 and the tests use it.
+ARTICLE_RATINGS = MappingProxyType({
+    5: 5, 50: 1, 9: 5, 27: 4, 58: 3, 88: 2, 123: 4, 165: 1, 187: 3, 196: 2, 228: 4,
+    258: 5, 343: 4, 478: 1, 511: 4, 690: 5, 722: 1, 789: 3, 832: 2, 1029: 4, 1190: 2, 1245: 5,
+})
+
+
+def _row_of(key, n_movies, titles):
+    """The 0-based row a ratings key names: a row number, or (given ``titles``) an exact title."""
+    if isinstance(key, (int, np.integer)) and not isinstance(key, (bool, np.bool_)) and 0 <= key < n_movies:
+        return int(key)
+    found = [i for i, t in enumerate(titles or ()) if t == key] if isinstance(key, str) else []
+    if len(found) != 1:
+        raise ValueError(f"my_ratings: the title {key!r} is shared by rows {found}; key it by row" if found else
+                         f"my_ratings: the key {key!r} is neither a 0-based row of Y (0..{n_movies - 1}) nor "
+                         f"{'an exact title' if titles else 'a title (give titles= to key by title)'}. Rows count "
+                         "from 0: row i is MovieLens movie_id i + 1, so {1: 5} rates movie_id 2. helpers.search_titles finds rows")
+    return found[0]
+
+
+def ratings_vector(my_ratings, n_movies, titles=None):
+    """A user's ratings as a length-``n_movies`` vector (0 = not rated).
+
+    ``my_ratings``: a vector (0 or 1-5 per movie) or a dict ``{key: stars}`` keyed
+    by 0-based row of ``Y`` (row 0 is movie id 1) or, given ``titles``, by exact title.
+    """
+    n_movies = as_int(n_movies, "n_movies", low=1)
+    if hasattr(my_ratings, "items"):
+        titles = None if titles is None else as_titles(titles, n_movies)
+        vec = np.zeros(n_movies)
+        for key, rating in my_ratings.items():
+            row = _row_of(key, n_movies, titles)
+            if vec[row]:
+                raise ValueError(f"my_ratings: movie row {row} ({key!r}) is rated twice")
+            vec[row] = as_float(rating, f"my_ratings[{key!r}]", low=1, high=RATING_MAX)
+        return vec
+    vec = as_vector(np.ravel(my_ratings), "my_ratings")
+    if vec.size != n_movies:
+        raise ValueError(f"my_ratings must have one entry per movie ({n_movies}); got {vec.size}")
+    bad = np.flatnonzero((vec != 0) & ((vec < 1) | (vec > RATING_MAX)))
+    if bad.size:
+        raise ValueError(f"my_ratings[{bad[0]}] = {float(vec[bad[0]])!r}: ratings must be 0 (not rated) "
+                         f"or between 1 and {RATING_MAX:g}")
+    return vec
+
+
+def add_user(my_ratings, Y, R):
+    """``Y`` and ``R`` with a new user (from :func:`ratings_vector`) as column 0."""
+    Y, R = as_ratings(Y, R)
+    vec = ratings_vector(my_ratings, Y.shape[0])
+    return np.column_stack([vec, Y]), np.column_stack([vec != 0, R])
+
+
 # ---------------------------------------------------------------- 06: training
 
 
@@ -647,52 +697,6 @@ def search_titles(query, titles, Y, R, n=10):
     order = np.lexsort((hits, -counts))[: as_int(n, "n", low=1)]
     return pd.DataFrame({"row": hits[order], "movie_id": hits[order] + 1, "title": [titles[i] for i in hits[order]],
                          "num_ratings": counts[order].astype(int), "mean_rating": means[order]})
-
-
-def _row_of(key, n_movies, titles):
-    """The 0-based row a ratings key names: a row number, or (given ``titles``) an exact title."""
-    if isinstance(key, (int, np.integer)) and not isinstance(key, (bool, np.bool_)) and 0 <= key < n_movies:
-        return int(key)
-    found = [i for i, t in enumerate(titles or ()) if t == key] if isinstance(key, str) else []
-    if len(found) != 1:
-        raise ValueError(f"my_ratings: the title {key!r} is shared by rows {found}; key it by row" if found else
-                         f"my_ratings: the key {key!r} is neither a 0-based row of Y (0..{n_movies - 1}) nor "
-                         f"{'an exact title' if titles else 'a title (give titles= to key by title)'}. Rows count "
-                         "from 0: row i is MovieLens movie_id i + 1, so {1: 5} rates movie_id 2. helpers.search_titles finds rows")
-    return found[0]
-
-
-def ratings_vector(my_ratings, n_movies, titles=None):
-    """A user's ratings as a length-``n_movies`` vector (0 = not rated).
-
-    ``my_ratings``: a vector (0 or 1-5 per movie) or a dict ``{key: stars}`` keyed
-    by 0-based row of ``Y`` (row 0 is movie id 1) or, given ``titles``, by exact title.
-    """
-    n_movies = as_int(n_movies, "n_movies", low=1)
-    if hasattr(my_ratings, "items"):
-        titles = None if titles is None else as_titles(titles, n_movies)
-        vec = np.zeros(n_movies)
-        for key, rating in my_ratings.items():
-            row = _row_of(key, n_movies, titles)
-            if vec[row]:
-                raise ValueError(f"my_ratings: movie row {row} ({key!r}) is rated twice")
-            vec[row] = as_float(rating, f"my_ratings[{key!r}]", low=1, high=RATING_MAX)
-        return vec
-    vec = as_vector(np.ravel(my_ratings), "my_ratings")
-    if vec.size != n_movies:
-        raise ValueError(f"my_ratings must have one entry per movie ({n_movies}); got {vec.size}")
-    bad = np.flatnonzero((vec != 0) & ((vec < 1) | (vec > RATING_MAX)))
-    if bad.size:
-        raise ValueError(f"my_ratings[{bad[0]}] = {float(vec[bad[0]])!r}: ratings must be 0 (not rated) "
-                         f"or between 1 and {RATING_MAX:g}")
-    return vec
-
-
-def add_user(my_ratings, Y, R):
-    """``Y`` and ``R`` with a new user (from :func:`ratings_vector`) as column 0."""
-    Y, R = as_ratings(Y, R)
-    vec = ratings_vector(my_ratings, Y.shape[0])
-    return np.column_stack([vec, Y]), np.column_stack([vec != 0, R])
 
 
 def fold_in(model, my_ratings, lambda_=10.0, *, titles=None, offset=None):
