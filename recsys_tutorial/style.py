@@ -36,8 +36,8 @@ import base64
 import io
 from types import MappingProxyType
 
-__all__ = ["OKABE_ITO", "CATEGORICAL", "SEQUENTIAL_CMAP", "FIGURE_FORMAT", "RC", "apply", "retina_png", "palette_png",
-           "text_color_on"]
+__all__ = ["OKABE_ITO", "CATEGORICAL", "SEQUENTIAL_CMAP", "FIGURE_FORMAT", "RC", "apply", "describe", "alt_text",
+           "figure_html", "retina_png", "palette_png", "text_color_on"]
 
 #: The Okabe-Ito palette (Okabe & Ito, *Color Universal Design*, 2008), by name.
 OKABE_ITO = MappingProxyType({
@@ -110,7 +110,54 @@ def apply() -> None:
     backend = InlineBackend.instance()
     backend.figure_formats = {FIGURE_FORMAT}      # = %config InlineBackend.figure_formats = ["retina"]
     kwargs = dict(backend.print_figure_kwargs)
-    shell.display_formatter.formatters["image/png"].for_type(Figure, lambda fig: retina_png(fig, **kwargs))
+    formatters = shell.display_formatter.formatters
+    formatters["image/png"].pop(Figure, None)     # a figure is shown as <img alt=...> only: see figure_html
+    formatters["text/html"].for_type(Figure, lambda fig: figure_html(fig, **kwargs))
+
+
+#: The attribute :func:`describe` sets on a figure.
+_ALT = "_recsys_tutorial_alt"
+
+
+def describe(fig, alt: str):
+    """Attach alt text to ``fig`` (what it shows and its key numbers); returns ``fig``.
+
+    Every figure a notebook shows gets one, generated from the data it draws,
+    so that a screen reader reads it in JupyterLab, in Voilà and in the HTML
+    copy. End the cell with ``;`` or ``plt.show()`` when the figure is the
+    last expression, as usual.
+    """
+    if not isinstance(alt, str) or not alt.strip():
+        raise TypeError(f"alt must be a non-empty string describing the figure; got {alt!r}")
+    setattr(fig, _ALT, " ".join(alt.split()))
+    return fig
+
+
+def alt_text(fig) -> str | None:
+    """The alt text :func:`describe` attached to ``fig``, or None."""
+    return getattr(fig, _ALT, None)
+
+
+def figure_html(fig, **kwargs) -> str | None:
+    """A figure as ``<img alt=... src="data:image/png;base64,..." width height>``: the retina PNG of
+    :func:`retina_png` with the figure's alt text.
+
+    Why HTML and not ``image/png`` with ``metadata["alt"]``: JupyterLab 4.6 and
+    Voilà 0.5 never put that metadata on the ``<img>``, and nbconvert's default
+    template drops it; an HTML ``<img alt>`` is read the same way everywhere
+    (measured: see ``benchmarks/README.md``, "Alt text"). A figure without
+    alt text gets a stand-in that says so, which the tests refuse in the
+    committed notebooks.
+    """
+    import html
+
+    found = retina_png(fig, **kwargs)
+    if found is None:
+        return None
+    data, size = found
+    alt = alt_text(fig) or "A figure without a description (give it one with recsys_tutorial.style.describe)."
+    return (f'<img src="data:image/png;base64,{data}" width="{size["width"]}" height="{size["height"]}" '
+            f'alt="{html.escape(alt, quote=True)}"/>')
 
 
 def retina_png(fig, **kwargs):
