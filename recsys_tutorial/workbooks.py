@@ -38,14 +38,13 @@ process (a notebook kernel dies with the learner's unsaved work), while a
   same way before parsing (an ``.ods`` repeats cells by count): save them as
   ``.xlsx``.
 
-Finding where a sheet's cells are costs about a third of calamine's parse
-(0.65 s of CPU against 1.8 s for the ratings workbook): XML in the usual
-form (every cell ``<c r="B7" ...>``, as Excel, LibreOffice, openpyxl and
-the data step's writer write it) is measured with NumPy without parsing
+Finding where a sheet's cells are: XML in the usual form (every cell
+``<c r="B7" ...>``, as Excel, LibreOffice, openpyxl and the data step's
+writer write it) is measured with NumPy without parsing
 (:func:`_fast_cells`, which proves that form); any other XML is followed by
-expat, element by element, the way calamine places cells, 20 times more
-slowly, so only up to :data:`MAX_UNUSUAL_XML_BYTES` = 32 MB of it per sheet
-(about 4 s).
+expat, element by element, the way calamine places cells, many times more
+slowly, so only up to :data:`MAX_UNUSUAL_XML_BYTES` of it per sheet
+(the timings: ``benchmarks/README.md``, "Checking a workbook before parsing").
 """
 
 from __future__ import annotations
