@@ -73,6 +73,7 @@ import helpers  # noqa: E402
 from recsys_tutorial.files import (MAX_TEXT_BYTES, DataError, atomic_write, check_zip_members,  # noqa: E402
                                    remove_stale_parts)
 from recsys_tutorial.validation import as_bool, as_float, as_int  # noqa: E402
+from recsys_tutorial.settings import download_url  # noqa: E402
 from xlsx_writer import workbook_matches, write_xlsx  # noqa: E402  (data/xlsx_writer.py, beside this file)
 
 DEFAULT_DEST = REPO_ROOT / "data"
@@ -496,7 +497,7 @@ def resolve_sources(
         movielens = _cached_zip(Path(dest) / ZIP_CACHE_NAME, md5)
     if movielens is not None:
         return Sources(coursera, movielens)
-    url = url or os.environ.get("ML100K_URL") or ML100K_URL
+    url = url or download_url() or ML100K_URL
     data = download(url, progress=progress)
     _check_md5(data, md5, url)
     return Sources(coursera, MovieLensSource.from_zip(data, url), zip_to_cache=data)
