@@ -42,8 +42,8 @@ from recsys_tutorial.cache import cached_by_content
 from recsys_tutorial.observed import ObservedRatings
 from recsys_tutorial.files import existing_file, mat_variables, text_lines
 from recsys_tutorial.validation import (as_bool, as_factor_pair, as_factors, as_finite_result, as_float, as_index,
-                                        as_indices, as_int, as_loaded_ratings, as_mask, as_matrix, as_ratings, as_titles,
-                                        as_user_ratings, as_vector, check_prediction_range, cost_inputs,
+                                        as_indices, as_int, as_loaded_ratings, as_mask, as_matrix, as_ratings,
+                                        as_titles, as_user_ratings, as_vector, check_prediction_range, cost_inputs,
                                         overflow_error)
 from recsys_tutorial.workbooks import MAX_WORKBOOK_BYTES, WORKBOOK_SUFFIXES, cell_name, parameter_sheets, ratings_sheets
 
@@ -293,8 +293,8 @@ def numerical_gradient(f, params, eps=1e-4):
             grad[k] = (up - down) / (2 * eps)
         step[k] = 0.0
     for k in np.flatnonzero(~np.isfinite(grad))[:1]:
-        raise ValueError(f"numerical_gradient: the difference quotient at params[{k}] is {float(grad[k])}: f must return "
-                         f"finite numbers near params, and eps={eps:g} must not be so small that it overflows")
+        raise ValueError(f"numerical_gradient: the difference quotient at params[{k}] is {float(grad[k])}: f must "
+                         f"return finite numbers near params, and eps={eps:g} must not be so small that it overflows")
     return grad
 
 
@@ -424,7 +424,8 @@ def init_parameters(n_movies, n_users, num_features, seed=0, scale=0.1):
     scale = as_float(scale, "scale", low=0, low_open=True)
     rng = np.random.default_rng(as_int(seed, "seed", low=0))
     with np.errstate(over="ignore", invalid="ignore"):
-        X, Theta = rng.normal(0.0, scale, size=(n_movies, num_features)), rng.normal(0.0, scale, size=(n_users, num_features))
+        X = rng.normal(0.0, scale, size=(n_movies, num_features))
+        Theta = rng.normal(0.0, scale, size=(n_users, num_features))
     return as_finite_result((X, Theta), "init_parameters: the starting values", lambda: {"scale": scale})
 
 
@@ -673,7 +674,8 @@ def search_titles(query, titles, Y, R, n=10):
     counts = R[hits].sum(axis=1)
     with np.errstate(over="ignore", invalid="ignore"):   # NaN: no ratings; inf: ratings near 1e308 (refused)
         means = np.where(counts > 0, np.where(R[hits], Y[hits], 0.0).sum(axis=1) / np.maximum(counts, 1), np.nan)
-    as_finite_result(means[counts > 0], "search_titles: the mean ratings", lambda: {"Y (a rated entry)": np.where(R, Y, 0.0)})
+    as_finite_result(means[counts > 0], "search_titles: the mean ratings",
+                     lambda: {"Y (a rated entry)": np.where(R, Y, 0.0)})
     order = np.lexsort((hits, -counts))[: as_int(n, "n", low=1)]
     return pd.DataFrame({"row": hits[order], "movie_id": hits[order] + 1, "title": [titles[i] for i in hits[order]],
                          "num_ratings": counts[order].astype(int), "mean_rating": means[order]})

@@ -33,29 +33,41 @@ refuses it, and is never opened here (opening a FIFO blocks).
 
 **Entries are untrusted.** One compressed ``.npz`` per key (0.5 MB for the
 ratings workbook), written atomically; the newest :data:`MAX_ENTRIES` are
-kept. Anyone who can write the folder could have planted one, so each entry
+kept. Whoever can write the folder could have planted one, so each entry
 read back is checked against its :class:`EntrySpec`, in this order, and a
-bad one is discarded (removed when it is a regular file) and the workbook
+bad one is discarded (removed, when it is a regular file) and the workbook
 parsed again: it is never returned.
 
-1. A regular file, opened without following a symbolic link and without
-   blocking (a FIFO or a device is skipped, not read), of at most the size
-   the largest honest entry can have.
-2. A zip of exactly the expected members (``arr_0.npy``, ``arr_1.npy``,
-   ...), checked from its end record before the zip is parsed, each member
-   no larger unpacked than its array can be (:func:`files.check_zip_members`).
-3. Each array's ``.npy`` header: the exact dtype, C order, the number of
-   dimensions, each dimension and the number of elements within the
-   workbook limits (:mod:`recsys_tutorial.workbooks`: at most 10,000 rows,
-   10,000 columns, 5 million cells), and the member exactly as long as that
-   array. Only then is the array allocated (at most 40 MB) and read; the
-   member's CRC is checked.
+1. A regular file owned by the user, opened without following a symbolic
+   link and without blocking (a FIFO, a device, a folder or a link is
+   skipped: not read, not removed, not replaced), of at most the size the
+   largest honest entry can have (:meth:`EntrySpec.max_file_bytes`, 48 MB).
+2. A zip of exactly the expected members (``arr_0.npy``, ``arr_1.npy``),
+   checked from its end record before :mod:`zipfile` parses its directory,
+   each member no larger unpacked than its array can be
+   (:func:`files.check_zip_members`).
+3. Every array's ``.npy`` header, before any array is allocated: the exact
+   dtype (byte order included), C order, the number of dimensions, each
+   dimension and the number of elements within the workbook limits
+   (:mod:`recsys_tutorial.workbooks`: at most 10,000 rows, 10,000 columns,
+   5 million cells), one shape for Y and R, and each member exactly as long
+   as its array. Only then are the arrays allocated (at most 45 MB) and
+   read, and each member's CRC checked.
 4. The values: the arrays must be exactly what the loader's own last step
    returns for them (for the ratings, :func:`validation.as_loaded_ratings`:
-   Y finite, 0 to 5, no NaN, 1 to 5 where R is TRUE; R of one shape with Y).
+   Y finite, 0 to 5, no NaN, 1 to 5 where R is TRUE).
 
 No pickle is ever loaded. A :class:`MemoryError` is not taken for a bad
-entry: no check above allocates more than the limits, so one would be a bug.
+entry: no step above allocates more than the limits, so one would be a bug.
+Why by hand rather than ``np.load``: it allocates whatever shape a header
+declares (a 3 MB entry made it allocate and return a 3 GiB array), follows
+links and blocks on a FIFO; numpy's own header readers
+(``np.lib.format.read_array_header_1_0``/``2_0``) and :mod:`zipfile` do the
+parsing here, this module only the checks between them.
+
+What the checks cannot tell: an entry with valid ratings that are not the
+workbook's. Only the user's own account can write the private folder, and
+it could as well edit the workbook; the cache does not guard against it.
 """
 
 from __future__ import annotations
@@ -165,18 +177,19 @@ def _code_fingerprint(module: str) -> bytes:
 def _open_regular(path, max_bytes: int, *, follow: bool = False):
     """``path`` opened for reading if it is a regular file of at most ``max_bytes``, else None.
 
-    Opened with O_NONBLOCK (opening a FIFO returns at once instead of
-    waiting for a writer) and, unless ``follow``, O_NOFOLLOW (a symbolic
-    link is not followed) and only if the user owns it, then checked with
-    fstat on what was opened, so nothing can be swapped in between the check
-    and the read.
+    Looked at with stat first (a FIFO or a device is not opened at all), then
+    opened with O_NONBLOCK (should a FIFO be swapped in meanwhile, opening it
+    returns at once instead of waiting for a writer) and, unless ``follow``,
+    O_NOFOLLOW (a symbolic link is not followed), and checked again with
+    fstat on what was opened: a regular file, of at most ``max_bytes``, the
+    user's own unless ``follow``.
     """
-    if not follow and not _NOFOLLOW and os.path.islink(path):   # Windows: no O_NOFOLLOW
-        yield None
-        return
     try:
-        fd = os.open(path, _OPEN_FLAGS | (0 if follow else _NOFOLLOW))
+        regular = stat.S_ISREG(os.stat(path, follow_symlinks=follow).st_mode)   # a FIFO is not even opened
+        fd = os.open(path, _OPEN_FLAGS | (0 if follow else _NOFOLLOW)) if regular else None
     except OSError:
+        fd = None
+    if fd is None:
         yield None
         return
     info = os.fstat(fd)
@@ -355,7 +368,8 @@ def _check_values(arrays, spec: EntrySpec) -> None:
 
 
 def _lookup(entry: Path, spec: EntrySpec) -> tuple[np.ndarray, ...] | None:
-    """The arrays of ``entry`` if it is a good entry; None otherwise (a bad regular file is removed)."""
+    """The arrays of ``entry`` if it is a good entry; None otherwise (a bad regular file of the user's is
+    removed; anything else is left as it is)."""
     with _open_regular(entry, spec.max_file_bytes()) as f:
         if f is None:
             return None          # missing, too large, a link, a FIFO, a device, a folder: not read, not removed

@@ -19,6 +19,8 @@ variable                   accepted values                      effect
                            nbgrader sets it while it grades     (:mod:`recsys_tutorial.exercises`)
 ``ML100K_URL``             an ``http://``, ``https://`` or      where the data step downloads MovieLens 100K
                            ``file://`` address                  from (default: GroupLens); ``data/build_data.py``
+``ML100K_MD5``             32 hexadecimal digits, or ``none``   the MD5 the downloaded zip must have (default:
+                                                                GroupLens' zip's); ``none`` skips the check
 =========================  ===================================  ==============================================
 
 Unset, or set to the empty string, means the default. Surrounding spaces are
@@ -42,14 +44,15 @@ import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
-__all__ = ["SettingError", "DATA_ENV", "CACHE_ENV", "NUMBA_ENV", "GRADING_ENV", "URL_ENV", "data_folder",
-           "cache_folder", "use_numba", "graded_run", "download_url"]
+__all__ = ["SettingError", "DATA_ENV", "CACHE_ENV", "NUMBA_ENV", "GRADING_ENV", "URL_ENV", "MD5_ENV", "data_folder",
+           "cache_folder", "use_numba", "graded_run", "download_url", "download_md5"]
 
 DATA_ENV = "MOVIELENS_DATA"
 CACHE_ENV = "MOVIE_RECOMMENDER_CACHE"
 NUMBA_ENV = "MOVIE_RECOMMENDER_NUMBA"
 GRADING_ENV = "NBGRADER_EXECUTION"
 URL_ENV = "ML100K_URL"
+MD5_ENV = "ML100K_MD5"
 
 _ON = {"on", "1", "true", "yes"}
 _OFF = {"off", "0", "false", "no"}
@@ -150,3 +153,16 @@ def download_url() -> str | None:
         raise SettingError(f"{URL_ENV}={value!r}: expected an http://, https:// or file:// address of "
                            "ml-100k.zip, e.g. https://files.grouplens.org/datasets/movielens/ml-100k.zip")
     return value
+
+
+def download_md5(default: str | None) -> str | None:
+    """``$ML100K_MD5`` in lower case, None for ``none`` (no check), or ``default`` when it is unset."""
+    value = _raw(MD5_ENV)
+    if value is None:
+        return default
+    if value.lower() == "none":
+        return None
+    if len(value) != 32 or any(c not in "0123456789abcdef" for c in value.lower()):
+        raise SettingError(f"{MD5_ENV}={value!r}: expected the zip's MD5 as 32 hexadecimal digits, or none to skip "
+                           "the check")
+    return value.lower()

@@ -11,6 +11,12 @@ where real numbers are meant) raises ValueError. Nothing here reads files
 (:mod:`recsys_tutorial.files` does) or computes anything a learner needs to
 read; it only says no early and clearly instead of letting NumPy fail deep
 inside a formula.
+
+Some inputs are fine one by one and still make a result overflow (ratings
+near 1e308 summed, features of 1e200 multiplied). The public functions check
+their results with :func:`as_finite_result` (one ``isfinite`` pass; nothing
+inside the trainers' loops), and :func:`overflow_error` says which argument
+is out of range: a result is never inf or NaN.
 """
 
 from __future__ import annotations

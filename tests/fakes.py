@@ -229,7 +229,7 @@ U1_FOLDER = next((d for d in (ROOT / "data", SHARED / "ml-100k") if (d / "u1.bas
                   and (d / "u1.test").is_file()), None)
 
 
-# ---------------------------------------------------------------- entries of the workbook cache (recsys_tutorial/cache.py)
+# ---------------------------------------------------------------- entries of the workbook cache (cache.py)
 
 
 def npz_entry(path: Path, arrays, names=None) -> Path:

@@ -238,7 +238,8 @@ def test_pruning_removes_only_its_own_entries(cache, tmp_path, monkeypatch):
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     name = "load_ratings-" + "ab" * 20 + ".npz"
     planted = {
-        "notes.txt": b"mine", "mine.npz": b"mine", "load_ratings-123.npz": b"mine", "LOAD_RATINGS-" + "0" * 40 + ".npz": b"x",
+        "notes.txt": b"mine", "mine.npz": b"mine", "load_ratings-123.npz": b"mine",
+        "LOAD_RATINGS-" + "0" * 40 + ".npz": b"x",
         f".{name}.{os.getpid()}.abcdefgh.part": b"a write in progress",   # this process: alive, kept
     }
     for n, data in planted.items():

@@ -17,7 +17,8 @@ FOLDER_VARIABLES = [(settings.DATA_ENV, settings.data_folder), (settings.CACHE_E
 @pytest.fixture(autouse=True)
 def clean(monkeypatch):
     """No tutorial variable set, whatever the suite (tests/conftest.py sets the cache) or the shell set."""
-    for name in (settings.DATA_ENV, settings.CACHE_ENV, settings.NUMBA_ENV, settings.GRADING_ENV, settings.URL_ENV):
+    for name in (settings.DATA_ENV, settings.CACHE_ENV, settings.NUMBA_ENV, settings.GRADING_ENV, settings.URL_ENV,
+                 settings.MD5_ENV):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -170,10 +171,25 @@ def test_unset_url_is_the_default(monkeypatch):
     assert settings.download_url() is None
 
 
+@pytest.mark.parametrize("value, expected", [(None, "d" * 32), ("", "d" * 32), ("0E33842E24A9C977BE4E0107933C0723 ",
+                                             "0e33842e24a9c977be4e0107933c0723"), ("none", None), (" NONE", None)])
+def test_download_md5(monkeypatch, value, expected):
+    if value is not None:
+        monkeypatch.setenv(settings.MD5_ENV, value)
+    assert settings.download_md5("d" * 32) == expected
+
+
+@pytest.mark.parametrize("value", ["123", "g" * 32, "0e33842e24a9c977be4e0107933c07231", "off", "   "])
+def test_download_md5_refused(monkeypatch, value):
+    monkeypatch.setenv(settings.MD5_ENV, value)
+    raises_naming(lambda: settings.download_md5(None), settings.MD5_ENV,
+                  "32 hexadecimal digits" if value.strip() else "only spaces")
+
+
 def test_every_variable_is_documented():
     """The module's table lists each variable the functions read."""
     for name in (settings.DATA_ENV, settings.CACHE_ENV, settings.NUMBA_ENV, settings.GRADING_ENV, settings.URL_ENV,
-                 "XDG_CACHE_HOME"):
+                 settings.MD5_ENV, "XDG_CACHE_HOME"):
         assert f"``{name}``" in settings.__doc__
 
 
