@@ -41,8 +41,8 @@ from threadpoolctl import threadpool_limits
 from recsys_tutorial.cache import cached_by_content
 from recsys_tutorial.observed import ObservedRatings
 from recsys_tutorial.files import existing_file, mat_variables, text_lines
-from recsys_tutorial.validation import (as_bool, as_factor_pair, as_factors, as_finite_result, as_float, as_index,
-                                        as_indices, as_int, as_loaded_ratings, as_mask, as_matrix, as_ratings,
+from recsys_tutorial.validation import (as_bool, as_factor_pair, as_factors, as_finite_result, as_float, as_gradients,
+                                        as_index, as_indices, as_int, as_loaded_ratings, as_mask, as_matrix, as_ratings,
                                         as_titles, as_user_ratings, as_vector, check_prediction_range, cost_inputs,
                                         overflow_error)
 from recsys_tutorial.workbooks import MAX_WORKBOOK_BYTES, WORKBOOK_SUFFIXES, cell_name, parameter_sheets, ratings_sheets
@@ -335,11 +335,9 @@ def check_gradients(lambda_=0.0, seed=0, gradient_fn=None, *, return_details=Fal
                                    Y, R, lambda_, gradients=False)[0]
 
     num = numerical_gradient(cost, np.concatenate([X.ravel(), Theta.ravel()]))
-    Xg, Tg = (gradient_fn or cofi_gradients)(X.copy(), Theta.copy(), Y.copy(), R.copy(), lambda_)
-    ana = np.concatenate([np.asarray(Xg, float).ravel(), np.asarray(Tg, float).ravel()])
-    if ana.shape != num.shape or not np.all(np.isfinite(ana)):
-        raise ValueError(f"gradient_fn returned {ana.size} values in all, {np.sum(~np.isfinite(ana))} of them NaN or "
-                         f"inf; expected finite X_grad {X.shape} and Theta_grad {Theta.shape}")
+    grads = (gradient_fn or cofi_gradients)(X.copy(), Theta.copy(), Y.copy(), R.copy(), lambda_)
+    Xg, Tg = as_gradients(grads, X, Theta)
+    ana = np.concatenate([Xg.ravel(), Tg.ravel()])
     denom = np.linalg.norm(num + ana)
     diff = float(np.linalg.norm(num - ana) / denom) if denom > 0 else float(np.linalg.norm(num - ana))
     if not return_details:
@@ -532,7 +530,8 @@ def gradient_descent(X, Theta, Y, R, lambda_, alpha, num_iters, *, gradient_fn=N
             if step == num_iters:
                 break
             if gradient_fn is not None:
-                X_grad, Theta_grad = gradient_fn(X, Theta, Y, R, lambda_)
+                X_grad, Theta_grad = as_gradients(gradient_fn(X, Theta, Y, R, lambda_), X, Theta,
+                                                  f"gradient_fn (iteration {len(J_history) - 1})")
             X -= alpha * X_grad
             Theta -= alpha * Theta_grad
     return X, Theta, np.asarray(J_history)

@@ -17,8 +17,9 @@ variable                   accepted values                      effect
                                                                 :mod:`recsys_tutorial.observed`
 ``NBGRADER_EXECUTION``     ``autograde`` or ``validate``, as    check cells raise instead of printing
                            nbgrader sets it while it grades     (:mod:`recsys_tutorial.exercises`)
-``ML100K_URL``             an ``http://``, ``https://`` or      where the data step downloads MovieLens 100K
-                           ``file://`` address                  from (default: GroupLens); ``data/build_data.py``
+``ML100K_URL``             an ``http://`` or ``https://``       where the data step downloads MovieLens 100K
+                           address                              from (default: GroupLens); ``data/build_data.py``
+                                                                (a local zip: its ``--source``)
 ``ML100K_MD5``             32 hexadecimal digits, or ``none``   the MD5 the downloaded zip must have (default:
                                                                 GroupLens' zip's); ``none`` skips the check
 =========================  ===================================  ==============================================
@@ -57,7 +58,7 @@ MD5_ENV = "ML100K_MD5"
 _ON = {"on", "1", "true", "yes"}
 _OFF = {"off", "0", "false", "no"}
 _GRADING = {"autograde", "validate"}          # the two values nbgrader sets (its autograde and validate apps)
-_URL_SCHEMES = {"http", "https", "file"}
+_URL_SCHEMES = {"http", "https"}      # a local zip is given with --source, which checks it is a regular file
 
 
 class SettingError(ValueError):
@@ -146,12 +147,12 @@ def download_url() -> str | None:
         return None
     try:
         parts = urlsplit(value)
-        scheme, ok = parts.scheme.lower(), bool(parts.netloc or parts.scheme.lower() == "file" and parts.path)
+        scheme, ok = parts.scheme.lower(), bool(parts.hostname)
     except ValueError:     # e.g. an unclosed [ in the host
         scheme, ok = "", False
     if scheme not in _URL_SCHEMES or not ok:
-        raise SettingError(f"{URL_ENV}={value!r}: expected an http://, https:// or file:// address of "
-                           "ml-100k.zip, e.g. https://files.grouplens.org/datasets/movielens/ml-100k.zip")
+        raise SettingError(f"{URL_ENV}={value!r}: expected the http:// or https:// address of ml-100k.zip, e.g. "
+                           "https://files.grouplens.org/datasets/movielens/ml-100k.zip (a local zip: --source)")
     return value
 
 

@@ -337,6 +337,29 @@ def overflow_error(what: str, inputs: Mapping) -> ValueError:
                       "lambda_ are far smaller. Scale it down.")
 
 
+def as_gradients(result, X, Theta, name: str = "gradient_fn") -> tuple[np.ndarray, np.ndarray]:
+    """What a gradient function returned, as ``(X_grad, Theta_grad)`` of the shapes of ``X`` and ``Theta``, finite.
+
+    A learner's function is untrusted: a single array, arrays of other
+    shapes, or NaN and inf are refused with a message naming ``name``,
+    instead of a broadcasting error or a learning rate blamed for them.
+    """
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        raise TypeError(f"{name} must return a pair (X_grad, Theta_grad); got {type(result).__name__}")
+    grads = []
+    for part, like, what in zip(result, (X, Theta), ("X_grad", "Theta_grad")):
+        if not isinstance(part, (np.ndarray, list, tuple)):
+            raise TypeError(f"{name}'s {what} must be an array; got {type(part).__name__}")
+        arr = _real_array(part, f"{name}'s {what}")
+        if arr.shape != like.shape:
+            raise ValueError(f"{name}'s {what} must have the shape of {what[:-5]}, {like.shape}; got {arr.shape}")
+        if not np.all(np.isfinite(arr)):
+            where = _first(~np.isfinite(arr))
+            raise ValueError(f"{name} returned NaN or inf: {what}{list(where)} = {float(arr[where])}")
+        grads.append(arr)
+    return grads[0], grads[1]
+
+
 def cost_inputs(X, Theta, Y, R, lambda_) -> dict:
     """The arguments of the cost by name, for :func:`overflow_error` (only rated entries of ``Y`` count)."""
     return {"X": X, "Theta": Theta, "Y (a rated entry)": np.where(R, Y, 0.0), "lambda_": lambda_}

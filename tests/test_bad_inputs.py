@@ -977,7 +977,6 @@ OVERFLOW_CASES = [
     (lambda: h.search_titles("", TITLES, np.where(R_, 1.7e308, 0.0), R_), "Y (a rated entry)"),
     (lambda: h.numerical_gradient(lambda p: np.inf if p[0] > 0 else 0.0, np.zeros(2)), "params[0]"),
     (lambda: h.numerical_gradient(lambda p: 1e10 * (p[0] > 0), np.zeros(2), eps=1e-300), "eps=1e-300"),
-    (lambda: h.check_gradients(gradient_fn=lambda X, T, Y, R, lam: (X * np.nan, T)), "NaN or inf"),
 ]
 
 
@@ -990,6 +989,28 @@ def test_overflow_is_an_error_naming_the_argument(case):
             call()
     assert type(info.value) is not h.DivergenceError       # not blamed on the learning rate
     assert named in str(info.value), str(info.value)
+
+
+GRADIENT_FN_CASES = [
+    # a learner's gradient function, untrusted: (what it returns, error, named)
+    (lambda X, T, Y, R, lam: (X * np.nan, T), ValueError, "gradient_fn (iteration 0) returned NaN or inf: X_grad[0, 0]"),
+    (lambda X, T, Y, R, lam: (X, T * np.inf), ValueError, "Theta_grad[0, 0] = "),
+    (lambda X, T, Y, R, lam: X, TypeError, "must return a pair (X_grad, Theta_grad); got ndarray"),
+    (lambda X, T, Y, R, lam: (X.T, T), ValueError, "X_grad must have the shape of X, (6, 2); got (2, 6)"),
+    (lambda X, T, Y, R, lam: (X, None), TypeError, "Theta_grad"),
+    (lambda X, T, Y, R, lam: (X, T, T), TypeError, "must return a pair"),
+]
+
+
+@pytest.mark.parametrize("case", GRADIENT_FN_CASES, ids=[f"gradient_fn{i}" for i in range(len(GRADIENT_FN_CASES))])
+def test_a_bad_gradient_fn_is_named_not_the_learning_rate(case):
+    fn, error, named = case
+    with pytest.raises(error) as info:
+        h.gradient_descent(X_, T_, Y_, R_, 0.0, 0.01, 5, gradient_fn=fn)
+    assert type(info.value) is error and named in str(info.value), str(info.value)
+    with pytest.raises(error) as info:
+        h.check_gradients(gradient_fn=fn)
+    assert "gradient_fn" in str(info.value)
 
 
 def test_divergence_is_still_the_learning_rates():

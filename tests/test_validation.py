@@ -178,6 +178,19 @@ def test_as_finite_result():
     refused(ValueError, lambda: v.as_finite_result(np.nan, "J", inputs), "J is not finite")
 
 
+def test_as_gradients():
+    X, T = np.ones((3, 2)), np.ones((4, 2))
+    Xg, Tg = v.as_gradients([X.astype(np.float32), T.tolist()], X, T)
+    assert Xg.dtype == float and Tg.shape == (4, 2)
+    assert v.as_gradients((X, T), X, T)[0] is X                              # no copy when none is needed
+    refused(TypeError, lambda: v.as_gradients(X, X, T, "my_grad"), "my_grad must return a pair")
+    refused(TypeError, lambda: v.as_gradients((X, object()), X, T), "gradient_fn's Theta_grad")
+    refused(ValueError, lambda: v.as_gradients((X, T[:3]), X, T), "Theta_grad must have the shape of Theta, (4, 2)")
+    bad = T.copy()
+    bad[3, 1] = np.nan
+    refused(ValueError, lambda: v.as_gradients((X, bad), X, T), "returned NaN or inf: Theta_grad[3, 1] = nan")
+
+
 def test_cost_inputs_count_rated_entries_only():
     inputs = v.cost_inputs(np.ones((2, 1)), np.ones((2, 1)), np.array([[5.0, 1e300]]).reshape(2, 1) @ np.ones((1, 2)),
                            np.array([[True, False], [False, False]]), 0.5)
