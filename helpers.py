@@ -286,12 +286,11 @@ def numerical_gradient(f, params, eps=1e-4):
     eps = as_float(eps, "eps", low=0, low_open=True)
     grad = np.empty_like(params)
     step = np.zeros_like(params)
-    for k in range(params.size):
-        step[k] = eps
-        up, down = f(params + step), f(params - step)
-        with np.errstate(over="ignore", invalid="ignore"):   # a quotient that overflows is refused below
-            grad[k] = (up - down) / (2 * eps)
-        step[k] = 0.0
+    with np.errstate(over="ignore", invalid="ignore"):   # a quotient that is not finite is refused below
+        for k in range(params.size):
+            step[k] = eps
+            grad[k] = (f(params + step) - f(params - step)) / (2 * eps)
+            step[k] = 0.0
     for k in np.flatnonzero(~np.isfinite(grad))[:1]:
         raise ValueError(f"numerical_gradient: the difference quotient at params[{k}] is {float(grad[k])}: f must "
                          f"return finite numbers near params, and eps={eps:g} must not be so small that it overflows")
@@ -421,10 +420,8 @@ def init_parameters(n_movies, n_users, num_features, seed=0, scale=0.1):
     num_features = as_int(num_features, "num_features", low=1)
     scale = as_float(scale, "scale", low=0, low_open=True)
     rng = np.random.default_rng(as_int(seed, "seed", low=0))
-    with np.errstate(over="ignore", invalid="ignore"):
-        X = rng.normal(0.0, scale, size=(n_movies, num_features))
-        Theta = rng.normal(0.0, scale, size=(n_users, num_features))
-    return as_finite_result((X, Theta), "init_parameters: the starting values", lambda: {"scale": scale})
+    start = rng.normal(0.0, scale, size=(n_movies, num_features)), rng.normal(0.0, scale, size=(n_users, num_features))
+    return as_finite_result(start, "init_parameters: the starting values", lambda: {"scale": scale})
 
 
 def _cost_and_gradients_fn(Y, R, lambda_, sparse):

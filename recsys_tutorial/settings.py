@@ -113,6 +113,9 @@ def cache_folder() -> Path | None:
     """The folder ``$MOVIE_RECOMMENDER_CACHE`` names, ``$XDG_CACHE_HOME/movie-recommender`` or
     ``~/.cache/movie-recommender`` when it is unset; None when it is ``off`` (or there is no home folder)."""
     value = _raw(CACHE_ENV)
+    if value is not None and value.lower() in (_OFF | {"none", "disable", "disabled"}) - {"off"}:
+        raise SettingError(f"{CACHE_ENV}={value!r}: to turn the cache off, set it to off; else give an absolute "
+                           "folder path")
     if value is not None:
         return None if value.lower() == "off" else _folder(CACHE_ENV, value)
     base = _user_cache_home()

@@ -17,8 +17,9 @@ F  round three (issue 22): entries planted in the workbook cache (wrong
    values, dtypes, shapes, members, a 3 MB entry declaring 3 GiB, a FIFO, a
    link), also in a child Python under a memory and a time limit; a
    learner's own files where the cache is pointed; environment variables;
-   results that overflow; titles that are not strings or ids that are not
-   ASCII digits.
+   results that overflow; a learner's gradient_fn returning NaN, one array
+   or the wrong shapes; titles that are not strings or ids that are not
+   ASCII digits; a title line that made the title pattern backtrack.
 
 The fake MovieLens files and hostile workbooks come from tests/fakes.py, the
 local HTTP server and the data folder from tests/conftest.py; nothing here

@@ -71,6 +71,14 @@ def test_a_relative_path_is_refused_not_created(monkeypatch, tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.parametrize("value", ["0", "false", "No", "none", "disabled"])
+def test_other_words_for_off_are_named(monkeypatch, tmp_path, value):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(settings.CACHE_ENV, value)
+    raises_naming(settings.cache_folder, settings.CACHE_ENV, "set it to off")
+    assert os.listdir(tmp_path) == []
+
+
 @pytest.mark.parametrize("value", ["off", "OFF", "Off", "OFF ", " off\t"])
 def test_cache_off_in_any_case_and_spacing(monkeypatch, tmp_path, value):
     monkeypatch.chdir(tmp_path)
