@@ -42,8 +42,10 @@ from threadpoolctl import threadpool_limits
 from recsys_tutorial.cache import cached_by_content
 from recsys_tutorial.observed import ObservedRatings
 from recsys_tutorial.files import existing_file, mat_variables, text_lines
-from recsys_tutorial.validation import (as_bool, as_factor_pair, as_factors, as_float, as_index, as_indices, as_int,
-                                        as_loaded_ratings, as_mask, as_matrix, as_ratings, as_titles, as_vector)
+from recsys_tutorial.validation import (as_bool, as_factor_pair, as_factors, as_finite_result, as_float, as_gradients,
+                                        as_index, as_indices, as_int, as_loaded_ratings, as_mask, as_matrix, as_ratings,
+                                        as_titles, as_user_ratings, as_vector, check_prediction_range, cost_inputs,
+                                        overflow_error)
 from recsys_tutorial.workbooks import MAX_WORKBOOK_BYTES, WORKBOOK_SUFFIXES, cell_name, parameter_sheets, ratings_sheets
 
 __all__ = ["toy_table", "ARTICLE_RATINGS", "load_ratings", "load_movie_titles", "load_parameters",
@@ -76,7 +78,7 @@ def toy_table() -> pd.DataFrame:
 # ---------------------------------------------------------------- 02: loading the data
 
 
-@cached_by_content(WORKBOOK_SUFFIXES, MAX_WORKBOOK_BYTES)  # a parsed workbook is kept on disk: _cache.py
+@cached_by_content(WORKBOOK_SUFFIXES, MAX_WORKBOOK_BYTES)  # a parsed workbook is kept on disk: recsys_tutorial/cache.py
 def load_ratings(path) -> tuple[np.ndarray, np.ndarray]:
     """Load the rating matrix ``Y`` and the rated mask ``R``.
 
@@ -113,7 +115,7 @@ def load_ratings(path) -> tuple[np.ndarray, np.ndarray]:
 
 
 #: An "id title" line (movie_ids.txt) or an "id|title|..." line (u.item); ids of ASCII digits only.
-_ID_TITLE = re.compile(r"\s*([0-9]{1,7})(?:\s*\|([^|]*)(?:\|.*)?|\s+(.*?))\s*", re.ASCII)
+_ID_TITLE = re.compile(r"\s*([0-9]{1,7})(?:\s*\|([^|]*)(?:\|.*)?|\s+(.*))", re.ASCII)   # no backtracking: linear
 
 
 def load_movie_titles(path) -> list[str]:
@@ -215,10 +217,11 @@ def cofi_cost(X, Theta, Y, R, lambda_=0.0) -> float:
     ------
     ValueError
         If the shapes disagree, ``R`` is not 0/1, a rated entry of ``Y`` or a
-        parameter is not finite, or ``lambda_`` is negative.
+        parameter is not finite, ``lambda_`` is negative, or the cost
+        overflows (the message names the argument that is out of range).
     """
     X, Theta, Y, R = as_factors(X, Theta, Y, R)
-    return _cost_and_gradients(X, Theta, Y, R, as_float(lambda_, "lambda_", low=0), gradients=False)[0]
+    return _finite_cost("cofi_cost: the cost", X, Theta, Y, R, as_float(lambda_, "lambda_", low=0), False)[0]
 
 
 def _cost_and_gradients(X, Theta, Y, R, lambda_, gradients=True):
@@ -233,6 +236,13 @@ def _cost_and_gradients(X, Theta, Y, R, lambda_, gradients=True):
     if not gradients:
         return J, None, None
     return J, E @ Theta + lambda_ * X, E.T @ X + lambda_ * Theta
+
+
+def _finite_cost(what, X, Theta, Y, R, lambda_, gradients):
+    """:func:`_cost_and_gradients`, and a ValueError naming the argument out of range if a result overflows."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        result = _cost_and_gradients(X, Theta, Y, R, lambda_, gradients)
+    return as_finite_result(result, what, lambda: cost_inputs(X, Theta, Y, R, lambda_))
 
 
 # ---------------------------------------------------------------- 04: gradients and checking them
@@ -256,7 +266,7 @@ def cofi_gradients(X, Theta, Y, R, lambda_=0.0):
     Theta_grad : ndarray of shape (n_users, n_features)
     """
     X, Theta, Y, R = as_factors(X, Theta, Y, R)
-    return _cost_and_gradients(X, Theta, Y, R, as_float(lambda_, "lambda_", low=0))[1:]
+    return _finite_cost("cofi_gradients: the gradients", X, Theta, Y, R, as_float(lambda_, "lambda_", low=0), True)[1:]
 
 
 def numerical_gradient(f, params, eps=1e-4):
@@ -269,10 +279,14 @@ def numerical_gradient(f, params, eps=1e-4):
     eps = as_float(eps, "eps", low=0, low_open=True)
     grad = np.empty_like(params)
     step = np.zeros_like(params)
-    for k in range(params.size):
-        step[k] = eps
-        grad[k] = (f(params + step) - f(params - step)) / (2 * eps)
-        step[k] = 0.0
+    with np.errstate(over="ignore", invalid="ignore"):   # a quotient that is not finite is refused below
+        for k in range(params.size):
+            step[k] = eps
+            grad[k] = (f(params + step) - f(params - step)) / (2 * eps)
+            step[k] = 0.0
+    for k in np.flatnonzero(~np.isfinite(grad))[:1]:
+        raise ValueError(f"numerical_gradient: the difference quotient at params[{k}] is {float(grad[k])}: f must "
+                         f"return finite numbers near params, and eps={eps:g} must not be so small that it overflows")
     return grad
 
 
@@ -313,11 +327,9 @@ def check_gradients(lambda_=0.0, seed=0, gradient_fn=None, *, return_details=Fal
                                    Y, R, lambda_, gradients=False)[0]
 
     num = numerical_gradient(cost, np.concatenate([X.ravel(), Theta.ravel()]))
-    Xg, Tg = (gradient_fn or cofi_gradients)(X.copy(), Theta.copy(), Y.copy(), R.copy(), lambda_)
-    ana = np.concatenate([np.asarray(Xg, float).ravel(), np.asarray(Tg, float).ravel()])
-    if ana.shape != num.shape:
-        raise ValueError(f"gradient_fn returned {ana.size} values in all; expected X_grad {X.shape} "
-                         f"and Theta_grad {Theta.shape}")
+    grads = (gradient_fn or cofi_gradients)(X.copy(), Theta.copy(), Y.copy(), R.copy(), lambda_)
+    Xg, Tg = as_gradients(grads, X, Theta)
+    ana = np.concatenate([Xg.ravel(), Tg.ravel()])
     denom = np.linalg.norm(num + ana)
     diff = float(np.linalg.norm(num - ana) / denom) if denom > 0 else float(np.linalg.norm(num - ana))
     if not return_details:
@@ -363,11 +375,14 @@ def normalize_ratings(Y, R, shrinkage=0.0):
 
 def _normalize(Y, R, shrinkage):
     counts = R.sum(axis=1)
-    sums = np.where(R, Y, 0.0).sum(axis=1)
-    global_mean = float(sums.sum() / counts.sum()) if counts.sum() > 0 else 0.0
     denom = counts + shrinkage
-    means = np.divide(sums + shrinkage * global_mean, denom, out=np.zeros(len(counts)), where=denom > 0)
-    return np.where(R, Y - means[:, None], 0.0), means
+    with np.errstate(over="ignore", invalid="ignore"):   # ratings near 1e308: their sums overflow (refused below)
+        sums = np.where(R, Y, 0.0).sum(axis=1)
+        global_mean = float(sums.sum() / counts.sum()) if counts.sum() > 0 else 0.0
+        means = np.divide(sums + shrinkage * global_mean, denom, out=np.zeros(len(counts)), where=denom > 0)
+        Y_norm = np.where(R, Y - means[:, None], 0.0)
+    return as_finite_result((Y_norm, means), "normalize_ratings: the means or normalised ratings",
+                            lambda: {"Y (a rated entry)": np.where(R, Y, 0.0), "shrinkage": shrinkage})
 
 
 # ---------------------------------------------------------------- 05-08: a new user's ratings
@@ -381,43 +396,13 @@ ARTICLE_RATINGS = MappingProxyType({
 })
 
 
-def _row_of(key, n_movies, titles):
-    """The 0-based row a ratings key names: a row number, or (given ``titles``) an exact title."""
-    if isinstance(key, (int, np.integer)) and not isinstance(key, (bool, np.bool_)) and 0 <= key < n_movies:
-        return int(key)
-    found = [i for i, t in enumerate(titles or ()) if t == key] if isinstance(key, str) else []
-    if len(found) != 1:
-        raise ValueError(f"my_ratings: the title {key!r} is shared by rows {found}; key it by row" if found else
-                         f"my_ratings: the key {key!r} is neither a 0-based row of Y (0..{n_movies - 1}) nor "
-                         f"{'an exact title' if titles else 'a title (give titles= to key by title)'}. Rows count "
-                         "from 0: row i is MovieLens movie_id i + 1, so {1: 5} rates movie_id 2. helpers.search_titles finds rows")
-    return found[0]
-
-
 def ratings_vector(my_ratings, n_movies, titles=None):
     """A user's ratings as a length-``n_movies`` vector (0 = not rated).
 
     ``my_ratings``: a vector (0 or 1-5 per movie) or a dict ``{key: stars}`` keyed
-    by 0-based row of ``Y`` (row 0 is movie id 1) or, given ``titles``, by exact title.
+    by 0-based row of ``Y`` (row 0 is movie_id 1) or, given ``titles``, by exact title.
     """
-    n_movies = as_int(n_movies, "n_movies", low=1)
-    if hasattr(my_ratings, "items"):
-        titles = None if titles is None else as_titles(titles, n_movies)
-        vec = np.zeros(n_movies)
-        for key, rating in my_ratings.items():
-            row = _row_of(key, n_movies, titles)
-            if vec[row]:
-                raise ValueError(f"my_ratings: movie row {row} ({key!r}) is rated twice")
-            vec[row] = as_float(rating, f"my_ratings[{key!r}]", low=1, high=RATING_MAX)
-        return vec
-    vec = as_vector(np.ravel(my_ratings), "my_ratings")
-    if vec.size != n_movies:
-        raise ValueError(f"my_ratings must have one entry per movie ({n_movies}); got {vec.size}")
-    bad = np.flatnonzero((vec != 0) & ((vec < 1) | (vec > RATING_MAX)))
-    if bad.size:
-        raise ValueError(f"my_ratings[{bad[0]}] = {float(vec[bad[0]])!r}: ratings must be 0 (not rated) "
-                         f"or between 1 and {RATING_MAX:g}")
-    return vec
+    return as_user_ratings(my_ratings, n_movies, titles, high=RATING_MAX)
 
 
 def add_user(my_ratings, Y, R):
@@ -455,7 +440,8 @@ def init_parameters(n_movies, n_users, num_features, seed=0, scale=0.1):
     num_features = as_int(num_features, "num_features", low=1)
     scale = as_float(scale, "scale", low=0, low_open=True)
     rng = np.random.default_rng(as_int(seed, "seed", low=0))
-    return rng.normal(0.0, scale, size=(n_movies, num_features)), rng.normal(0.0, scale, size=(n_users, num_features))
+    start = rng.normal(0.0, scale, size=(n_movies, num_features)), rng.normal(0.0, scale, size=(n_users, num_features))
+    return as_finite_result(start, "init_parameters: the starting values", lambda: {"scale": scale})
 
 
 def _cost_and_gradients_fn(Y, R, lambda_, sparse):
@@ -530,6 +516,8 @@ def gradient_descent(X, Theta, Y, R, lambda_, alpha, num_iters, *, gradient_fn=N
     DivergenceError
         (a ``ValueError``) if the cost becomes non-finite or exceeds 100 times
         its starting value: ``alpha`` is too large.
+    ValueError
+        If the cost at the start already overflows: names the argument out of range.
     """
     X, Theta, Y, R = as_factors(X, Theta, Y, R)
     lambda_ = as_float(lambda_, "lambda_", low=0)
@@ -547,6 +535,8 @@ def gradient_descent(X, Theta, Y, R, lambda_, alpha, num_iters, *, gradient_fn=N
     with np.errstate(over="ignore", invalid="ignore"), threadpool_limits(limits=1, user_api="blas"):
         for step in steps:
             J, X_grad, Theta_grad = cost_and_gradients(X, Theta)
+            if step == 0 and not np.isfinite(J):    # the start overflows: its inputs are out of range, not alpha
+                raise overflow_error("gradient_descent: the cost at the start", cost_inputs(X, Theta, Y, R, lambda_))
             if step or not resumed:           # a resumed run's first cost is the last of its history
                 J_history.append(J)
                 error = _diverged(J_history, alpha, lambda_)
@@ -557,7 +547,8 @@ def gradient_descent(X, Theta, Y, R, lambda_, alpha, num_iters, *, gradient_fn=N
             if step == num_iters:
                 break
             if gradient_fn is not None:
-                X_grad, Theta_grad = gradient_fn(X, Theta, Y, R, lambda_)
+                X_grad, Theta_grad = as_gradients(gradient_fn(X, Theta, Y, R, lambda_), X, Theta,
+                                                  f"gradient_fn (iteration {len(J_history) - 1})")
             X -= alpha * X_grad
             Theta -= alpha * Theta_grad
     return X, Theta, np.asarray(J_history)
@@ -614,11 +605,14 @@ def _lbfgs(X0, Theta0, Y, R, lambda_, num_iters, tol, sparse):
         return J, np.concatenate([Xg.ravel(), Tg.ravel()])
 
     p0 = np.concatenate([X0.ravel(), Theta0.ravel()])
-    history = [fun(p0)[0]]
+    inputs = lambda: cost_inputs(X0, Theta0, Y, R, lambda_)  # noqa: E731 (named only when something overflows)
+    with np.errstate(over="ignore", invalid="ignore"):
+        history = [as_finite_result(fun(p0), "L-BFGS training: the cost or gradients at the start", inputs)[0]]
     with threadpool_limits(limits=1, user_api="blas"):  # why one thread: benchmarks/README.md
         res = minimize(fun, p0, jac=True, method="L-BFGS-B",
                        callback=lambda intermediate_result: history.append(float(intermediate_result.fun)),
                        options={"maxiter": num_iters, "ftol": tol, "gtol": 1e-10})
+    as_finite_result((res.x, np.asarray(history)), "L-BFGS training: the result", inputs)
     return (res.x[: n_movies * k].reshape(n_movies, k).copy(), res.x[n_movies * k:].reshape(n_users, k).copy(),
             np.asarray(history))
 
@@ -645,6 +639,7 @@ class FactorModel:
         if X is None:
             X, Theta = np.zeros((n_movies, 0)), np.zeros((n_users, 0))
         self.X, self.Theta = as_factor_pair(X, Theta, n_movies, n_users)
+        check_prediction_range(self.mu, self.b_movie, self.b_user, self.X, self.Theta)   # no prediction overflows
         if rating_range is not None:
             rating_range = tuple(as_float(v, "rating_range") for v in rating_range)
             if len(rating_range) != 2 or not rating_range[0] < rating_range[1]:
@@ -693,7 +688,10 @@ def search_titles(query, titles, Y, R, n=10):
     words = query.casefold().split()
     hits = np.array([i for i, t in enumerate(titles) if all(w in t.casefold() for w in words)], dtype=int)
     counts = R[hits].sum(axis=1)
-    means = np.where(counts > 0, np.where(R[hits], Y[hits], 0.0).sum(axis=1) / np.maximum(counts, 1), np.nan)
+    with np.errstate(over="ignore", invalid="ignore"):   # NaN: no ratings; inf: ratings near 1e308 (refused)
+        means = np.where(counts > 0, np.where(R[hits], Y[hits], 0.0).sum(axis=1) / np.maximum(counts, 1), np.nan)
+    as_finite_result(means[counts > 0], "search_titles: the mean ratings",
+                     lambda: {"Y (a rated entry)": np.where(R, Y, 0.0)})
     order = np.lexsort((hits, -counts))[: as_int(n, "n", low=1)]
     return pd.DataFrame({"row": hits[order], "movie_id": hits[order] + 1, "title": [titles[i] for i in hits[order]],
                          "num_ratings": counts[order].astype(int), "mean_rating": means[order]})
@@ -792,7 +790,8 @@ def similar_movies(X, row, titles, n=10):
     titles = as_titles(titles, X.shape[0])
     row = as_index(row, "row (a 0-based row of X)", X.shape[0])
     n = as_int(n, "n", low=1)
-    dist = np.linalg.norm(X - X[row], axis=1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        dist = as_finite_result(np.linalg.norm(X - X[row], axis=1), "similar_movies: the distances", lambda: {"X": X})
     rows = np.arange(X.shape[0])
     table = pd.DataFrame({"row": rows, "movie_id": rows + 1, "title": titles, "distance": dist})
     table = table.drop(index=row).sort_values(["distance", "row"], kind="stable")

@@ -73,6 +73,7 @@ import helpers  # noqa: E402
 from recsys_tutorial.files import (MAX_TEXT_BYTES, DataError, atomic_write, check_zip_members,  # noqa: E402
                                    remove_stale_parts)
 from recsys_tutorial.validation import as_bool, as_float, as_int  # noqa: E402
+from recsys_tutorial.settings import download_md5, download_url  # noqa: E402
 from xlsx_writer import workbook_matches, write_xlsx  # noqa: E402  (data/xlsx_writer.py, beside this file)
 
 DEFAULT_DEST = REPO_ROOT / "data"
@@ -496,7 +497,7 @@ def resolve_sources(
         movielens = _cached_zip(Path(dest) / ZIP_CACHE_NAME, md5)
     if movielens is not None:
         return Sources(coursera, movielens)
-    url = url or os.environ.get("ML100K_URL") or ML100K_URL
+    url = url or download_url() or ML100K_URL
     data = download(url, progress=progress)
     _check_md5(data, md5, url)
     return Sources(coursera, MovieLensSource.from_zip(data, url), zip_to_cache=data)
@@ -1042,15 +1043,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="rewrite files even when they are valid")
     parser.add_argument("--no-shared", action="store_true", help="ignore <repo>/../shared/data")
     parser.add_argument("--url", default=None, help="ml-100k.zip address (default: $ML100K_URL or GroupLens)")
-    parser.add_argument("--md5", default=ML100K_MD5, help="expected MD5 of the zip ('none' to skip)")
+    parser.add_argument("--md5", default=None,
+                        help="expected MD5 of the zip ('none' to skip; default: $ML100K_MD5 or GroupLens' zip's)")
     parser.add_argument("--lambda", dest="lambda_", type=float, default=LAMBDA,
                         help="regularisation when training X/Theta from MovieLens alone")
     parser.add_argument("--num-iters", "--max-iter", dest="num_iters", type=int, default=NUM_ITERS,
                         help="L-BFGS iterations for that training (--max-iter: old spelling, deprecated)")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     args = parser.parse_args(argv)
-    md5 = None if args.md5.lower() == "none" else args.md5
     try:
+        md5 = download_md5(ML100K_MD5) if args.md5 is None else None if args.md5.lower() == "none" else args.md5
         summary = build(
             args.dest, args.source,
             shared_dir=None if args.no_shared else DEFAULT_SHARED,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import stat
 import tempfile
 import time
 import zipfile
@@ -50,12 +51,17 @@ def existing_file(path, what: str, *, max_bytes=None) -> Path:
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"{what} file must be a path (str or pathlib.Path); got {path!r} ({type(path).__name__})")
     p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"{what} file not found: '{p}'")
-    if not p.is_file():
+    try:
+        info = p.stat()                        # follows links; never opens (a FIFO would block)
+    except (FileNotFoundError, NotADirectoryError):
+        raise FileNotFoundError(f"{what} file not found: '{p}'") from None
+    except (OSError, ValueError) as exc:       # a name too long, no permission, a NUL character
+        raise FileNotFoundError(f"{what} file '{p}' cannot be looked at: {getattr(exc, 'strerror', None) or exc}") \
+            from None
+    if not stat.S_ISREG(info.st_mode):
         raise FileNotFoundError(f"{what} path '{p}' is not a regular file")
-    if max_bytes is not None and p.stat().st_size > max_bytes:
-        raise ValueError(f"{what} file '{p}' is {p.stat().st_size:,} bytes; at most {max_bytes:,} are accepted "
+    if max_bytes is not None and info.st_size > max_bytes:
+        raise ValueError(f"{what} file '{p}' is {info.st_size:,} bytes; at most {max_bytes:,} are accepted "
                          "(is it the right file?)")
     return p
 

@@ -7,6 +7,10 @@ on a JupyterHub::
 
     export MOVIELENS_DATA=/srv/course/movielens
 
+It must be an absolute path (or start with ``~``); anything else raises
+:class:`~recsys_tutorial.settings.SettingError`, naming the variable
+(:mod:`recsys_tutorial.settings` documents what each variable accepts).
+
 The project is installed in editable mode (``make`` runs ``pip install -e .``),
 so ``import paths`` works from any folder: ``notebooks/``, ``student/``,
 nbgrader's ``autograded/<student>/<assignment>/`` or a hub home directory.
@@ -40,6 +44,14 @@ def _how_to_build(folder: Path) -> str:
             f"--dest {folder}` there), or set {DATA_ENV} to a folder that already holds it.")
 
 
+def _is_file(path: Path) -> bool:
+    """Whether ``path`` is a regular file; False when it cannot be looked at (a name too long, no permission)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
 def data_dir(*, check: bool = True) -> Path:
     """The data folder: ``$MOVIELENS_DATA`` if set, else ``<repository>/data``.
 
@@ -57,12 +69,22 @@ def data_dir(*, check: bool = True) -> Path:
     override = data_folder()
     folder = override or repository_root() / "data"
     if check:
-        missing = [name for name in BUILT_FILES if not (folder / name).is_file()]
+        missing = [name for name in BUILT_FILES if not _is_file(folder / name)]
         if missing:
             where = f"{DATA_ENV}={override}" if override else "the repository's data/ folder"
             raise DataNotBuiltError(f"the data is not built: {', '.join(missing)} not found in {folder} "
-                                    f"({where}). {_how_to_build(folder)}")
+                                    f"({where}{_folder_problem(folder)}). {_how_to_build(folder)}")
     return folder
+
+
+def _folder_problem(folder: Path) -> str:
+    """What is wrong with ``folder`` itself, if anything: '' when it is a folder."""
+    try:
+        if folder.is_dir():
+            return ""
+        return ", which is not a folder" if folder.exists() else ", which does not exist"
+    except OSError as exc:
+        return f", which cannot be looked at: {exc.strerror}"
 
 
 def data_file(name: str) -> Path:
@@ -72,9 +94,15 @@ def data_file(name: str) -> Path:
     ------
     DataNotBuiltError
         If the file is not there: says where it was looked for and how to build it.
+    TypeError, ValueError
+        If ``name`` is not a plain file name (a path such as ``'../x'`` is refused).
     """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a file name (str), e.g. 'u.data'; got {name!r} ({type(name).__name__})")
+    if name in ("", ".", "..") or "/" in name or "\\" in name or "\0" in name:
+        raise ValueError(f"name must be the name of a file in the data folder, e.g. 'u.data'; got {name!r}")
     folder = data_dir(check=False)
     path = folder / name
-    if not path.is_file():
+    if not _is_file(path):
         raise DataNotBuiltError(f"data file {name!r} not found in {folder}. {_how_to_build(folder)}")
     return path

@@ -11,13 +11,29 @@ where real numbers are meant) raises ValueError. Nothing here reads files
 (:mod:`recsys_tutorial.files` does) or computes anything a learner needs to
 read; it only says no early and clearly instead of letting NumPy fail deep
 inside a formula.
+
+Some inputs are fine one by one and still make a result overflow (ratings
+near 1e308 summed, features of 1e200 multiplied). The public functions check
+their results with :func:`as_finite_result` (one ``isfinite`` pass; nothing
+inside the trainers' loops), and :func:`overflow_error` says which argument
+is out of range: a result is never inf or NaN.
 """
 
 from __future__ import annotations
 
 import numbers
+from typing import Callable, Mapping
 
 import numpy as np
+
+#: Where a result counts as overflowing: beyond this, sums and products of a few such numbers are inf.
+OVERFLOW = 1e300
+
+
+def _first(mask: np.ndarray) -> tuple[int, ...]:
+    """The index of the first True in ``mask`` (row order), without listing them all (``np.argwhere`` would)."""
+    return tuple(int(i) for i in np.unravel_index(int(np.argmax(mask)), mask.shape))
+
 
 def _range_text(low, high, low_open, high_open) -> str:
     parts = []
@@ -102,7 +118,7 @@ def as_matrix(a, name: str, *, finite: bool = False) -> np.ndarray:
     if arr.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array; got shape {arr.shape}")
     if finite and not np.all(np.isfinite(arr)):
-        i, j = np.argwhere(~np.isfinite(arr))[0]
+        i, j = _first(~np.isfinite(arr))
         raise ValueError(f"{name} must be finite; found {float(arr[i, j])!r} at row {i}, column {j}")
     return arr
 
@@ -147,7 +163,7 @@ def as_ratings(Y, R) -> tuple[np.ndarray, np.ndarray]:
     if Y.shape != R.shape:
         raise ValueError(f"Y and R must have the same shape (movies x users); got Y {Y.shape} and R {R.shape}")
     if not np.all(np.isfinite(Y[R])):
-        i, j = np.argwhere(R & ~np.isfinite(Y))[0]
+        i, j = _first(R & ~np.isfinite(Y))
         raise ValueError(f"Y has NaN or inf in rated entries (where R is 1): {Y[i, j]!r} at movie row {i}, "
                          f"user column {j}")
     return Y, R
@@ -172,16 +188,16 @@ def as_loaded_ratings(Y, R, source: str, cell=None, *, low: float = 1.0, high: f
     R = np.ascontiguousarray(R)
     nan = np.isnan(Y)
     if np.any(nan & R):
-        i, j = np.argwhere(nan & R)[0]
+        i, j = _first(nan & R)
         raise ValueError(f"{source}: Y has NaN at {at(i, j)}, where R says it is rated")
     Y[nan] = 0.0
     bad = ~np.isfinite(Y) | (Y < 0) | (Y > high)
     if np.any(bad):
-        i, j = np.argwhere(bad)[0]
+        i, j = _first(bad)
         raise ValueError(f"{source}: ratings must lie between 0 and {high:g}; found {float(Y[i, j])!r} at {at(i, j)}")
     bad = R & (Y < low)
     if np.any(bad):
-        i, j = np.argwhere(bad)[0]
+        i, j = _first(bad)
         raise ValueError(f"{source}: a rated entry (R is TRUE) must hold a rating from {low:g} to {high:g}; "
                          f"found {float(Y[i, j])!r} at {at(i, j)}: enter the rating, or set R to FALSE there")
     return Y, R
@@ -226,6 +242,45 @@ def as_titles(titles, n_movies: int) -> list[str]:
     return titles
 
 
+def _user_row(key, n_movies: int, titles) -> int:
+    """The 0-based row a ratings key names: a row number, or (given ``titles``) an exact title."""
+    if isinstance(key, (int, np.integer)) and not isinstance(key, (bool, np.bool_)) and 0 <= key < n_movies:
+        return int(key)
+    found = [i for i, t in enumerate(titles or ()) if t == key] if isinstance(key, str) else []
+    if len(found) != 1:
+        raise ValueError(f"my_ratings: the title {key!r} is shared by rows {found}; key it by row" if found else
+                         f"my_ratings: the key {key!r} is neither a 0-based row of Y (0..{n_movies - 1}) nor "
+                         f"{'an exact title' if titles else 'a title (give titles= to key by title)'}. Rows count "
+                         "from 0: row i is MovieLens movie_id i + 1, so {1: 5} rates movie_id 2. helpers.search_titles finds rows")
+    return found[0]
+
+
+def as_user_ratings(my_ratings, n_movies, titles=None, *, low: float = 1.0, high: float = 5.0) -> np.ndarray:
+    """One user's ratings as a length-``n_movies`` vector: 0 (not rated) or ``low`` to ``high``.
+
+    From a vector, or a dict ``{key: stars}`` keyed by 0-based row or, given
+    ``titles``, by exact title (:func:`helpers.ratings_vector`).
+    """
+    n_movies = as_int(n_movies, "n_movies", low=1)
+    if hasattr(my_ratings, "items"):
+        titles = None if titles is None else as_titles(titles, n_movies)
+        vec = np.zeros(n_movies)
+        for key, rating in my_ratings.items():
+            row = _user_row(key, n_movies, titles)
+            if vec[row]:
+                raise ValueError(f"my_ratings: movie row {row} ({key!r}) is rated twice")
+            vec[row] = as_float(rating, f"my_ratings[{key!r}]", low=low, high=high)
+        return vec
+    vec = as_vector(np.ravel(my_ratings), "my_ratings")
+    if vec.size != n_movies:
+        raise ValueError(f"my_ratings must have one entry per movie ({n_movies}); got {vec.size}")
+    bad = np.flatnonzero((vec != 0) & ((vec < low) | (vec > high)))
+    if bad.size:
+        raise ValueError(f"my_ratings[{bad[0]}] = {float(vec[bad[0]])!r}: ratings must be 0 (not rated) "
+                         f"or between {low:g} and {high:g}")
+    return vec
+
+
 def as_index(value, name: str, size: int) -> int:
     """A 0-based index into a sequence of length ``size``."""
     return as_int(value, name, low=0, high=size - 1)
@@ -254,3 +309,84 @@ def as_observed(ratings, name: str = "ratings"):
     raise TypeError(
         f"{name} must be an ObservedRatings (see research.load_movielens_split, research.random_split, "
         f"ObservedRatings.from_dense); got {type(ratings).__name__}")
+
+
+# ---------------------------------------------------------------- results that overflow
+
+
+def _largest(value) -> tuple[float, str]:
+    """The largest magnitude in ``value`` (a number or an array) and where it is (``'[3, 1]'``, or ``''``)."""
+    arr = np.abs(np.asarray(value, dtype=float))
+    if arr.size == 0:
+        return 0.0, ""
+    flat = int(np.argmax(np.where(np.isnan(arr), np.inf, arr)))
+    where = "" if arr.ndim == 0 else "[" + ", ".join(map(str, np.unravel_index(flat, arr.shape))) + "]"
+    return float(arr.reshape(-1)[flat]), where
+
+
+def overflow_error(what: str, inputs: Mapping) -> ValueError:
+    """The error for a result that is not finite: ``what`` overflowed, and which input is out of range.
+
+    The input named is the one holding the largest magnitude (a rating of
+    1e200 makes the cost overflow, not the features of order 1 beside it),
+    with that entry; ``inputs`` maps each argument's name to its value.
+    """
+    name, (size, where) = max(((n, _largest(v)) for n, v in inputs.items()), key=lambda item: item[1][0])
+    return ValueError(f"{what} is not finite: it overflows float64 (numbers beyond about 1.8e308). {name} is out "
+                      f"of range: {name}{where} = {size:.3g}; this tutorial's ratings (1 to 5), features and "
+                      "lambda_ are far smaller. Scale it down.")
+
+
+def as_gradients(result, X, Theta, name: str = "gradient_fn") -> tuple[np.ndarray, np.ndarray]:
+    """What a gradient function returned, as ``(X_grad, Theta_grad)`` of the shapes of ``X`` and ``Theta``, finite.
+
+    A learner's function is untrusted: a single array, arrays of other
+    shapes, or NaN and inf are refused with a message naming ``name``,
+    instead of a broadcasting error or a learning rate blamed for them.
+    """
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        raise TypeError(f"{name} must return a pair (X_grad, Theta_grad); got {type(result).__name__}")
+    grads = []
+    for part, like, what in zip(result, (X, Theta), ("X_grad", "Theta_grad")):
+        if not isinstance(part, (np.ndarray, list, tuple)):
+            raise TypeError(f"{name}'s {what} must be an array; got {type(part).__name__}")
+        arr = _real_array(part, f"{name}'s {what}")
+        if arr.shape != like.shape:
+            raise ValueError(f"{name}'s {what} must have the shape of {what[:-5]}, {like.shape}; got {arr.shape}")
+        if not np.all(np.isfinite(arr)):
+            where = _first(~np.isfinite(arr))
+            raise ValueError(f"{name} returned NaN or inf: {what}{list(where)} = {float(arr[where])}")
+        grads.append(arr)
+    return grads[0], grads[1]
+
+
+def cost_inputs(X, Theta, Y, R, lambda_) -> dict:
+    """The arguments of the cost by name, for :func:`overflow_error` (only rated entries of ``Y`` count)."""
+    return {"X": X, "Theta": Theta, "Y (a rated entry)": np.where(R, Y, 0.0), "lambda_": lambda_}
+
+
+def as_finite_result(values, what: str, inputs: Callable[[], Mapping]):
+    """``values`` (a number, an array or a tuple of them) if every entry is finite, else :func:`overflow_error`.
+
+    ``inputs()`` is called only when something is not finite, so the happy
+    path costs one ``isfinite`` pass over the results.
+    """
+    for value in values if isinstance(values, tuple) else (values,):
+        if value is not None and not np.all(np.isfinite(value)):
+            raise overflow_error(what, inputs())
+    return values
+
+
+def check_prediction_range(mu: float, b_movie, b_user, X, Theta) -> None:
+    """ValueError unless every prediction ``mu + b_movie[i] + b_user[j] + X[i] . Theta[j]`` is finite.
+
+    Checked once, from a bound (Cauchy-Schwarz: ``|x . theta| <= |x| |theta|``):
+    ``|mu| + max|b_movie| + max|b_user| + max|X[i]| max|Theta[j]|`` at most
+    :data:`OVERFLOW`, so no prediction, nor any sum on the way to one, overflows.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        bound = (abs(mu) + np.max(np.abs(b_movie), initial=0.0) + np.max(np.abs(b_user), initial=0.0)
+                 + np.max(np.linalg.norm(X, axis=1), initial=0.0) * np.max(np.linalg.norm(Theta, axis=1), initial=0.0))
+    if not bound <= OVERFLOW:
+        raise overflow_error("a prediction of this FactorModel (mu + b_movie + b_user + X . Theta)",
+                             {"mu": mu, "b_movie": b_movie, "b_user": b_user, "X": X, "Theta": Theta})

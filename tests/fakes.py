@@ -227,3 +227,56 @@ def write_ratings(path, lines):
 #: A folder with MovieLens' u1.base and u1.test (the built data/, else shared/data/ml-100k), or None.
 U1_FOLDER = next((d for d in (ROOT / "data", SHARED / "ml-100k") if (d / "u1.base").is_file()
                   and (d / "u1.test").is_file()), None)
+
+
+# ---------------------------------------------------------------- entries of the workbook cache (cache.py)
+
+
+def npz_entry(path: Path, arrays, names=None) -> Path:
+    """An ``.npz`` as the cache writes it, holding ``arrays`` (any dtypes, shapes, order) as ``names``."""
+    names = names or [f"arr_{i}.npy" for i in range(len(arrays))]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        for name, a in zip(names, arrays):
+            with zf.open(name, "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asarray(a), allow_pickle=True)
+    return path
+
+
+def _raw_zip(members: list[tuple[str, bytes, int, int]]) -> bytes:
+    """A zip of already deflated members: ``(name, deflated bytes, crc32, unpacked size)`` each."""
+    local, central = b"", b""
+    for name, data, crc, size in members:
+        fields = (20, 0, zipfile.ZIP_DEFLATED, 0, 0x21, crc, len(data), size, len(name))
+        central += struct.pack("<4s2H2H2H3L5H2L", b"PK\x01\x02", 20, *fields, 0, 0, 0, 0, 0, len(local)) + name.encode()
+        local += struct.pack("<4s5H3L2H", b"PK\x03\x04", *fields, 0) + name.encode() + data
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(members), len(members), len(central), len(local), 0)
+    return local + central + end
+
+
+def declared_huge_entry(path: Path, R, shape=(402_653_184,), chunks=48) -> Path:
+    """A ~3 MB ``.npz`` whose ``arr_0.npy`` really unpacks to a 3 GiB float64 array of zeros (``shape``).
+
+    Built without compressing 3 GiB: one 64 MiB block of zeros is deflated
+    once, ending in a full flush (so it refers to nothing before it), and
+    repeated ``chunks`` times. An unguarded reader (``np.load``) allocates
+    the whole array and returns it.
+    """
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": shape})
+    zeros = bytes(64 * 2**20)
+    assert int(np.prod(shape)) * 8 == chunks * len(zeros)
+
+    def deflate(data, final=False):
+        c = zlib.compressobj(9, zlib.DEFLATED, -15)
+        return c.compress(data) + c.flush(zlib.Z_FINISH if final else zlib.Z_FULL_FLUSH)
+
+    crc = zlib.crc32(header.getvalue())
+    for _ in range(chunks):
+        crc = zlib.crc32(zeros, crc)
+    data = deflate(header.getvalue()) + deflate(zeros) * chunks + deflate(b"", final=True)
+    r = io.BytesIO()
+    np.lib.format.write_array(r, np.asarray(R, dtype=bool))
+    members = [("arr_0.npy", data, crc, len(header.getvalue()) + chunks * len(zeros)),
+               ("arr_1.npy", deflate(r.getvalue(), final=True), zlib.crc32(r.getvalue()), len(r.getvalue()))]
+    path.write_bytes(_raw_zip(members))
+    return path

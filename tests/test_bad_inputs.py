@@ -12,7 +12,14 @@ C  movie titles: UTF-8 or Latin-1, line breaks only, control characters;
 D  the data step: bad settings, truncated or re-encoded raw files, untrained
    parameters, stale temporary files, a file given as the source;
 E  arguments of the public functions: None, NaN, inf, strings, floats where
-   integers are meant, out-of-range values, booleans, overlapping sets.
+   integers are meant, out-of-range values, booleans, overlapping sets;
+F  round three (issue 22): entries planted in the workbook cache (wrong
+   values, dtypes, shapes, members, a 3 MB entry declaring 3 GiB, a FIFO, a
+   link), also in a child Python under a memory and a time limit; a
+   learner's own files where the cache is pointed; environment variables;
+   results that overflow; a learner's gradient_fn returning NaN, one array
+   or the wrong shapes; titles that are not strings or ids that are not
+   ASCII digits; a title line that made the title pattern backtrack.
 
 The fake MovieLens files and hostile workbooks come from tests/fakes.py, the
 local HTTP server and the data folder from tests/conftest.py; nothing here
@@ -22,10 +29,13 @@ touches the network or data/.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import struct
 import subprocess
 import sys
+import threading
+import warnings
 import zipfile
 import zlib
 from pathlib import Path
@@ -38,9 +48,11 @@ from scipy import sparse
 
 import build_data as bd
 import helpers as h
-from fakes import (FAR, SMALL, assert_untouched, download_build, fake_ml100k_files, fake_Y_R, forge_size, make_source, make_workbook,
-                   make_zip, ole_file, ratings_book, ratings_frames_book, sheet_xml, write_workbook)
-from recsys_tutorial import files, workbooks
+from fakes import (FAR, SMALL, assert_untouched, declared_huge_entry, download_build, fake_ml100k_files, fake_Y_R,
+                   forge_size, make_source, make_workbook, make_zip, npz_entry, ole_file, ratings_book,
+                   ratings_frames_book, ratings_workbook, sheet_xml, write_workbook)
+from recsys_tutorial import cache as _cache
+from recsys_tutorial import files, settings, workbooks
 from recsys_tutorial import research as rs
 from recsys_tutorial.observed import ObservedRatings
 from xlsx_writer import workbook_matches, write_xlsx
@@ -651,3 +663,379 @@ def test_fit_mf_divergence_is_named(monkeypatch):
     with pytest.raises(ValueError, match=r"training diverged.*lambda_=10"):
         rs.fit_mf_als(training_set(), 2)
 
+
+
+# ---------------------------------------------------------------- F: round three (issue 22): the cache, the settings,
+# ---------------------------------------------------------------- overflow, titles
+
+
+LOAD = h.load_ratings.__wrapped__            # the loader behind the cache
+
+
+def _planted(kind: str, entry: Path, Y, R, elsewhere: Path) -> None:
+    """Plant a hostile entry of ``kind`` where the cache keeps the workbook whose arrays are ``Y``, ``R``."""
+    n = Y.size
+    builders = {
+        "y-99": lambda: npz_entry(entry, [np.full(Y.shape, 99.0), R]),
+        "nan-unrated": lambda: npz_entry(entry, [np.where(R, Y, np.nan), R]),
+        "nan-rated": lambda: npz_entry(entry, [np.where(R, np.nan, Y), R]),
+        "negative": lambda: npz_entry(entry, [-Y, R]),
+        "rated-zero": lambda: npz_entry(entry, [np.zeros(Y.shape), np.ones(R.shape, bool)]),
+        "three-arrays": lambda: npz_entry(entry, [Y, R, R]),
+        "one-array": lambda: npz_entry(entry, [Y]),
+        "wrong-shapes": lambda: npz_entry(entry, [Y.T, R]),
+        "flat": lambda: npz_entry(entry, [Y.ravel(), R.ravel()]),
+        "float32": lambda: npz_entry(entry, [Y.astype(np.float32), R]),
+        "int-flags": lambda: npz_entry(entry, [Y, R.astype(np.int64)]),
+        "big-endian": lambda: npz_entry(entry, [Y.astype(">f8"), R]),
+        "fortran": lambda: npz_entry(entry, [np.asfortranarray(Y), R]),
+        "renamed": lambda: npz_entry(entry, [Y, R], names=["y.npy", "r.npy"]),
+        "pickle": lambda: npz_entry(entry, [np.array([_Trap(elsewhere / "pickle-ran")], dtype=object), R]),
+        "declares-3GiB": lambda: declared_huge_entry(entry, R),
+        "header-3GiB": lambda: _forged_header(entry, R),
+        "5M-cells-vs-tiny-R": lambda: npz_entry(entry, [np.zeros((5000, 1000)), R]),
+        "5M-cells-of-99": lambda: npz_entry(entry, [np.full((5000, 1000), 99.0), np.ones((5000, 1000), bool)]),
+        "truncated": lambda: entry.write_bytes(npz_entry(entry, [Y, R]).read_bytes()[:-30]),
+        "bad-crc": lambda: _flip_last_data_byte(npz_entry(entry, [Y, R])),
+        "trailing-bytes": lambda: entry.write_bytes(npz_entry(entry, [Y, R]).read_bytes() + b"\0" * 100),
+        "empty": lambda: entry.write_bytes(b""),
+        "not-a-zip": lambda: entry.write_bytes(b"Y = 99\n" * n),
+        "forged-directory": lambda: entry.write_bytes(_forged_count(npz_entry(entry, [Y, R]).read_bytes())),
+        "fifo": lambda: os.mkfifo(entry),
+        "symlink": lambda: entry.symlink_to(npz_entry(elsewhere / "learners.npz", [Y * 0 + 3, R])),
+        "folder": lambda: entry.mkdir(),
+    }
+    builders[kind]()
+
+
+class _Trap:
+    """Unpickling it creates a file: proof that a pickle was loaded."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def _forged_header(entry: Path, R) -> None:
+    """A small entry whose arr_0.npy header declares shape (402653184,): 3 GiB of float64, not there."""
+    npz_entry(entry, [np.zeros(4), R])
+    data = entry.read_bytes().replace(b"'shape': (4,)", b"'shape': (402653184,)")  # not compressed: the header
+    entry.write_bytes(data)
+
+
+def _flip_last_data_byte(entry: Path) -> None:
+    data = bytearray(entry.read_bytes())
+    first_central = data.find(b"PK\x01\x02")
+    data[first_central - 20] ^= 0xFF                      # inside the last member's compressed bytes
+    entry.write_bytes(bytes(data))
+
+
+def _forged_count(data: bytes) -> bytes:
+    """The end record claims 65,535 members."""
+    return data[:-22] + data[-22:-14] + struct.pack("<2H", 0xFFFF, 0xFFFF) + data[-10:]
+
+
+PLANTED = ["y-99", "nan-unrated", "nan-rated", "negative", "rated-zero", "three-arrays", "one-array", "wrong-shapes",
+           "flat", "float32", "int-flags", "big-endian", "fortran", "renamed", "pickle", "declares-3GiB", "header-3GiB",
+           "5M-cells-vs-tiny-R", "5M-cells-of-99", "truncated", "bad-crc", "trailing-bytes", "empty", "not-a-zip",
+           "forged-directory", "fifo", "symlink", "folder"]
+SPECIAL = {"fifo", "symlink", "folder"}                   # not regular files: skipped, never read nor removed
+
+
+def _plant_all(tmp_path, monkeypatch, kinds):
+    """One workbook per kind, its entry planted; returns ``{kind: (workbook, entry, Y, R)}``."""
+    monkeypatch.setenv(settings.CACHE_ENV, str(tmp_path / "cache"))
+    assert _cache.owned_folder(create=True) is not None
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(exist_ok=True)
+    planted = {}
+    for i, kind in enumerate(kinds):
+        book = tmp_path / f"{kind}.xlsx"
+        Y, R = ratings_workbook(book, seed=100 + i)
+        entry = _cache.entry_path(LOAD, book)
+        _planted(kind, entry, Y, R, elsewhere)
+        planted[kind] = (book, entry, Y, R)
+    return planted, elsewhere
+
+
+def _within(seconds, call):
+    """``call()`` in a thread: its result, or a failed test if it has not returned after ``seconds``."""
+    box = {}
+    thread = threading.Thread(target=lambda: box.update(value=call()), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"blocked for over {seconds} s"
+    return box["value"]
+
+
+@pytest.mark.parametrize("kind", PLANTED)
+def test_a_planted_entry_is_never_returned(tmp_path, monkeypatch, kind):
+    planted, elsewhere = _plant_all(tmp_path, monkeypatch, [kind])
+    book, entry, Y, R = planted[kind]
+    before = set(os.listdir(elsewhere))
+    Y2, R2 = _within(60, lambda: h.load_ratings(book))        # a FIFO must not block
+    np.testing.assert_array_equal(Y2, Y)
+    np.testing.assert_array_equal(R2, R)
+    assert Y2.dtype == np.float64 and R2.dtype == bool and Y2.flags.c_contiguous
+    assert set(os.listdir(elsewhere)) == before               # nothing unpickled, nothing written there
+    if kind in SPECIAL:                                       # left as it was: not ours to remove or replace
+        assert entry.is_symlink() if kind == "symlink" else not entry.is_file()
+    else:                                                     # discarded, then replaced by the parse's entry
+        again = _cache._lookup(entry, _cache.LOADED_RATINGS)
+        np.testing.assert_array_equal(again[0], Y)
+    if kind == "symlink":
+        np.testing.assert_array_equal(np.load(elsewhere / "learners.npz")["arr_0"], Y * 0 + 3)
+
+
+CACHE_CHILD = """
+import json, resource, sys, tracemalloc
+resource.setrlimit(resource.RLIMIT_AS, (2 * 2**30, 2 * 2**30))  # 2 GB: a 3 GiB array cannot be allocated
+sys.path.insert(0, {root!r})
+import numpy as np
+import helpers
+from recsys_tutorial import cache
+cache.MAX_ENTRIES = 64                              # every planted entry is read: none is pruned before its turn
+tracemalloc.start()
+loaded = {{}}
+for path in sys.argv[1:]:
+    Y, R = helpers.load_ratings(path)               # a MemoryError is not caught: the child fails
+    loaded[path] = [Y.tolist(), R.tolist()]
+print(json.dumps({{"peak": tracemalloc.get_traced_memory()[1], "loaded": loaded}}))
+"""
+
+
+def test_planted_entries_in_a_child_under_a_memory_limit(tmp_path, monkeypatch):
+    """Every planted entry at once, in a child Python limited to 2 GB, with a time limit (the FIFO): each
+    load returns the workbook's own arrays, and no more is allocated than the largest entry the limits allow
+    (two 5-million-cell arrays) and the check of its values."""
+    planted, _ = _plant_all(tmp_path, monkeypatch, PLANTED)
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    books = [str(book) for book, *_ in planted.values()]
+    run = subprocess.run([sys.executable, "-c", CACHE_CHILD.format(root=str(ROOT)), *books],
+                         capture_output=True, text=True, timeout=300, env=env)
+    assert run.returncode == 0, run.stderr[-3000:]
+    out = json.loads(run.stdout)
+    for book, _, Y, R in planted.values():
+        np.testing.assert_array_equal(out["loaded"][str(book)][0], Y)
+        np.testing.assert_array_equal(out["loaded"][str(book)][1], R)
+    # The largest entry read (5 million cells: 45 MB of arrays) and its value check (a copy of Y, a few masks):
+    # about 120 MB traced; 3 GiB were declared.
+    limit = 4 * _cache.LOADED_RATINGS.max_file_bytes()
+    assert out["peak"] < limit, f"peak {out['peak']:,} bytes traced; at most {limit:,} expected"
+
+
+def test_a_learners_npz_files_are_never_deleted_or_changed(tmp_path, monkeypatch):
+    """MOVIE_RECOMMENDER_CACHE pointed at a folder of a learner's own 20 .npz files (5 of them named as the
+    cache names its entries, one a valid entry): after more workbooks than the cache keeps, all 20 are
+    there, unchanged, and the cache wrote only its own subfolder."""
+    folder = tmp_path / "my-work"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(15):
+        np.savez(folder / f"experiment-{i}.npz", weights=rng.random((3, 3)))
+    for i in range(5):
+        Y, R = ratings_workbook(tmp_path / f"mine-{i}.xlsx", seed=50 + i)
+        npz_entry(folder / f"load_ratings-{i:040x}.npz", [Y, R])
+    os.symlink(folder / "experiment-0.npz", folder / f"load_ratings-{'f' * 40}.npz")
+    before = {p.name: (p.read_bytes(), p.lstat().st_mtime_ns) for p in folder.iterdir()}
+    monkeypatch.setenv(settings.CACHE_ENV, str(folder))
+    monkeypatch.setattr(_cache, "MAX_ENTRIES", 2)
+    for i in range(6):
+        book = tmp_path / f"book-{i}.xlsx"
+        Y, R = ratings_workbook(book, seed=i)
+        for _ in range(2):
+            np.testing.assert_array_equal(h.load_ratings(book)[0], Y)
+    after = {p.name: (p.read_bytes(), p.lstat().st_mtime_ns) for p in folder.iterdir() if p.name != _cache.SUBFOLDER}
+    assert after == before
+    assert sorted(os.listdir(folder)) == sorted([*before, _cache.SUBFOLDER])
+    assert len(list((folder / _cache.SUBFOLDER).glob("*.npz"))) == 2
+
+
+@pytest.mark.parametrize("kind", ["learners-folder", "link-to-learners-folder", "group-writable", "someone-elses",
+                                  "tag-is-a-fifo", "tag-is-a-link"])
+def test_a_subfolder_that_is_not_the_caches_is_left_alone(tmp_path, monkeypatch, kind):
+    """A folder named as the cache's own, but not made by it (no tag, a link, writable by others, another
+    user's): never read, written or pruned; the cache is simply off."""
+    base = tmp_path / "cache"
+    sub = base / _cache.SUBFOLDER
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    base.mkdir()
+    if kind == "link-to-learners-folder":
+        sub.symlink_to(mine, target_is_directory=True)
+    else:
+        sub.mkdir()
+    target = mine if kind == "link-to-learners-folder" else sub
+    if kind == "tag-is-a-fifo":
+        sub.chmod(0o700)
+        os.mkfifo(sub / "CACHEDIR.TAG")
+    if kind == "tag-is-a-link":
+        sub.chmod(0o700)
+        (mine / "tag").write_bytes(_cache._TAG)
+        (sub / "CACHEDIR.TAG").symlink_to(mine / "tag")
+    if kind in ("group-writable", "someone-elses"):
+        (sub / "CACHEDIR.TAG").write_bytes(_cache._TAG)       # a forged or copied tag
+        if kind == "group-writable":
+            sub.chmod(0o777)
+        elif os.geteuid() == 0:
+            os.chown(sub, 12345, 12345)
+        else:
+            pytest.skip("giving a folder to another user needs root")
+    monkeypatch.setenv(settings.CACHE_ENV, str(base))
+    book = tmp_path / "ratings.xlsx"
+    Y, R = ratings_workbook(book)
+    name = f"load_ratings-{'0' * 40}.npz"
+    npz_entry(target / name, [np.full(Y.shape, 99.0), R])
+    for i in range(3):
+        (target / f"load_ratings-{i:040x}.npz").write_bytes(b"mine")
+    before = {p.name: p.lstat().st_size and p.read_bytes() for p in target.iterdir()}   # a FIFO: not read
+    monkeypatch.setattr(_cache, "MAX_ENTRIES", 1)
+    for _ in range(2):
+        np.testing.assert_array_equal(_within(60, lambda: h.load_ratings(book))[0], Y)
+    assert {p.name: p.lstat().st_size and p.read_bytes() for p in target.iterdir()} == before
+    assert _cache.owned_folder(create=True) is None
+
+
+def test_the_issues_settings_cases(tmp_path, monkeypatch):
+    """~nosuchuser, 'OFF ', relative paths, MOVIE_RECOMMENDER_NUMBA=0, MOVIELENS_DATA='   ': each named,
+    nothing created in the current folder."""
+    from recsys_tutorial import observed, paths
+
+    book = tmp_path / "ratings.xlsx"
+    Y, _ = ratings_workbook(book)
+    work = tmp_path / "notebooks"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    for value, named in [("~nosuchuser/x", "nosuchuser has no home folder"), ("cache", "relative path"),
+                         ("./cache", "relative path"), ("   ", "only spaces")]:
+        monkeypatch.setenv(settings.CACHE_ENV, value)
+        with pytest.raises(settings.SettingError) as info:
+            h.load_ratings(book)
+        assert_names(str(info.value), settings.CACHE_ENV, named)
+    monkeypatch.setenv(settings.CACHE_ENV, "OFF ")
+    np.testing.assert_array_equal(h.load_ratings(book)[0], Y)
+    assert os.listdir(work) == []
+    monkeypatch.setenv(settings.NUMBA_ENV, "0")
+    assert observed._kernel(None) is None
+    monkeypatch.setenv(settings.NUMBA_ENV, "o")
+    with pytest.raises(settings.SettingError, match=settings.NUMBA_ENV):
+        training_set().cost_and_gradients(np.zeros((6, 2)), np.zeros((5, 2)), 0.0)
+    for value, named in [("   ", "only spaces"), ("data", "relative path"), ("~nosuchuser/data", "nosuchuser")]:
+        monkeypatch.setenv(settings.DATA_ENV, value)
+        with pytest.raises(settings.SettingError) as info:
+            paths.data_dir()
+        assert_names(str(info.value), settings.DATA_ENV, named)
+    assert os.listdir(work) == []
+
+
+@pytest.mark.parametrize("name, value", [(settings.URL_ENV, "ftp://mirror/ml-100k.zip"),
+                                         (settings.URL_ENV, "mirror/ml-100k.zip"), (settings.URL_ENV, "   "),
+                                         (settings.MD5_ENV, "123"), (settings.MD5_ENV, "z" * 32)])
+def test_a_bad_download_setting_is_named_before_anything_is_written(tmp_path, dest, monkeypatch, capsys, name, value):
+    monkeypatch.setenv(name, value)
+    code = bd.main(["--dest", str(dest), "--no-shared", "--no-progress"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert name in err and "Traceback" not in err
+    assert_untouched(dest)
+
+
+def test_a_data_folder_that_is_not_a_folder_is_named(tmp_path, monkeypatch):
+    from recsys_tutorial import paths
+
+    for value, named in [(tmp_path / "missing", "does not exist"), (tmp_path / "file", "not a folder"),
+                         ("/" + "x" * 5000, "not found")]:
+        if value == tmp_path / "file":
+            value.write_text("")
+        monkeypatch.setenv(settings.DATA_ENV, str(value))
+        with pytest.raises(paths.DataNotBuiltError) as info:
+            paths.data_dir()
+        assert_names(str(info.value), named, settings.DATA_ENV)
+    with pytest.raises(ValueError, match="name must be the name of a file"):
+        paths.data_file("../../etc/passwd")
+    with pytest.raises(TypeError, match="name must be a file name"):
+        paths.data_file(None)
+
+
+BIG = 1e200
+OVERFLOW_CASES = [
+    # (call, argument named in the message): each result would be inf or NaN
+    (lambda: h.cofi_cost(np.full((6, 2), BIG), T_, Y_, R_), "X"),
+    (lambda: h.cofi_cost(X_, T_, np.where(R_, BIG, 0.0), R_), "Y (a rated entry)"),
+    (lambda: h.cofi_cost(np.ones((6, 2)), np.ones((5, 2)), Y_, R_, lambda_=1e308), "lambda_"),
+    (lambda: h.cofi_gradients(X_, np.full((5, 2), BIG), Y_, R_), "Theta"),
+    (lambda: h.cofi_gradients(X_, T_, Y_ * 1e306, R_), "Y (a rated entry)"),
+    (lambda: h.normalize_ratings(np.where(R_, 1e308, 0.0), R_), "Y (a rated entry)"),
+    (lambda: h.normalize_ratings(np.where(R_, -1.7e308, 0.0) + np.where(R_, 0, 0), R_, shrinkage=1e308), "Y"),
+    (lambda: h.similar_movies(np.full((6, 2), BIG) * np.arange(6)[:, None], 0, TITLES), "X"),
+    (lambda: factor_model(X=np.full((6, 2), BIG)), "X"),
+    (lambda: factor_model(mu=1.7e308, b_movie=np.full(6, 1e308)), "mu"),
+    (lambda: h.gradient_descent(np.full((6, 2), BIG), T_, Y_, R_, 0.0, 0.01, 5), "X"),
+    (lambda: h.train_lbfgs(Y_, R_, 2, X0=X_, Theta0=np.full((5, 2), BIG)), "Theta"),
+    (lambda: h.init_parameters(6, 5, 2, scale=1e308), "scale"),
+    (lambda: h.search_titles("", TITLES, np.where(R_, 1.7e308, 0.0), R_), "Y (a rated entry)"),
+    (lambda: h.numerical_gradient(lambda p: np.inf if p[0] > 0 else 0.0, np.zeros(2)), "params[0]"),
+    (lambda: h.numerical_gradient(lambda p: 1e10 * (p[0] > 0), np.zeros(2), eps=1e-300), "eps=1e-300"),
+]
+
+
+@pytest.mark.parametrize("case", OVERFLOW_CASES, ids=[f"overflow{i:02d}" for i in range(len(OVERFLOW_CASES))])
+def test_overflow_is_an_error_naming_the_argument(case):
+    call, named = case
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                     # no RuntimeWarning on the way either
+        with pytest.raises(ValueError) as info:
+            call()
+    assert type(info.value) is not h.DivergenceError       # not blamed on the learning rate
+    assert named in str(info.value), str(info.value)
+
+
+GRADIENT_FN_CASES = [
+    # a learner's gradient function, untrusted: (what it returns, error, named)
+    (lambda X, T, Y, R, lam: (X * np.nan, T), ValueError, "gradient_fn (iteration 0) returned NaN or inf: X_grad[0, 0]"),
+    (lambda X, T, Y, R, lam: (X, T * np.inf), ValueError, "Theta_grad[0, 0] = "),
+    (lambda X, T, Y, R, lam: X, TypeError, "must return a pair (X_grad, Theta_grad); got ndarray"),
+    (lambda X, T, Y, R, lam: (X.T, T), ValueError, "X_grad must have the shape of X, (6, 2); got (2, 6)"),
+    (lambda X, T, Y, R, lam: (X, None), TypeError, "Theta_grad"),
+    (lambda X, T, Y, R, lam: (X, T, T), TypeError, "must return a pair"),
+]
+
+
+@pytest.mark.parametrize("case", GRADIENT_FN_CASES, ids=[f"gradient_fn{i}" for i in range(len(GRADIENT_FN_CASES))])
+def test_a_bad_gradient_fn_is_named_not_the_learning_rate(case):
+    fn, error, named = case
+    with pytest.raises(error) as info:
+        h.gradient_descent(X_, T_, Y_, R_, 0.0, 0.01, 5, gradient_fn=fn)
+    assert type(info.value) is error and named in str(info.value), str(info.value)
+    with pytest.raises(error) as info:
+        h.check_gradients(gradient_fn=fn)
+    assert "gradient_fn" in str(info.value)
+
+
+def test_divergence_is_still_the_learning_rates():
+    with pytest.raises(h.DivergenceError, match=r"alpha=1e\+06 is too large"):
+        h.gradient_descent(X_, T_, Y_, R_, 0.0, 1e6, 50)
+
+
+def test_the_issues_core_cases(tmp_path):
+    with pytest.raises(TypeError) as info:                  # was an AttributeError from a generator
+        h.search_titles("star", [*TITLES[:5], 42], Y_, R_)
+    assert_names(str(info.value), "titles[5]", "42")
+    for line, named in [("\u00b2 Toy Story (1995)", "line 2"), ("1" * 100_000 + " Toy Story", "line 2"),
+                        ("٣ Toy Story", "line 2"), ("2\u2009Heat (1995)", "line 2")]:
+        p = tmp_path / "ids.txt"
+        p.write_text(f"1 Heat (1995)\n{line}\n", encoding="utf-8")
+        with pytest.raises(ValueError) as info:             # was Python's own int() error
+            h.load_movie_titles(p)
+        assert_names(str(info.value), "ids.txt", named)
+        assert len(str(info.value)) < 400
+
+
+def test_a_title_line_of_spaces_is_read_in_linear_time(tmp_path):
+    """The title pattern once backtracked: a line '1 a', a million spaces, 'b' took about an hour."""
+    p = tmp_path / "ids.txt"
+    p.write_text("1 a" + " " * 1_000_000 + "b\n2" + "\t" * 1_000_000 + "|x\n")
+    titles = _within(60, lambda: h.load_movie_titles(p))
+    assert titles[0].startswith("a ") and titles[0].endswith("b") and titles[1] == "x"

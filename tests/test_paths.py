@@ -57,3 +57,41 @@ def test_importable_from_any_folder(tmp_path):
                          env={"PATH": "/usr/bin:/bin"})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == str(REPO)
+
+
+def test_what_is_wrong_with_the_folder_is_said(monkeypatch, tmp_path):
+    afile = tmp_path / "a-file"
+    afile.write_text("")
+    for folder, said in [(tmp_path / "missing", "which does not exist"), (afile, "which is not a folder"),
+                         (tmp_path, f"{paths.DATA_ENV}={tmp_path})")]:
+        monkeypatch.setenv(paths.DATA_ENV, str(folder))
+        with pytest.raises(paths.DataNotBuiltError, match="make data") as info:
+            paths.data_dir()
+        assert said in str(info.value)
+
+
+def test_a_name_too_long_is_not_a_crash(monkeypatch):
+    monkeypatch.setenv(paths.DATA_ENV, "/" + "x" * 5000)                    # ENAMETOOLONG from stat
+    with pytest.raises(paths.DataNotBuiltError, match="not found"):
+        paths.data_dir()
+    with pytest.raises(paths.DataNotBuiltError, match="'u.data' not found"):
+        paths.data_file("u.data")
+
+
+def test_data_file_takes_a_file_name_only(monkeypatch, tmp_path):
+    monkeypatch.setenv(paths.DATA_ENV, str(fill(tmp_path)))
+    for bad in ("../u.data", "sub/u.data", "", ".", "..", "a\\b", "a\0b"):
+        with pytest.raises(ValueError, match="name must be the name of a file in the data folder"):
+            paths.data_file(bad)
+    for bad in (None, 3, Path("u.data")):
+        with pytest.raises(TypeError, match="name must be a file name"):
+            paths.data_file(bad)
+
+
+def test_a_bad_variable_names_itself(monkeypatch):
+    from recsys_tutorial.settings import SettingError
+
+    for value in ("   ", "data", "~nosuchuser/data"):
+        monkeypatch.setenv(paths.DATA_ENV, value)
+        with pytest.raises(SettingError, match=paths.DATA_ENV):
+            paths.data_dir(check=False)
