@@ -100,8 +100,10 @@ def test_every_image_has_alt_text_with_its_key_numbers(where, alt):
 
 
 def test_every_figure_has_its_own_alt_text():
+    from recsys_tutorial.style import MISSING_ALT
+
     seen: dict[str, str] = {}
     for where, alt in ALL_IMAGES:
-        if alt:
+        if alt and alt.strip() not in (MISSING_ALT, NBCONVERT_PLACEHOLDER):     # those fail the test above
             assert alt not in seen, f"{where} has the same alt text as {seen[alt]}: {alt!r}"
             seen[alt] = where
