@@ -65,8 +65,9 @@ GOOD = notebook(("md", "# 1 · A chapter\n\nSome [linked](https://example.org) p
                 ("code", "plots.curve()", [figure_output("Line chart of J: it falls from 45,910 to 29,372.")]),
                 ("md", "## A section\n\n### A subsection"),
                 ("code", "df", [nbformat.v4.new_output("execute_result", execution_count=1,
-                                                        data={"text/html": "<table><thead><tr><th>a</th></tr></thead>"
-                                                              "<tbody><tr><td>1</td></tr></tbody></table>",
+                                                        data={"text/html": "<table><thead><tr><th></th><th>a</th>"
+                                                              "</tr></thead><tbody><tr><th>0</th><td>1</td></tr>"
+                                                              "</tbody></table>",
                                                               "text/plain": "   a\n0  1"})]))
 NAV = {"index": "index.html", "previous": None, "next": None}
 
@@ -93,7 +94,9 @@ def test_a_page_has_one_h1_its_title_the_css_and_the_figure_alt_text():
     assert [img["alt"] for img in soup.find_all("img")] == ["Line chart of J: it falls from 45,910 to 29,372."]
     css = " ".join(style.get_text() for style in soup.find_all("style"))
     assert "--jp-cell-prompt-not-active-opacity: 1" in css and "text-decoration: underline" in css
-    assert soup.find("th") is not None
+    table = soup.find("table")
+    assert [th.get_text() for th in table.find_all("th")] == ["a", "0"]       # the column's and the row's headers
+    assert table.find("thead").find("td").get_text() == ""                    # pandas' empty corner is no header
     scripts = [s.get("src", "") for s in soup.find_all("script")]
     assert not any("require" in src or "mermaid" in src for src in scripts), scripts
 

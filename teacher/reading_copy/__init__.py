@@ -22,7 +22,9 @@ What makes the pages accessible, and what the build refuses:
   build fails otherwise, naming the notebook.
 * **Contrast and links.** ``recsys_tutorial/static/accessible.css`` (the same file
   ``make lab`` gives JupyterLab): code and prompt colours of at least 4.5:1, links
-  underlined. Tables keep their header cells (pandas writes ``<th>``).
+  underlined. Tables keep their header cells (pandas writes ``<th>``); the empty
+  corner cell pandas writes above a table's index becomes a ``<td>``, since a header
+  cell that heads nothing confuses a screen reader (axe's ``empty-table-header``).
 * **No third-party scripts** but MathJax (from its CDN, as nbconvert does; without a
   network the formulas stay readable as TeX). Widgets need a running kernel, so each
   is replaced by a note that says so; require.js and the widget state are left out.
@@ -102,6 +104,17 @@ def reading_notebook(nb, name: str):
     return nb
 
 
+def _empty_headers_to_cells(html: str) -> str:
+    """``html`` with every empty ``<th>`` (the corner pandas writes above the index) turned into a ``<td>``."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    empty = [th for th in soup.find_all("th") if not th.get_text(strip=True) and not th.find("img")]
+    for th in empty:
+        th.name = "td"
+    return str(soup) if empty else html
+
+
 def page_problems(html: str, name: str) -> list[str]:
     """What makes a page fail the build: images without real alt text, and headings out of order."""
     from bs4 import BeautifulSoup
@@ -172,6 +185,7 @@ def chapter_page(nb, name: str, *, nav: dict, mathjax_url: str | None = None) ->
                                                          "reading_copy": nav})
     finally:
         exporter.log.removeHandler(catcher)
+    html = _empty_headers_to_cells(html)
     problems = [f"{name}: nbconvert: {message}" for message in catcher.messages] + page_problems(html, name)
     if problems:
         raise ValueError(REFUSED + "".join(f"\n  {problem}" for problem in problems))
