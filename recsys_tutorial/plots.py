@@ -25,7 +25,9 @@ numbers a reader should take away (where a curve starts and ends, a minimum, a
 share) and attaches a sentence saying what the figure shows and those numbers with
 :func:`recsys_tutorial.style.describe`. It is never typed as a constant, so it cannot
 drift from the picture; ``tests/test_plots.py`` checks its numbers against the data.
-Negative numbers use the minus sign (U+2212), which screen readers read as "minus".
+Negative numbers use the minus sign (U+2212), which screen readers read as "minus";
+:func:`num`, :func:`signed` and :func:`short_title` write numbers and titles that way
+for any alt text (the widgets' too).
 
 **Shown once.** Figures are drawn on a :class:`matplotlib.figure.Figure`, not through
 pyplot, so the inline backend does not show them a second time: end a cell with the
@@ -35,6 +37,7 @@ call (or pass the figure to ``display``) and it appears once, as an ``<img alt>`
 
 from __future__ import annotations
 
+import matplotlib
 import numpy as np
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
@@ -44,10 +47,10 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, StrMetho
 from . import style
 from .validation import as_float, as_mask, as_matrix, as_vector
 
-__all__ = ["rating_table", "als_costs", "feature_maps", "rating_density", "rating_histograms",
+__all__ = ["num", "signed", "short_title", "rating_table", "als_costs", "feature_maps", "rating_density", "rating_histograms",
            "masked_cost_panels", "error_histogram", "finite_differences", "gradient_agreement",
            "prediction_histograms", "means_vs_counts", "mean_funnel", "shrunk_means", "cost_curve",
-           "cost_curves", "short_title", "movie_map", "masked_vs_unmasked", "convergence", "validation_curve",
+           "cost_curves", "movie_map", "masked_vs_unmasked", "convergence", "validation_curve",
            "training_curves", "running_average"]
 
 MINUS = "\u2212"
@@ -133,8 +136,6 @@ RATING_CMAP, RATING_NORM = "viridis", Normalize(0, 5)   # dark purple = 0 stars 
 
 def _draw_table(ax, values, missing, title, movies, users, filled) -> None:
     """Ratings as a coloured grid; missing cells hatched with '?', or framed with one decimal if filled in."""
-    import matplotlib
-
     cmap = matplotlib.colormaps[RATING_CMAP]
     shown = values if filled else np.ma.masked_where(missing, values)
     ax.set_facecolor("#e6e6e6")                          # masked (missing) cells show this grey
@@ -313,8 +314,7 @@ def feature_maps(panels, movies, users) -> Figure:
     panels_text = ". ".join(_feature_panel_text(X, Theta, movies, users, title) for X, Theta, title in checked)
     return style.describe(fig, (
         f"{_how_many(len(checked), 'scatter plot')} of the {len(movies)} movies' two features, each user's taste "
-        f"drawn as an "
-        f"arrow from the origin. {panels_text}."))
+        f"drawn as an arrow from the origin. {panels_text}."))
 
 
 # ------------------------------------------------------------------ 02: the MovieLens matrix
@@ -322,9 +322,9 @@ def feature_maps(panels, movies, users) -> Figure:
 
 def _empty_corner(R):
     """The largest block of the last m movies by the first u users without a rating: (m, u)."""
-    best = (0, 0)
+    best, rated = (0, 0), np.zeros(R.shape[1], dtype=bool)
     for m in range(1, R.shape[0] + 1):
-        rated = R[-m:].any(axis=0)
+        rated |= R[-m]                                  # users who rated any of the last m movies
         u = int(np.argmax(rated)) if rated.any() else R.shape[1]
         if m * u > best[0] * best[1]:
             best = (m, u)
@@ -377,6 +377,12 @@ def _doubling_hist(ax, counts, color):
     return edges, heights
 
 
+def _bins(edges, sep: str = " to ") -> str:
+    """The first bins of :func:`_doubling_hist`: ``"1, 2 to 3, 4 to 7, ..."``."""
+    parts = [f"{lo:g}" if hi - 1 == lo else f"{lo:g}{sep}{hi - 1:g}" for lo, hi in zip(edges[:3], edges[1:4])]
+    return ", ".join(parts) + ", ..."
+
+
 def _tallest(edges, heights, what) -> str:
     k = int(np.argmax(heights))
     return f"the tallest bar, {edges[k]:g} to {edges[k + 1] - 1:g} ratings, holds {int(heights[k]):,} {what}"
@@ -394,16 +400,17 @@ def rating_histograms(Y, R) -> Figure:
     axes[0].bar(stars, counts, color="C1")
     axes[0].set(xticks=stars, xlabel="stars", ylabel="number of ratings", title="The ratings")
     movie_bins = _doubling_hist(axes[1], per_movie, "C0")
-    axes[1].set(xlabel="ratings per movie (bins 1, 2-3, 4-7, ...)", ylabel="movies", title="Ratings per movie")
+    axes[1].set(xlabel=f"ratings per movie (bins {_bins(movie_bins[0], '-')})", ylabel="movies",
+                title="Ratings per movie")
     user_bins = _doubling_hist(axes[2], per_user, "C2")
-    axes[2].set(xlabel=f"ratings per user (bins {user_bins[0][0]:g}-{user_bins[0][1] - 1:g}, ...)", ylabel="users",
+    axes[2].set(xlabel=f"ratings per user (bins {_bins(user_bins[0][:2], '-')})", ylabel="users",
                 title="Ratings per user")
     bars = "; ".join(f"{s:g} star{'s' if s != 1 else ''}: {c:,}" for s, c in zip(stars, counts))
     return style.describe(fig, (
         f"Three bar charts. The ratings, by stars: {bars}; {stars[np.argmax(counts)]:g} stars is the most "
-        f"common. Ratings per movie, in bins that double in width (1, 2 to 3, 4 to 7, ...): from "
+        f"common. Ratings per movie, in bins that double in width ({_bins(movie_bins[0])}): from "
         f"{per_movie.min()} to {per_movie.max()}, median {np.median(per_movie):g} (dashed line); "
-        f"{_tallest(*movie_bins, 'movies')}. Ratings per user, same bins: from {per_user.min()} to "
+        f"{_tallest(*movie_bins, 'movies')}. Ratings per user, in doubling bins too ({_bins(user_bins[0])}): from {per_user.min()} to "
         f"{per_user.max()}, median {np.median(per_user):g}; {_tallest(*user_bins, 'users')}."))
 
 
@@ -431,8 +438,6 @@ def masked_cost_panels(P, Y, R) -> Figure:
     squared = (R * (P - Y)) ** 2
     panels = [("predictions  X Θᵀ", P, None), ("ratings  Y", Y, R), ("mask  R", R.astype(float), None),
               ("(R ⊙ error)²", squared, None)]
-    import matplotlib
-
     cmap = matplotlib.colormaps["viridis"]                 # dark = small, light = large
     fig = Figure(figsize=(2.3 * len(panels) + 0.1, 2.8), layout="constrained")
     for ax, (title, M, known) in zip(fig.subplots(1, len(panels)), panels):
@@ -516,6 +521,11 @@ def gradient_agreement(panels) -> Figure:
     puts every point on the diagonal.
     """
     panels = dict(panels)
+    for title, tab in panels.items():
+        if not all(hasattr(tab, name) for name in ("index", "columns")) or \
+                not {"numerical", "analytic"} <= set(tab.columns):
+            raise TypeError(f"panels[{title!r}] must be a DataFrame with columns 'numerical' and 'analytic' "
+                            f"(helpers.check_gradients(..., return_details=True)); got {type(tab).__name__}")
     fig = Figure(figsize=(4.5 * len(panels), 4), layout="constrained")
     parts = []
     for ax, (title, tab) in zip(np.atleast_1d(fig.subplots(1, len(panels))), panels.items()):
@@ -670,8 +680,7 @@ def cost_curve(J_history, title: str) -> Figure:
     rises = int(np.sum(np.diff(J) > 0))
     return style.describe(fig, (
         f"Line chart titled \"{_plain(title)}\": the cost J over {J.size - 1} iterations {_falls(J)}, fastest at "
-        f"iteration "
-        f"{steepest} (circle); 90 % of the fall is done by iteration {ninety} (square)"
+        f"iteration {steepest} (circle); 90 % of the fall is done by iteration {ninety} (square)"
         + (f"; it rises at {_count(rises, 'step')}." if rises else ".")))
 
 

@@ -142,8 +142,9 @@ def test_rating_histograms_count_the_stars_and_the_ratings_per_movie_and_user():
     R = Y > 0
     alt = alt_of(plots.rating_histograms(Y, R))
     assert "1 star: 1; 2 stars: 1; 3 stars: 1; 4 stars: 4; 5 stars: 1; 4 stars is the most common" in alt
-    assert "Ratings per movie, in bins that double in width (1, 2 to 3, 4 to 7, ...): from 1 to 3, median 2" in alt
-    assert "Ratings per user, same bins: from 2 to 3, median 3; the tallest bar, 2 to 3 ratings, holds 3 users" in alt
+    assert "Ratings per movie, in bins that double in width (1, 2 to 3, ...): from 1 to 3, median 2" in alt
+    assert ("Ratings per user, in doubling bins too (2 to 3, ...): from 2 to 3, median 3; the tallest bar, 2 to 3 "
+            "ratings, holds 3 users") in alt
     assert "the tallest bar, 2 to 3 ratings, holds 3 movies" in alt
 
 
@@ -198,6 +199,10 @@ def test_gradient_agreement_tells_a_correct_gradient_from_a_wrong_one():
     assert "Correct gradient: 3 entries, numerical from −2.5 to 9.8" in alt and "every point on the diagonal" in alt
     assert "Gradient without the mask: 3 entries" in alt and "analytic from −30.0 to 411.0" in alt
     assert "off the diagonal, up to 410.0 away" in alt
+    with pytest.raises(TypeError, match="'numerical' and 'analytic'"):
+        plots.gradient_agreement({"t": good[["numerical"]]})
+    with pytest.raises(TypeError, match="got list"):
+        plots.gradient_agreement({"t": [1, 2]})
 
 
 # ---------------------------------------------------------------- 05
