@@ -4,6 +4,7 @@
 # For teachers:
 #   make student [HINTS=0] [FORCE=1] [STUDENT_DIR=dir]  - the student copy of notebooks/
 #   make grade SUBMISSIONS=dir                          - grade a class: writes dir/grades.csv
+#   make html [HTML_DIR=dir]                            - the reading copy: the notebooks as accessible web pages
 # Windows / no make: see README.md for the equivalent commands.
 
 PYTHON ?= python3
@@ -16,11 +17,12 @@ HINTS ?= 1
 FORCE ?= 0
 SUBMISSIONS ?=
 GRADE_ARGS ?=
+HTML_DIR ?= html
 
 # Each install is done once into .venv; a stamp file remembers it.
 STAMP = $(VENV)/.installed-stamp
 
-.PHONY: venv data warm lab test test-fast notebooks student grade teacher bench clean-data
+.PHONY: venv data warm lab test test-fast notebooks student grade teacher bench clean-data html
 
 # The core: everything notebooks 01-09 and the unit tests need, then the project itself in
 # editable mode (pyproject.toml), so `import helpers` and `import recsys_tutorial` work from any folder.
@@ -93,3 +95,9 @@ student: $(STAMP)
 grade: $(STAMP)
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder-with-one-folder-per-student"; exit 2; }
 	$(BIN)/python -m teacher.grading $(SUBMISSIONS) $(GRADE_ARGS)
+
+# The reading copy, for a course site or a learning management system: the notebooks as accessible static
+# HTML with the outputs they were saved with (teacher/reading_copy/), one page each plus index.html. It
+# refuses a figure without alt text, or headings out of order; tests/test_reading_copy.py checks it with axe.
+html: $(STAMP)
+	$(BIN)/python -m teacher.reading_copy --dest $(HTML_DIR) notebooks

@@ -25,6 +25,10 @@ What it sets, and why:
   vision deficiency and in greyscale; images default to ``viridis``, a
   sequential map whose lightness rises steadily (no red against green).
   For text drawn on a coloured cell, :func:`text_color_on` picks black or white.
+* **Alt text on every figure.** Under IPython a figure is shown as an HTML
+  ``<img alt=...>`` (:func:`figure_html`), the only form whose alt text
+  JupyterLab, Voilà and nbconvert all keep; :func:`describe` attaches the text,
+  and :mod:`recsys_tutorial.plots` writes it from the data each figure draws.
 
 Outside Jupyter (a script, a test) :func:`apply` sets the same ``rcParams``
 and skips the inline-backend part.
@@ -36,8 +40,8 @@ import base64
 import io
 from types import MappingProxyType
 
-__all__ = ["OKABE_ITO", "CATEGORICAL", "SEQUENTIAL_CMAP", "FIGURE_FORMAT", "RC", "apply", "describe", "alt_text",
-           "figure_html", "retina_png", "palette_png", "text_color_on"]
+__all__ = ["OKABE_ITO", "CATEGORICAL", "SEQUENTIAL_CMAP", "FIGURE_FORMAT", "MISSING_ALT", "RC", "apply", "describe",
+           "alt_text", "figure_html", "retina_png", "palette_png", "text_color_on"]
 
 #: The Okabe-Ito palette (Okabe & Ito, *Color Universal Design*, 2008), by name.
 OKABE_ITO = MappingProxyType({
@@ -118,17 +122,36 @@ def apply() -> None:
 #: The attribute :func:`describe` sets on a figure.
 _ALT = "_recsys_tutorial_alt"
 
+#: The alt text :func:`figure_html` gives a figure that has none: it says so out loud, and the tests
+#: (``tests/test_notebooks.py``) and the reading copy (``make html``) refuse it.
+MISSING_ALT = "A figure without a description (give it one with recsys_tutorial.style.describe)."
+
 
 def describe(fig, alt: str):
     """Attach alt text to ``fig`` (what it shows and its key numbers); returns ``fig``.
 
     Every figure a notebook shows gets one, generated from the data it draws,
     so that a screen reader reads it in JupyterLab, in Voilà and in the HTML
-    copy. End the cell with ``;`` or ``plt.show()`` when the figure is the
-    last expression, as usual.
+    copy. :mod:`recsys_tutorial.plots` builds the notebooks' figures with it.
+    A pyplot figure whose ``describe(...)`` is a cell's last line is shown
+    twice (as the cell's value and by the inline backend): end that line with
+    ``;``.
+
+    Raises
+    ------
+    TypeError
+        If ``fig`` is not a matplotlib figure or ``alt`` not a string.
+    ValueError
+        If ``alt`` is blank.
     """
-    if not isinstance(alt, str) or not alt.strip():
-        raise TypeError(f"alt must be a non-empty string describing the figure; got {alt!r}")
+    from matplotlib.figure import Figure
+
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a matplotlib Figure; got {type(fig).__name__}")
+    if not isinstance(alt, str):
+        raise TypeError(f"alt must be a string describing the figure; got {type(alt).__name__}")
+    if not alt.strip():
+        raise ValueError("alt must describe the figure (what it shows and its key numbers); got a blank string")
     setattr(fig, _ALT, " ".join(alt.split()))
     return fig
 
@@ -155,7 +178,7 @@ def figure_html(fig, **kwargs) -> str | None:
     if found is None:
         return None
     data, size = found
-    alt = alt_text(fig) or "A figure without a description (give it one with recsys_tutorial.style.describe)."
+    alt = alt_text(fig) or MISSING_ALT
     return (f'<img src="data:image/png;base64,{data}" width="{size["width"]}" height="{size["height"]}" '
             f'alt="{html.escape(alt, quote=True)}"/>')
 

@@ -3,6 +3,7 @@
 ``python -m teacher.student_copy``  the student copy of ``notebooks/`` (``make student``)
 ``python -m teacher.grading``       grade a class into ``grades.csv`` (``make grade``)
 ``python -m teacher.sample_class``  a made-up class to try the grader on
+``python -m teacher.reading_copy``  the notebooks as accessible web pages (``make html``)
 
 It uses ``helpers`` and ``recsys_tutorial``; they never use it.
 """

@@ -76,3 +76,88 @@ def test_retina_png_of_an_empty_figure_is_none():
     plt.close(fig)
 
 
+
+
+# ---------------------------------------------------------------- alt text
+
+
+def test_describe_attaches_the_alt_text_on_one_line_and_returns_the_figure():
+    fig = plt.figure()
+    assert style.alt_text(fig) is None
+    assert style.describe(fig, "Line chart of J:\n  it falls  from 45,910 to 29,372.") is fig
+    assert style.alt_text(fig) == "Line chart of J: it falls from 45,910 to 29,372."
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("fig, alt, error", [("not a figure", "a chart", TypeError), (None, "a chart", TypeError),
+                                             ("fig", 42, TypeError), ("fig", "   ", ValueError),
+                                             ("fig", "", ValueError)])
+def test_describe_refuses_what_is_not_a_figure_or_not_a_description(fig, alt, error):
+    figure = plt.figure()
+    with pytest.raises(error):
+        style.describe(figure if fig == "fig" else fig, alt)
+    assert style.alt_text(figure) is None
+    plt.close(figure)
+
+
+def _img_attributes(html: str) -> dict:
+    from html.parser import HTMLParser
+
+    found = {}
+
+    class Parser(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            if tag == "img":
+                found.update(attrs)
+
+    Parser().feed(html)
+    return found
+
+
+def test_figure_html_is_an_img_with_the_alt_text_escaped_and_the_retina_png():
+    from PIL import Image
+
+    with matplotlib.rc_context():
+        style.apply()
+        fig, ax = plt.subplots(figsize=(4, 3))
+        ax.plot([0, 1], [0, 1])
+        style.describe(fig, 'Line "y = x" from 0 to 1 <rising> & straight')
+        html = style.figure_html(fig, bbox_inches=None)
+        plt.close(fig)
+    attrs = _img_attributes(html)
+    assert attrs["alt"] == 'Line "y = x" from 0 to 1 <rising> & straight'       # escaped, read back intact
+    assert '"y = x"' not in html and "<rising>" not in html
+    dpi = matplotlib.rcParams["figure.dpi"]
+    assert (int(attrs["width"]), int(attrs["height"])) == (4 * dpi, 3 * dpi)
+    assert attrs["src"].startswith("data:image/png;base64,")
+    image = Image.open(io.BytesIO(base64.b64decode(attrs["src"].split(",", 1)[1])))
+    assert image.size == (2 * 4 * dpi, 2 * 3 * dpi)
+
+
+def test_figure_html_without_alt_text_says_so_out_loud():
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    assert _img_attributes(style.figure_html(fig))["alt"] == style.MISSING_ALT
+    plt.close(fig)
+    assert style.figure_html(plt.figure()) is None       # an empty figure shows nothing, as IPython's own printer
+
+
+def test_apply_shows_figures_as_img_alt_under_ipython():
+    """Under IPython a figure is displayed as text/html <img alt> only (JupyterLab ignores image/png alt)."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from matplotlib.figure import Figure
+
+    shell = InteractiveShell.instance()
+    try:
+        with matplotlib.rc_context():
+            style.apply()
+            fig, ax = plt.subplots()
+            ax.plot([0, 1])
+            style.describe(fig, "A rising line from 0 to 1.")
+            data, _ = shell.display_formatter.format(fig)
+            plt.close(fig)
+    finally:
+        shell.display_formatter.formatters["text/html"].pop(Figure, None)
+        InteractiveShell.clear_instance()
+    assert "image/png" not in data
+    assert _img_attributes(data["text/html"])["alt"] == "A rising line from 0 to 1."
