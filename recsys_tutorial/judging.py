@@ -88,7 +88,8 @@ class Rules:
 
 _FACTORS = ("X", "Theta", "Y", "R")
 _COST_CODE = ("helpers._cost_and_gradients", "helpers.gradient_descent", "helpers.train_lbfgs",
-              "recsys_tutorial.observed.ObservedRatings.cost_and_gradients")
+              "recsys_tutorial.observed.ObservedRatings.cost_and_gradients",
+              "recsys_tutorial.observed.ObservedRatings._cost_and_gradients_numpy")
 
 #: The rules of each exercise, by the name of its check.
 RULES = MappingProxyType({
@@ -566,7 +567,8 @@ def _judge_gradients(run) -> str:
 _MEAN_HINTS = {
     "counts_zeros": "the means count the unrated entries as zeros (divided by the number of users); "
                     "divide each movie's sum by its number of ratings, R.sum(axis=1)",
-    "sums_unrated": "the means add up Y where R is 0; sum only the rated entries, e.g. np.where(R, Y, 0).sum(axis=1)",
+    "sums_unrated": "the means add up Y where R is 0; sum only the rated entries (make the unrated ones zero "
+                    "first, whatever Y holds there)",
     "global_mean": "every movie gets the same mean, the mean of all ratings; each movie needs its own mean, "
                    "over its own ratings (along axis=1)",
     "median": "uses the median of each movie's ratings; the exercise asks for the mean",
@@ -596,14 +598,14 @@ def _normalize_means(case: Case, Y_mean) -> None:
     """:class:`_Fail` naming the mistake when the means are not the expected ones."""
     Y, R = case.arrays
     expected = case.expected[1]
-    counts = R.sum(axis=1)
-    nobody = np.flatnonzero(counts == 0)
+    raters = np.count_nonzero(R, axis=1)      # how many users rated each movie
+    nobody = np.flatnonzero(raters == 0)
     if not np.all(np.isfinite(Y_mean)):
         i = int(np.flatnonzero(~np.isfinite(Y_mean))[0])
         if i in nobody:
             raise _Fail(f"gives NaN/inf for movie {i}, which nobody rated (0 / 0); "
                         "its mean must be 0: divide only where the count is > 0", "nan_mean")
-        raise _Fail(f"Y_mean[{i}] is {Y_mean[i]}, but movie {i} has {counts[i]} ratings: expected "
+        raise _Fail(f"Y_mean[{i}] is {Y_mean[i]}, but movie {i} has {raters[i]} ratings: expected "
                     f"{expected[i]:.6g}", "")
     if _close(Y_mean, expected):
         return
@@ -611,9 +613,9 @@ def _normalize_means(case: Case, Y_mean) -> None:
     if found:
         raise _Fail(found[1] + case.label, found[0])
     i = int(np.argmax(~np.isclose(Y_mean, expected)))
-    extra = " (a movie nobody rated gets mean 0)" if counts[i] == 0 else " (the mean over the rated entries only)"
+    extra = " (a movie nobody rated gets mean 0)" if raters[i] == 0 else " (the mean over the rated entries only)"
     raise _Fail(f"Y_mean[{i}]: {_numbers(float(Y_mean[i]), float(expected[i]))}{extra}{case.label}",
-                "nobody_mean" if counts[i] == 0 else "")
+                "nobody_mean" if raters[i] == 0 else "")
 
 
 def _normalize_entries(case: Case, Y_norm) -> None:

@@ -37,7 +37,7 @@ from recsys_tutorial import judging
 __all__ = ["Exercise", "EXERCISES", "Verdict", "judge", "planned_calls", "loops_in", "record_call",
            "reference_codes", "cost_variants", "gradient_variants", "normalize_variants", "step_variants",
            "top_variants", "factor_problem", "ratings_problem", "top_problem", "fixed_cases", "case_data",
-           "encode", "CASE_FILE", "FIXED_SEED", "stale", "write_case_file", "main"]
+           "encode", "format_case_data", "CASE_FILE", "FIXED_SEED", "stale", "write_case_file", "main"]
 
 CASE_FILE = Path(__file__).resolve().parents[1] / "recsys_tutorial" / "exercise_cases.json"
 FIXED_SEED = 2024         # the notebooks' fixed problems; the grader draws new ones for every run
@@ -377,7 +377,7 @@ def case_data() -> dict:
     return data
 
 
-def _dumps(data: dict) -> str:
+def format_case_data(data: dict) -> str:
     """One line per case, so that a change shows as a readable diff."""
     parts = [f"  {json.dumps('about')}: {json.dumps(data['about'])}"]
     for key, cases in data.items():
@@ -408,7 +408,7 @@ def stale(path=CASE_FILE) -> list[str]:
         written = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         return [f"{path}: cannot read it ({exc})"]
-    return _differences(json.loads(_dumps(case_data())), written)
+    return _differences(json.loads(format_case_data(case_data())), written)
 
 
 def write_case_file(path=CASE_FILE) -> bool:
@@ -419,7 +419,7 @@ def write_case_file(path=CASE_FILE) -> bool:
     from recsys_tutorial.files import atomic_write
 
     with atomic_write(path) as handle:
-        handle.write(_dumps(case_data()).encode("utf-8"))
+        handle.write(format_case_data(case_data()).encode("utf-8"))
     return True
 
 
