@@ -268,7 +268,8 @@ def _zip(folder: Path, target: Path) -> None:
     """``folder`` zipped under its own name, reproducibly (sorted entries, fixed dates and modes)."""
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            info = zipfile.ZipInfo(f"{folder.name}/{path.relative_to(folder).as_posix()}", date_time=(1980, 1, 1, 0, 0, 0))
+            name = f"{folder.name}/{path.relative_to(folder).as_posix()}"
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
             info.external_attr = 0o644 << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, path.read_bytes())
@@ -336,7 +337,8 @@ def main(argv=None) -> int:
             if len(args.notebooks) != 1:
                 raise ValueError("--nbgrader-source takes exactly one assignment (nbgrader grades one at a time)")
             folder = nbgrader_source(args.notebooks[0], args.nbgrader_source, hints=not args.no_hints)
-            print(f"nbgrader source in {folder}/: run `nbgrader generate_assignment {folder.name}` in the course folder")
+            print(f"nbgrader source in {folder}/: run `nbgrader generate_assignment {folder.name}` "
+                  "in the course folder")
             return 0
         folder, archive = build(args.notebooks, args.dest, hints=not args.no_hints)
     except (ValueError, OSError) as exc:
