@@ -52,6 +52,36 @@ def test_catalogue_entry_gets_its_verdict_in_the_notebook_and_the_grader(e):
             f"the same mistake must get the same message:\n{mine.message}\n{graded.message}"
 
 
+@pytest.mark.parametrize("name, words", [
+    # the four that misled (issue 20)
+    ("top_positions_in_filtered_array", "returns positions in the filtered array predictions[~rated]"),
+    ("norm_nan_where_unrated", "Y_norm holds nan where R is False"),
+    ("top_pairs", "returns (index, rating) pairs"),
+    ("top_mask", "returns a boolean mask"),
+    # the five that gave only numbers
+    ("cost_divided_by_ratings", "divides by the number of ratings"),
+    ("cost_squares_the_sum", "squares the sum of the errors"),
+    ("cost_hard_coded_checkpoint", "returns 22.22, one of the course's checkpoints"),
+    ("cost_unsquared_norms", "the penalty uses the norms of X and Theta, not their squares"),
+    ("step_alpha_lambda_swapped", "lambda_ and alpha are swapped"),
+    # numbers that printed alike
+    ("grads_float32", "the gradient is float32"),
+    # and some of those that were right before
+    ("cost_unmasked", "on the case lambda_=0: forgot the mask R"),
+    ("cost_unregularised", "on the case lambda_=1.5: forgot regularisation"),
+    ("cost_transposed_product", "X (6, 3), Theta (4, 3), Y (6, 4), R (6, 4); the predictions X @ Theta.T are (6, 4)"),
+    ("grads_theta_unregularised", "Theta_grad: forgot regularisation"),
+    ("grads_off_by_a_bit", "X_grad differs from the right gradient: X_grad["),
+    ("norm_sums_unrated", "the means add up Y where R is 0"),
+    ("step_sequential", "Theta was updated with the gradient at the *new* X"),
+    ("top_as_text", "sorts the predictions as text"),
+    ("top_pads_short", "asked for n=12 but only 9 movies are unrated: return those 9; got 8"),
+])
+def test_messages_name_the_mistake(name, words):
+    e = next(e for e in CATALOGUE if e.name == name)
+    assert words in student_verdict(e).message, student_verdict(e).message
+
+
 def test_catalogue_counts(capsys):
     """The numbers for the report: every wrong answer caught and named unless unnameable; none misleading."""
     counts = collections.Counter()
