@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import importlib
 
-#: Where each name lives. Loaded on first use (PEP 562), like the package above: the data step
-#: needs only ``splits``, and a hand-out ships only that module of this package.
+from ..observed import ObservedRatings
+from .splits import load_movielens_ratings, load_movielens_split, random_split
+
+#: Where each other name lives: loaded on first use (PEP 562). The data step needs only ``splits``,
+#: and a hand-out ships only that module of this package (the models compute exercises' answers).
 _HOMES = {
-    "ObservedRatings": "..observed",
-    "load_movielens_ratings": ".splits", "load_movielens_split": ".splits", "random_split": ".splits",
     "rmse": ".metrics", "mae": ".metrics", "evaluate": ".metrics", "ranking_metrics": ".metrics",
     "fit_global_mean": ".baselines", "fit_movie_means": ".baselines", "fit_bias_baseline": ".baselines",
     "mf_cost_and_gradients": ".mf", "fit_mf_lbfgs": ".mf", "fit_mf_als": ".als",
@@ -41,7 +42,7 @@ _HOMES = {
     "blend": ".blend",
 }
 
-__all__ = list(_HOMES)
+__all__ = ["ObservedRatings", "load_movielens_ratings", "load_movielens_split", "random_split", *_HOMES]
 
 
 def __getattr__(name):
