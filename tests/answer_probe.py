@@ -113,11 +113,11 @@ def _argument_lists(fn, names, values):
 
 def _defined(module):
     """``(qualified name, function, owner class or None)`` of what ``module`` itself defines."""
-    for name, value in vars(module).items():
+    for name, value in list(vars(module).items()):   # a call may add to it (a lazy import)
         if inspect.isfunction(value) and value.__module__ == module.__name__:
             yield name, value, None
         elif inspect.isclass(value) and value.__module__ == module.__name__:
-            for attr, member in vars(value).items():
+            for attr, member in list(vars(value).items()):
                 if isinstance(member, (staticmethod, classmethod)):
                     yield f"{name}.{attr}", getattr(value, attr), None
                 elif inspect.isfunction(member):
