@@ -3,6 +3,7 @@
 #   make test  - the same set-up, then the whole test suite (pytest + nbval)
 # For teachers:
 #   make student [HINTS=0] [FORCE=1] [STUDENT_DIR=dir]  - the student copy of notebooks/
+#   make handout [NOTEBOOKS="03 05"] [HINTS=0] [HANDOUT_DIR=dir]  - a folder and a zip to hand out
 #   make grade SUBMISSIONS=dir                          - grade a class: writes dir/grades.csv
 #   make html [HTML_DIR=dir]                            - the reading copy: the notebooks as accessible web pages
 # Windows / no make: see README.md for the equivalent commands.
@@ -13,6 +14,7 @@ BIN     = $(VENV)/bin
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 STUDENT_DIR ?= student
+HANDOUT_DIR ?= handout
 HINTS ?= 1
 FORCE ?= 0
 SUBMISSIONS ?=
@@ -22,7 +24,7 @@ HTML_DIR ?= html
 # Each install is done once into .venv; a stamp file remembers it.
 STAMP = $(VENV)/.installed-stamp
 
-.PHONY: venv data warm lab test test-fast notebooks student grade teacher bench clean-data html
+.PHONY: venv data warm lab test test-fast notebooks student handout grade teacher bench clean-data html
 
 # The core: everything notebooks 01-09 and the unit tests need, then the project itself in
 # editable mode (pyproject.toml), so `import helpers` and `import recsys_tutorial` work from any folder.
@@ -83,12 +85,21 @@ clean-data:
 	find data -mindepth 1 ! -name README.md ! -name build_data.py ! -name xlsx_writer.py -delete
 
 # The student copy, made from nbgrader's markers in the teacher's notebooks: each
-# "### BEGIN SOLUTION ... ### END SOLUTION" block becomes "raise NotImplementedError()",
-# outputs are cleared; HINTS=0 also drops the cells tagged "hint". A notebook already in
-# $(STUDENT_DIR)/ is a learner's work and is kept, unless FORCE=1.
+# "### BEGIN SOLUTION ... ### END SOLUTION" block becomes "raise NotImplementedError()", cells
+# tagged "teacher-only" are replaced or dropped, check cells are locked, outputs and widget state
+# cleared; HINTS=0 also drops the cells tagged "hint". A notebook already in $(STUDENT_DIR)/ is a
+# learner's work and is kept, unless FORCE=1. The checks' case file is brought up to date first.
 student: $(STAMP)
+	$(BIN)/python -m teacher.exercises
 	$(BIN)/python -m teacher.student_copy --dest $(STUDENT_DIR) \
 	  $(if $(filter 0,$(HINTS)),--no-hints) $(if $(filter 1,$(FORCE)),--force) notebooks
+
+# The hand-out of graded assignments: $(HANDOUT_DIR)/movie-recommender-03-05/ and its .zip, with the
+# student notebooks of NOTEBOOKS (default: every notebook with an exercise), the learner runtime,
+# requirements.txt, the data step and a README for students; no answer (teacher/handout.py).
+handout: $(STAMP)
+	$(BIN)/python -m teacher.handout --dest $(HANDOUT_DIR) $(if $(filter 0,$(HINTS)),--no-hints) \
+	  $(if $(filter command environment,$(origin NOTEBOOKS)),$(NOTEBOOKS))
 
 # Grade a class: SUBMISSIONS holds one folder per student with their notebooks under their
 # original names. Writes $(SUBMISSIONS)/grades.csv. GRADE_ARGS: e.g. --jobs 4 --timeout 60 --seed 1.

@@ -24,7 +24,10 @@ on top of ``helpers``  what the notebooks show with it
 ``style``              the figure style, and figures shown with alt text
 ``plots``              the longer figures of the notebooks, by name
 ``interactive``        notebook 06's explorer, notebook 07's rating widget
-``exercises``          the check cells of the exercises in notebooks 03-07
+``exercises``          the check cells of the exercises in notebooks 03-07: their
+                       fixed problems and expected values (``exercise_cases.json``)
+``judging``            how a check judges a function against expected values and
+                       the known mistakes' outputs (also the grader's judge)
 ``research``           held-out evaluation and the larger models (09, 10)
 =====================  =========================================================
 

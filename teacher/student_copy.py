@@ -1,24 +1,31 @@
-"""The student copy of the teacher's notebooks, made from nbgrader's markers.
+"""The student copy of the teacher's notebooks, made from nbgrader's markers and two more marks.
 
-The teacher's notebooks (``notebooks/``) follow nbgrader's conventions: an
-exercise is a code cell with ``metadata.nbgrader.solution`` whose answer
-sits between ``### BEGIN SOLUTION`` and ``### END SOLUTION``. The student
-copy replaces each such block with nbgrader's own stub (same indentation)::
+The teacher's notebooks (``notebooks/``) follow nbgrader's conventions: an exercise is a code cell
+with ``metadata.nbgrader.solution`` whose answer sits between ``### BEGIN SOLUTION`` and ``###
+END SOLUTION``; a check is a graded, locked nbgrader cell. The student copy
 
-    # YOUR CODE HERE
-    raise NotImplementedError()
+* replaces each solution block with nbgrader's own stub (same indentation)::
 
-clears every output, and, with ``hints=False``, drops the markdown cells
-tagged ``hint`` (a cell tagged ``solution``, the older format, is dropped). Everything else, the graded check cells included, stays as
-it is, so ``nbgrader generate_assignment`` and this module give the same
-exercise cells; this one needs no nbgrader, so a learner can build it.
+      # YOUR CODE HERE
+      raise NotImplementedError()
+
+* replaces each cell tagged ``teacher-only`` (a cell that states an answer, kept in the teacher's
+  copy) with the source in its metadata ``student_version``, or drops it when there is none;
+* locks what nbgrader locks: check cells (``locked``) get ``editable`` and ``deletable`` false,
+  exercise cells ``deletable`` false (JupyterLab honours both);
+* clears every output and the notebook's widget state (the teacher's pictures, numbers and top
+  five live there), and, with ``hints=False``, drops the markdown cells tagged ``hint``.
+
+Everything else stays as it is, so ``nbgrader generate_assignment`` and this module give the same
+exercise cells; this one needs no nbgrader, so a learner can build it. ``solutions=True`` keeps the
+solution blocks (and locks nothing): the teacher's notebooks without their teacher-only cells, the
+source nbgrader's ``generate_assignment`` needs.
 
 Command line (``make student`` runs it)::
 
     python -m teacher.student_copy [--dest student] [--no-hints] [--force] notebooks
 
-A notebook that already exists in ``--dest`` is a learner's work: it is
-kept unless ``--force``.
+A notebook that already exists in ``--dest`` is a learner's work: it is kept unless ``--force``.
 """
 
 from __future__ import annotations
@@ -32,17 +39,25 @@ from pathlib import Path
 
 import nbformat
 
-__all__ = ["BEGIN", "END", "CODE_STUB", "TEXT_STUB", "clear_solutions", "is_solution", "student_notebook",
-           "build", "main"]
+__all__ = ["BEGIN", "END", "CODE_STUB", "TEXT_STUB", "TEACHER_ONLY", "STUDENT_VERSION", "clear_solutions",
+           "is_solution", "is_check", "student_notebook", "build", "main"]
 
 BEGIN, END = "BEGIN SOLUTION", "END SOLUTION"      # as in "### BEGIN SOLUTION" (nbgrader's delimiters)
 CODE_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
 TEXT_STUB = ("YOUR ANSWER HERE",)
+TEACHER_ONLY = "teacher-only"            # the tag of a cell that states an answer
+STUDENT_VERSION = "student_version"      # its metadata key: what the student copy shows instead
 
 
 def is_solution(cell) -> bool:
     """True for a cell nbgrader treats as an answer cell (``metadata.nbgrader.solution``)."""
     return bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution", False))
+
+
+def is_check(cell) -> bool:
+    """True for a cell nbgrader locks (``metadata.nbgrader.locked``, or a graded cell that is no answer)."""
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return bool(meta.get("locked") or (meta.get("grade") and not meta.get("solution")))
 
 
 def clear_solutions(source: str, stub=CODE_STUB, where: str = "cell") -> tuple[str, bool]:
@@ -72,8 +87,40 @@ def clear_solutions(source: str, stub=CODE_STUB, where: str = "cell") -> tuple[s
     return "\n".join(out), replaced
 
 
-def student_notebook(nb, *, hints: bool = True, name: str = "notebook"):
-    """A copy of ``nb`` with the solutions replaced by stubs and outputs cleared (hint cells dropped if not ``hints``).
+def _student_cell(cell, *, hints: bool, solutions: bool, where: str):
+    """The cell as the student copy has it, or None to drop it."""
+    cell_tags = cell.get("metadata", {}).get("tags", [])
+    if "solution" in cell_tags or (not hints and "hint" in cell_tags):
+        return None  # "solution": a whole answer cell in the older format (before nbgrader's markers)
+    if TEACHER_ONLY in cell_tags:
+        if STUDENT_VERSION not in cell.metadata:
+            return None
+        cell.source = cell.metadata.pop(STUDENT_VERSION)
+        cell.metadata["tags"] = [t for t in cell_tags if t != TEACHER_ONLY]
+    stub = CODE_STUB if cell.cell_type == "code" else TEXT_STUB
+    source, replaced = clear_solutions(cell.source, stub, where)
+    if replaced and not is_solution(cell):
+        raise ValueError(f"{where} has '### {BEGIN}' but is not marked as a solution cell: give it "
+                         'metadata {"nbgrader": {"solution": true, "grade_id": ...}}')
+    if not solutions:
+        if is_solution(cell) and cell.cell_type == "markdown" and not replaced:
+            source = TEXT_STUB[0]
+        cell.source = source
+        if is_check(cell):
+            cell.metadata.update(editable=False, deletable=False)
+        elif is_solution(cell):
+            cell.metadata["deletable"] = False
+    cell.metadata.pop("execution", None)
+    if cell.cell_type == "code":
+        cell.outputs, cell.execution_count = [], None
+    return cell
+
+
+def student_notebook(nb, *, hints: bool = True, solutions: bool = False, name: str = "notebook"):
+    """A copy of ``nb`` as a student gets it (see the module's docstring).
+
+    ``hints=False`` drops the hint cells; ``solutions=True`` keeps the solution blocks and locks
+    nothing (nbgrader's source).
 
     Raises
     ------
@@ -82,25 +129,10 @@ def student_notebook(nb, *, hints: bool = True, name: str = "notebook"):
         cell (nbgrader would refuse it too), or are unbalanced.
     """
     nb = copy.deepcopy(nb)
-    cells = []
-    for k, cell in enumerate(nb.cells):
-        cell_tags = cell.get("metadata", {}).get("tags", [])
-        if "solution" in cell_tags or (not hints and "hint" in cell_tags):
-            continue  # "solution": a whole answer cell in the older format (before nbgrader's markers)
-        where = f"{name} cell {k}"
-        stub = CODE_STUB if cell.cell_type == "code" else TEXT_STUB
-        source, replaced = clear_solutions(cell.source, stub, where)
-        if replaced and not is_solution(cell):
-            raise ValueError(f"{where} has '### {BEGIN}' but is not marked as a solution cell: give it "
-                             'metadata {"nbgrader": {"solution": true, "grade_id": ...}}')
-        if is_solution(cell) and cell.cell_type == "markdown" and not replaced:
-            source = TEXT_STUB[0]
-        cell.source = source
-        cell.metadata.pop("execution", None)
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-        cells.append(cell)
-    nb.cells = cells
+    cells = [_student_cell(cell, hints=hints, solutions=solutions, where=f"{name} cell {k}")
+             for k, cell in enumerate(nb.cells)]
+    nb.cells = [c for c in cells if c is not None]
+    nb.metadata.pop("widgets", None)   # the teacher's widget state: their pictures, numbers, top five
     return nb
 
 

@@ -11,7 +11,11 @@ Conventions (shared by every numbered notebook, see exercises.py and grading/):
   one line starting with ``PASSED:`` or ``FAILED:`` (and raises only when
   nbgrader grades the notebook);
 * a markdown hint tagged ``hint``, in ``<details><summary>Hint</summary>...``,
-  follows; it guides without holding the answer.
+  follows; it guides without holding the answer;
+* the markdown cell before the exercise says which of the tutorial's functions it allows, and
+  that calling the one it asks for scores 0;
+* a cell that states an answer is tagged ``teacher-only``: the student copy shows its
+  ``student_version`` (metadata) instead, or drops it.
 
 The fast tests read the notebooks' structure. The slow ones build the student
 copy with ``make student`` into ``.student-test/``, check it against the
@@ -35,8 +39,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from recsys_tutorial.judging import RULES
 from teacher.grading.notebooks import checker_call, defined_functions
-from teacher.student_copy import BEGIN, END, clear_solutions, student_notebook
+from teacher.handout import normalised, solution_lines
+from teacher.student_copy import BEGIN, END, STUDENT_VERSION, TEACHER_ONLY, clear_solutions, student_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
@@ -141,6 +147,10 @@ def _check_exercise(path: Path, cells, k: int) -> str:
     for line in (s.split("#")[0].strip() for s in solution.splitlines()):
         assert len(line) < 12 or all(line not in h.source for h in hints), \
             f"{where}: the hint gives the answer away: {line!r}"
+    text = cells[k - 1].source
+    forbidden = [f for f in RULES[called[0]].forbidden if f.startswith("helpers.") and not f.startswith("helpers._")]
+    assert cells[k - 1].cell_type == "markdown" and all(f"`{f}`" in text for f in forbidden) \
+        and "scores 0" in text, f"{where}: the exercise text must name {forbidden} and say that calling them scores 0"
     return meta["grade_id"]
 
 
@@ -168,6 +178,20 @@ def test_committed_check_outputs_say_passed(path):
                 f"{path.name} cell {k}: committed check output is {stdout_of(cell)!r}"
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_teacher_only_cells_have_a_student_version_without_the_answer(path):
+    lines = solution_lines(NOTEBOOKS)
+    for k, cell in enumerate(read(path).cells):
+        if TEACHER_ONLY not in tags(cell):
+            continue
+        student = cell.metadata.get(STUDENT_VERSION)
+        assert student is None or isinstance(student, str), f"{path.name} cell {k}: {STUDENT_VERSION} must be text"
+        flat = normalised(student or "")
+        assert not [code for _, code in lines if code in flat], f"{path.name} cell {k}: its student version answers"
+        assert [code for _, code in lines if code in normalised(cell.source)], \
+            f"{path.name} cell {k}: tagged {TEACHER_ONLY} but states no solution line"
+
+
 def test_student_notebook_replaces_solutions_like_nbgrader():
     nb = nbformat.v4.new_notebook()
     code = "def f(x):\n    '''Doc.'''\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION\n\nf(1)"
@@ -176,11 +200,27 @@ def test_student_notebook_replaces_solutions_like_nbgrader():
                                                                        "text": "1"}]),
                 nbformat.v4.new_markdown_cell("<details>...</details>", metadata={"tags": ["hint"]}),
                 nbformat.v4.new_markdown_cell("x", metadata={"nbgrader": {"solution": True, "grade_id": "m"}})]
+    nb.cells += [nbformat.v4.new_code_cell("check(f)", metadata={"nbgrader": {"grade": True, "locked": True,
+                                                                               "solution": False, "points": 1}}),
+                 nbformat.v4.new_code_cell("answer = 42", metadata={"tags": [TEACHER_ONLY]}),
+                 nbformat.v4.new_markdown_cell("the answer is 42", metadata={"tags": [TEACHER_ONLY, "x"],
+                                                                             STUDENT_VERSION: "think about it"})]
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {"teacher's": "picture"}}}
     student = student_notebook(nb)
     assert student.cells[0].source == ("def f(x):\n    '''Doc.'''\n    # YOUR CODE HERE\n"
                                        "    raise NotImplementedError()\n\nf(1)")
+    assert student.cells[0].metadata["deletable"] is False and "editable" not in student.cells[0].metadata
+    check, last = student.cells[3], student.cells[-1]
+    assert check.metadata["editable"] is False and check.metadata["deletable"] is False
+    assert [c.source for c in student.cells[3:]] == ["check(f)", "think about it"], "the teacher-only cells"
+    assert last.metadata["tags"] == ["x"] and STUDENT_VERSION not in last.metadata
+    assert "widgets" not in student.metadata and "widgets" in nb.metadata
+    source = student_notebook(nb, solutions=True)
+    assert "### BEGIN SOLUTION" in source.cells[0].source and "editable" not in source.cells[3].metadata
+    assert [c.source for c in source.cells[3:]] == ["check(f)", "think about it"]
+    del nb.cells[3:]
     assert student.cells[0].outputs == [] and student.cells[0].execution_count is None
-    assert student.cells[2].source == "YOUR ANSWER HERE" and len(student.cells) == 3
+    assert student.cells[2].source == "YOUR ANSWER HERE" and len(student.cells) == 5
     assert [c.cell_type for c in student_notebook(nb, hints=False).cells] == ["code", "markdown"]
     assert nb.cells[0].source == code, "the teacher's notebook is not changed"
     nb.cells[0].metadata = {}
@@ -235,12 +275,18 @@ def test_student_copy_has_stubs_and_no_solutions(student_copy):
         copy = student_copy / path.name
         assert copy.is_file(), f"make student did not write {copy}"
         teacher, student = read(path), read(copy)
-        assert len(student.cells) == len(teacher.cells), f"{copy.name}: cells were added or removed"
-        for k, (t, s) in enumerate(zip(teacher.cells, student.cells)):
-            expected = clear_solutions(t.source)[0] if is_exercise(t) else t.source
+        kept = [t for t in teacher.cells if TEACHER_ONLY not in tags(t) or STUDENT_VERSION in t.metadata]
+        assert len(student.cells) == len(kept), f"{copy.name}: cells were added or removed"
+        assert "widgets" not in student.metadata, f"{copy.name}: the teacher's widget state was kept"
+        for k, (t, s) in enumerate(zip(kept, student.cells)):
+            expected = t.metadata.get(STUDENT_VERSION, t.source)
+            expected = clear_solutions(expected)[0] if is_exercise(t) else expected
             assert s.source == expected, f"{copy.name} cell {k}: changed beyond its solution block"
             assert BEGIN not in s.source, f"{copy.name} cell {k}: a solution remains"
             assert not s.get("outputs"), f"{copy.name} cell {k}: outputs were not cleared"
+            if "check" in tags(t):
+                assert s.metadata.get("editable") is False and s.metadata.get("deletable") is False, \
+                    f"{copy.name} cell {k}: the check cell is not locked"
 
 
 @pytest.mark.slow
