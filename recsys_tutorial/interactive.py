@@ -122,10 +122,14 @@ body .recsys-widget .widget-readout:focus-visible, body .recsys-widget .noUi-han
 .recsys-widget .recsys-remove::before { content: "✕"; content: "✕" / ""; }
 .recsys-widget .recsys-title { display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 2;
   line-clamp: 2; overflow: hidden; }
+.recsys-widget .widget-html-content { line-height: 1.4; }
 .recsys-widget table.recsys-table { border-collapse: collapse; font-size: 0.95em; }
 .recsys-widget table.recsys-table th, .recsys-widget table.recsys-table td {
   padding: 1px 5px; text-align: right; vertical-align: top; }
 .recsys-widget table.recsys-table th:nth-child(2), .recsys-widget table.recsys-table td:nth-child(2) {
+  text-align: left; }
+.recsys-widget table.recsys-table { width: 100%; }
+.recsys-widget table.recsys-table th:last-child, .recsys-widget table.recsys-table td:last-child {
   text-align: left; }
 .recsys-widget table.recsys-table caption { text-align: left; font-weight: bold; padding-bottom: 2px; }
 .recsys-widget .recsys-note { color: #595959; white-space: normal; }
@@ -292,10 +296,14 @@ class TrainingRuns:
     def _recorder(self, run, deadline):
         """The ``callback`` of :func:`helpers.gradient_descent`: records iteration t, stops after ``deadline``."""
         h, lam = self.held_out, run["lambda_"]
+        rows, cols, offset = np.asarray(h.rows), np.asarray(h.cols), self.means[h.rows] - h.values
+        x_held, theta_held = np.empty((rows.size, self.X0.shape[1])), np.empty((rows.size, self.X0.shape[1]))
 
         def record(t, J, X, Theta):
             penalty = lam * (np.einsum("ij,ij->", X, X) + np.einsum("ij,ij->", Theta, Theta))
-            err = np.einsum("ij,ij->i", X[h.rows], Theta[h.cols]) + self.means[h.rows] - h.values
+            np.take(X, rows, axis=0, out=x_held)          # into buffers made once: a third faster than X[rows]
+            np.take(Theta, cols, axis=0, out=theta_held)
+            err = np.einsum("ij,ij->i", x_held, theta_held) + offset
             run["train_rmse"].append(np.sqrt(max(2 * J - penalty, 0.0) / self.n_train))
             run["held_out_rmse"].append(np.sqrt(np.mean(err ** 2)))
             if t % 10 == 0:   # kept every 10 iterations, as the iterations slider moves
@@ -357,7 +365,7 @@ class TrainingPicture:
         # renderer and text layouts (25 ms a redraw). No constrained layout: it doubles the drawing time.
         self.figure = fig = Figure(figsize=(9.4, 3.6), dpi=2 * DPI)
         self.ax_cost, self.ax_rmse = fig.subplots(
-            1, 2, gridspec_kw=dict(left=0.08, right=0.985, bottom=0.29, top=0.91, wspace=0.22))
+            1, 2, gridspec_kw=dict(left=0.085, right=0.985, bottom=0.32, top=0.91, wspace=0.22))
         ghost = dict(color=GREY, lw=1.2, ls="--", alpha=0.7)
         self.ghost = [self.ax_cost.plot([], **ghost)[0], *(self.ax_rmse.plot([], **ghost)[0] for _ in range(2))]
         self.now = [self.ax_cost.plot([], color=BLUE, lw=2, label="cost J")[0],
@@ -369,8 +377,11 @@ class TrainingPicture:
         self.diverged_text = self.ax_cost.annotate("", (0, 0.5), xycoords=("data", "axes fraction"), xytext=(6, 0),
                                                    textcoords="offset points", color=VERMILLION, fontsize=9)
         self.ax_cost.set(xlim=(0, max_iterations), xlabel="iteration", ylabel="cost J")
-        self.ax_rmse.set(xlim=(0, max_iterations), ylim=rmse_limits, xlabel="iteration", ylabel="RMSE (stars)",
-                         title="error per rating: training vs held out")
+        self.ax_rmse.set(xlim=(0, max_iterations), ylim=rmse_limits, xlabel="iteration", ylabel="RMSE (stars)")
+        self.ax_rmse.set_title("error per rating: training vs held out", y=1.0, pad=6)
+        for ax in (self.ax_cost, self.ax_rmse):   # titles and axis labels placed once, not at every draw
+            ax.xaxis.set_label_coords(0.5, -0.15)  # from the tick labels' extents (a fifth of the drawing time)
+            ax.yaxis.set_label_coords(-0.175 if ax is self.ax_cost else -0.125, 0.5)
 
     def update(self, now: dict, before: dict | None = None, *, cost_limits=None) -> Figure:
         """Show the run ``now`` (and ``before`` as the ghost); returns the figure."""
@@ -396,11 +407,11 @@ class TrainingPicture:
             self.ax_cost.relim()
             self.ax_cost.autoscale_view(scalex=False)
         self.ax_cost.set_title(f"cost J, λ = {now['lambda_']:g}, α = {now['alpha']:.3g}"
-                               + (f" ({up.size} rises)" if up.size else ""))
+                               + (f" ({up.size} rises)" if up.size else ""), y=1.0, pad=6)
         for ax in (self.ax_cost, self.ax_rmse):   # legend under the axes: the lines that show something
             shown = [line for line in ax.lines if len(line.get_xdata()) and not line.get_label().startswith("_")]
             if shown:
-                ax.legend(handles=shown, fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=2,
+                ax.legend(handles=shown, fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2,
                           frameon=False, handlelength=2.5, columnspacing=1.2)
             elif ax.get_legend() is not None:
                 ax.get_legend().remove()
@@ -471,7 +482,7 @@ def _explorer_top(run: dict, titles, num_ratings, n=5) -> tuple[str, list[str]]:
     """My top ``n`` of a run as an HTML table, and its titles."""
     mine = np.where(run["mine_rated"], -np.inf, run["mine"])
     best = np.argsort(-mine, kind="stable")[:n]
-    rows = "".join(f"<tr><td>{i}</td><td><span class='recsys-title'>{html.escape(titles[m])}</span></td>"
+    rows = "".join(f"<tr><td>{i}</td><td>{_title_html(titles[m])}</td>"
                    f"<td>{run['mine'][m]:.2f}</td><td>{num_ratings[m]}</td></tr>"
                    for i, m in enumerate(best, start=1))
     return ("<table class='recsys-table'><caption>my top 5</caption><thead><tr><th scope='col'>#</th>"
@@ -808,6 +819,13 @@ def taste_figure(me: helpers.FactorModel, my_ratings, titles, *, max_movies=15) 
                          f"{len(rows)}. {each}.")
 
 
+def _title_html(title: str, badge: str = "") -> str:
+    """A title (and ``badge``, HTML) on at most two lines: a longer one is cut with an ellipsis, and hovering
+    shows it whole; a screen reader reads it whole."""
+    return (f"<span class='recsys-title' title='{html.escape(title, quote=True)}'>{html.escape(title)}{badge}"
+            "</span>")
+
+
 def _bar(value: float, scale=50) -> str:
     """A small inline bar for a signed number: blue right of the line if positive, vermillion left if negative."""
     width = min(abs(value) * scale, 30)
@@ -871,8 +889,8 @@ class RatingWidget:
     def _layout(self, widgets):
         left = widgets.VBox([widgets.HTML("<b>1. Find a movie, pick it, rate it</b>"), self.search, self.matches,
                              widgets.HBox(self.stars), widgets.HTML("<b>My ratings</b>"), self.mine],
-                            layout=widgets.Layout(width="400px", max_width="100%", margin="0 1em 0.5em 0"))
-        self.top.layout = widgets.Layout(flex="1 1 420px", max_width="640px", margin="0 1em 0.5em 0")
+                            layout=widgets.Layout(width="370px", max_width="100%", margin="0 1em 0.5em 0"))
+        self.top.layout = widgets.Layout(flex="1 1 400px", max_width="620px", margin="0 1em 0.5em 0")
         newcomer = widgets.HTML(self._newcomer_html(), layout=widgets.Layout(flex="0 1 250px"))
         box = widgets.VBox([widgets.HBox([left, self.top, newcomer], layout=widgets.Layout(flex_flow="row wrap")),
                             self.announcer, self.hint, self.status, self.picture])
@@ -924,6 +942,13 @@ class RatingWidget:
             raise ValueError(f"{self.titles[row]!r} is not among my ratings ({len(self.ratings)} movies)")
         self._apply({r: s for r, s in self.ratings.items() if r != row})
 
+    def _remove_pressed(self, row: int) -> None:
+        """✕ pressed: remove, then keep the keyboard in the list (the next ✕, else the last, else the search box)."""
+        position = list(self.ratings).index(row)
+        self.remove(row)
+        rows = self.mine.children
+        (rows[min(position, len(rows) - 1)].children[0] if rows else self.search).focus()
+
     def refresh(self) -> None:
         """Fold my ratings in again and redraw everything."""
         self._apply(self.ratings)
@@ -957,7 +982,7 @@ class RatingWidget:
         import ipywidgets as widgets
 
         remove = _icon_button(f"remove {self.titles[row]}", "recsys-remove", width="32px", min_width="32px")
-        remove.on_click(lambda _button: self.remove(row))
+        remove.on_click(lambda _button: self._remove_pressed(row))
         shown = round(stars)
         label = widgets.HTML(f"<span role='img' aria-label='{stars:g} of 5 stars'>{'★' * shown}{'☆' * (5 - shown)}"
                              f"</span> {html.escape(self.titles[row])}")
@@ -967,20 +992,20 @@ class RatingWidget:
     def _top_html(self, table, me: helpers.FactorModel) -> str:
         everyone = set(self.newcomer.row)
         rows = "".join(
-            f"<tr><td>{i}</td><td><span class='recsys-title'>{html.escape(t)}"
-            f"{'' if m in everyone else ' <b style=color:' + BLUE + '>new</b>'}</span></td><td>{p:.2f}</td>"
-            f"<td>{self.mean[m]:.2f}</td><td>{p - self.mean[m]:+.2f}</td><td>{_bar(p - self.mean[m])}</td></tr>"
+            f"<tr><td>{i}</td><td>{_title_html(t, '' if m in everyone else f' <b style=color:{BLUE}>new</b>')}"
+            f"</td><td>{p:.2f}</td><td>{self.mean[m]:.2f}</td>"
+            f"<td><span style='display: inline-flex; gap: 4px'>{p - self.mean[m]:+.2f}{_bar(p - self.mean[m])}"
+            "</span></td></tr>"
             for i, (m, t, p) in enumerate(zip(table.row, table.title, table.predicted_rating), start=1))
         return (f"<table class='recsys-table my-top'><caption>2. My top {self.n} "
                 f"(<b style=color:{BLUE}>new</b>: not in the list for no ratings)</caption><thead><tr>"
                 "<th scope='col'>#</th><th scope='col'>title</th><th scope='col'>predicted</th>"
-                "<th scope='col'>mean</th><th scope='col'>me</th><th scope='col'><span class='recsys-sr'>"
-                f"me, as a bar</span></th></tr></thead><tbody>{rows}</tbody></table>"
-                "<span class='recsys-note'>predicted = the movie's mean (its shrunk mean, as for someone with no "
-                "ratings) + me, the part that comes from my ratings</span>")
+                f"<th scope='col'>mean</th><th scope='col'>me</th></tr></thead><tbody>{rows}</tbody></table>"
+                "<span class='recsys-note'>predicted = the movie's mean (its shrunk mean, what someone with no "
+                "ratings is predicted) + me, the part that comes from my ratings</span>")
 
     def _newcomer_html(self) -> str:
-        items = "".join(f"<li><span class='recsys-title'>{html.escape(t)} ({p:.2f})</span></li>"
+        items = "".join(f"<li>{_title_html(f'{t} ({p:.2f})')}</li>"
                         for t, p in zip(self.newcomer.title, self.newcomer.predicted_rating))
         return f"<b>With no ratings</b><ol style='margin: 0.2em 0; padding-left: 1.6em'>{items}</ol>"
 
