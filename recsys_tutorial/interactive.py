@@ -45,6 +45,7 @@ import io
 import time
 
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 import helpers
@@ -84,17 +85,18 @@ def png(fig: Figure) -> bytes:
     return palette_png(image, fast=True)
 
 
-def image_html(fig: Figure, alt: str) -> str:
+def image_html(fig: Figure, alt: str, data: bytes | None = None) -> str:
     """``fig`` as ``<img alt=... src="data:image/png;base64,...">`` at its 1x size, at most the width shown.
 
     For an ``ipywidgets.HTML`` value: ``ipywidgets.Image`` has no alt text and its
     ``<img>`` is nameless for a screen reader; an HTML ``<img alt>`` is read the
-    same way in JupyterLab and in Voilà. Drawn at twice the size shown (:func:`png`).
+    same way in JupyterLab and in Voilà. Drawn at twice the size shown (:func:`png`), unless
+    ``data``, the figure's PNG drawn already, is given.
     """
     if not isinstance(alt, str) or not alt.strip():
         raise TypeError(f"alt must be a non-empty string describing the picture; got {alt!r}")
     width, height = (round(v * DPI) for v in fig.get_size_inches())
-    data = base64.b64encode(png(fig)).decode("ascii")
+    data = base64.b64encode(png(fig) if data is None else data).decode("ascii")
     return (f'<img src="data:image/png;base64,{data}" width="{width}" height="{height}" '
             f'alt="{html.escape(" ".join(alt.split()), quote=True)}" style="max-width: 100%; height: auto">')
 
@@ -355,9 +357,13 @@ class TrainingPicture:
     figure (the explorer redraws at every slider release). The previous run is
     drawn as a faint grey ghost; axes are fixed: iterations 0..``max_iterations``,
     ``rmse_limits``, and the ``cost_limits`` given to :meth:`update` (the explorer
-    fixes them per λ). A divergence is marked where the curve leaves the
-    picture; iterations where the cost rose are dotted. The legends sit under
+    fixes them for all its settings). A divergence is marked where the curve leaves
+    the picture; iterations where the cost rose are dotted. The legends sit under
     the axes, off the curves. :meth:`alt` describes the picture in words.
+
+    :meth:`png` draws it for a widget. The axes, ticks and labels are drawn once per
+    cost axis and kept as pixels; each redraw puts back those pixels and draws only
+    what changes on them (lines, titles, legends: matplotlib's "blitting"), 70 -> 30 ms.
     """
 
     def __init__(self, *, max_iterations=200, rmse_limits=(0.6, 1.2)):
@@ -379,6 +385,10 @@ class TrainingPicture:
         self.ax_cost.set(xlim=(0, max_iterations), xlabel="iteration", ylabel="cost J")
         self.ax_rmse.set(xlim=(0, max_iterations), ylim=rmse_limits, xlabel="iteration", ylabel="RMSE (stars)")
         self.ax_rmse.set_title("error per rating: training vs held out", y=1.0, pad=6)
+        FigureCanvasAgg(fig)
+        self._background = None                  # ((canvas, cost axis limits), the pixels drawn)
+        for artist in self._changing():
+            artist.set_animated(True)          # left out of canvas.draw(): drawn by png() on the kept pixels
         for ax in (self.ax_cost, self.ax_rmse):   # titles and axis labels placed once, not at every draw
             ax.xaxis.set_label_coords(0.5, -0.15)  # from the tick labels' extents (a fifth of the drawing time)
             ax.yaxis.set_label_coords(-0.175 if ax is self.ax_cost else -0.125, 0.5)
@@ -412,10 +422,37 @@ class TrainingPicture:
             shown = [line for line in ax.lines if len(line.get_xdata()) and not line.get_label().startswith("_")]
             if shown:
                 ax.legend(handles=shown, fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2,
-                          frameon=False, handlelength=2.5, columnspacing=1.2)
+                          frameon=False, handlelength=2.5, columnspacing=1.2).set_animated(True)
             elif ax.get_legend() is not None:
                 ax.get_legend().remove()
         return self.figure
+
+    def _changing(self) -> list:
+        """What :meth:`update` changes, in drawing order: lines and marks, the cost's title, the legends."""
+        legends = [ax.get_legend() for ax in (self.ax_cost, self.ax_rmse) if ax.get_legend() is not None]
+        return [*self.ghost, *self.now, self.rises, self.best, self.diverged, self.diverged_text,
+                self.ax_cost.title, *legends]
+
+    def png(self) -> bytes:
+        """The picture as :func:`png` draws it (twice :data:`DPI`, a 256-colour palette), redrawing only what
+        changed: the rest is drawn once per cost axis and kept."""
+        from PIL import Image
+
+        canvas = self.figure.canvas
+        if not isinstance(canvas, FigureCanvasAgg):
+            canvas = FigureCanvasAgg(self.figure)
+        key = (id(canvas), tuple(self.ax_cost.get_ylim()))
+        if self._background is None or self._background[0] != key:
+            canvas.draw()                                     # everything but the changing artists
+            self._background = (key, canvas.copy_from_bbox(self.figure.bbox))
+        else:
+            canvas.restore_region(self._background[1])
+        for artist in self._changing():
+            if artist.get_visible():
+                artist.axes.draw_artist(artist)
+        width, height = (int(v) for v in self.figure.bbox.size)
+        image = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+        return palette_png(image.convert("RGB"), fast=True)
 
     @staticmethod
     def alt(now: dict, before: dict | None = None) -> str:
@@ -513,7 +550,7 @@ def build_training_explorer(runs: TrainingRuns, titles, num_ratings, *, lambda_=
     """Sliders for λ, α and iterations, with the "predict first" prompts beside them.
 
     On each release: the run is computed (or taken from ``runs``), the cost curve and
-    train / held-out RMSE are redrawn (previous setting as a ghost, axes fixed per λ),
+    train / held-out RMSE are redrawn (previous setting as a ghost, the axes fixed),
     the final numbers and any warning are printed, my top 5 is listed, and a live
     region says what changed. A new run that needs more than twice ``first_draw_after``
     seconds is drawn twice: its first part at once, then the whole (0.15 s: a usual
@@ -548,10 +585,13 @@ def build_training_explorer(runs: TrainingRuns, titles, num_ratings, *, lambda_=
     picture = TrainingPicture()
     timings = timings if timings is not None else []
 
+    # One cost axis for every setting (J at the start grows with λ): from a quarter of the lowest start to
+    # above the highest, so curves can be compared and the axes drawn once (TrainingPicture.png).
+    cost_limits = (0.25 * runs.run(LAMBDA_SLIDER[0], alpha, 0)["J"][0], 1.1 * runs.run(LAMBDA_SLIDER[1], alpha, 0)["J"][0])
+
     def draw(run):
-        J0 = run["J"][0]   # the cost axis is fixed for each λ: from the start's cost down
-        show(image, picture.update(run, drawn["before"], cost_limits=(0.25 * J0, 1.1 * J0)),
-             TrainingPicture.alt(run, drawn["before"]))
+        fig = picture.update(run, drawn["before"], cost_limits=cost_limits)
+        image.value = image_html(fig, TrainingPicture.alt(run, drawn["before"]), picture.png())
 
     def redraw(_change=None):
         start = time.perf_counter()

@@ -184,6 +184,22 @@ def test_training_picture_and_status(runs):
     assert any("diverged" in t.get_text() for t in ghostless.axes[0].texts)
 
 
+def test_training_picture_redraws_only_what_changed_and_looks_the_same(runs):
+    """png() keeps the axes' pixels per cost axis and draws the changing artists on them: the result is the
+    full drawing (savefig), pixel for pixel but where a curve crosses the frame (drawn over it, not under)."""
+    from PIL import Image
+
+    picture = ia.TrainingPicture()
+    settings = [(0.0, 0.05, 40, None), (1.0, 0.02, 30, (0.0, 0.05, 40)), (1.0, 0.5, 50, (1.0, 0.02, 30))]
+    for limits in ((0, 1000), (0, 1000), (0, 2000)):                       # kept pixels, kept, drawn anew
+        for lam, alpha, n, before in settings:
+            fig = picture.update(runs.run(lam, alpha, n), before and runs.run(*before), cost_limits=limits)
+            fast = np.asarray(Image.open(BytesIO(picture.png())).convert("RGB"), dtype=int)
+            full = np.asarray(Image.open(BytesIO(ia.png(fig))).convert("RGB"), dtype=int)
+            assert fast.shape == full.shape
+            assert np.mean(np.abs(fast - full).max(axis=2) > 40) < 0.002, (limits, lam, alpha)
+
+
 def test_training_picture_alt_text_gives_the_numbers_drawn(runs):
     now, before = runs.run(0.0, 0.05, 40), runs.run(1.0, 0.02, 30)
     alt = ia.TrainingPicture.alt(now, before)
