@@ -179,7 +179,11 @@ export default {
       observer.observe(root, { childList: true, subtree: true });
     };
     attach();
-    return () => { cancelAnimationFrame(frame); if (observer) observer.disconnect(); model.off("change:message", say); };
+    return () => {
+      cancelAnimationFrame(frame);
+      if (observer) observer.disconnect();
+      model.off("change:message", say);
+    };
   },
 };
 """
@@ -245,7 +249,8 @@ def _slider_value(value, name: str, low: float, high: float, step: float, *, log
         value = position = as_float(value, name, low=low, high=high)
     k = (position - low) / step
     if abs(k - round(k)) > 1e-9:
-        shown = [10.0 ** (low + i * step) if log else low + i * step for i in range(int(round((high - low) / step)) + 1)]
+        steps = range(int(round((high - low) / step)) + 1)
+        shown = [10.0 ** (low + i * step) if log else low + i * step for i in steps]
         near = min(shown, key=lambda v: abs(v - value))
         apart = f"a factor 10^{step:g} apart" if log else f"in steps of {step:g}"
         raise ValueError(f"{name} must be one the slider shows, {shown[0]:.3g} to {shown[-1]:.3g} {apart}; "
@@ -545,6 +550,22 @@ Page Up / Page Down, Home and End; or type a value into the box beside it and pr
 LAMBDA_SLIDER, ALPHA_EXPONENTS, ITERATIONS_SLIDER = (0.0, 50.0, 1.0), (-4.0, -1.0, 0.25), (10, 200, 10)
 
 
+def _explorer_sliders(lambda_, alpha, iterations):
+    """The explorer's three sliders, at the values given (checked by the caller)."""
+    import ipywidgets as widgets
+
+    style, layout = {"description_width": "70px"}, widgets.Layout(width="400px")
+    lam = widgets.FloatSlider(value=lambda_, min=LAMBDA_SLIDER[0], max=LAMBDA_SLIDER[1], step=LAMBDA_SLIDER[2],
+                              description="λ", continuous_update=False, style=style, layout=layout)
+    alp = widgets.FloatLogSlider(value=alpha, base=10, min=ALPHA_EXPONENTS[0], max=ALPHA_EXPONENTS[1],
+                                 step=ALPHA_EXPONENTS[2], description="α", readout_format=".3g",
+                                 continuous_update=False, style=style, layout=layout)
+    its = widgets.IntSlider(value=iterations, min=ITERATIONS_SLIDER[0], max=ITERATIONS_SLIDER[1],
+                            step=ITERATIONS_SLIDER[2], description="iterations", continuous_update=False,
+                            style=style, layout=layout)
+    return lam, alp, its
+
+
 def build_training_explorer(runs: TrainingRuns, titles, num_ratings, *, lambda_=10.0, alpha=0.01,
                             iterations=100, first_draw_after=0.15, timings: list | None = None):
     """Sliders for λ, α and iterations, with the "predict first" prompts beside them.
@@ -571,23 +592,15 @@ def build_training_explorer(runs: TrainingRuns, titles, num_ratings, *, lambda_=
     first_draw_after = as_float(first_draw_after, "first_draw_after", low=0)
     if timings is not None and not isinstance(timings, list):
         raise TypeError(f"timings must be a list (the seconds are appended) or None; got {type(timings).__name__}")
-    style, layout = {"description_width": "70px"}, widgets.Layout(width="400px")
-    lam = widgets.FloatSlider(value=lambda_, min=LAMBDA_SLIDER[0], max=LAMBDA_SLIDER[1], step=LAMBDA_SLIDER[2],
-                              description="λ", continuous_update=False, style=style, layout=layout)
-    alp = widgets.FloatLogSlider(value=alpha, base=10, min=ALPHA_EXPONENTS[0], max=ALPHA_EXPONENTS[1],
-                                 step=ALPHA_EXPONENTS[2], description="α", readout_format=".3g",
-                                 continuous_update=False, style=style, layout=layout)
-    its = widgets.IntSlider(value=iterations, min=ITERATIONS_SLIDER[0], max=ITERATIONS_SLIDER[1],
-                            step=ITERATIONS_SLIDER[2], description="iterations", continuous_update=False,
-                            style=style, layout=layout)
+    lam, alp, its = _explorer_sliders(lambda_, alpha, iterations)
     status, top, image, said = widgets.HTML(), widgets.HTML(), widgets.HTML(), _announcer()
     drawn = {"before": None}
     picture = TrainingPicture()
     timings = timings if timings is not None else []
-
     # One cost axis for every setting (J at the start grows with λ): from a quarter of the lowest start to
     # above the highest, so curves can be compared and the axes drawn once (TrainingPicture.png).
-    cost_limits = (0.25 * runs.run(LAMBDA_SLIDER[0], alpha, 0)["J"][0], 1.1 * runs.run(LAMBDA_SLIDER[1], alpha, 0)["J"][0])
+    low, high = (runs.run(end, alpha, 0)["J"][0] for end in LAMBDA_SLIDER[:2])
+    cost_limits = (0.25 * low, 1.1 * high)
 
     def draw(run):
         fig = picture.update(run, drawn["before"], cost_limits=cost_limits)
@@ -983,7 +996,7 @@ class RatingWidget:
         self._apply({r: s for r, s in self.ratings.items() if r != row})
 
     def _remove_pressed(self, row: int) -> None:
-        """✕ pressed: remove, then keep the keyboard in the list (the next ✕, else the last, else the search box)."""
+        """✕ pressed: remove, then keep the keyboard in the list (the next ✕, else the last, else the search)."""
         position = list(self.ratings).index(row)
         self.remove(row)
         rows = self.mine.children
