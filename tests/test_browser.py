@@ -110,9 +110,9 @@ SLIDER_TEXT_REPR = re.compile(r"\b(FloatSlider|FloatLogSlider|IntSlider)\(value=
 
 
 def _missing_prerequisite() -> str | None:
-    if importlib.util.find_spec("playwright") is None:
-        return ("Python package 'playwright' is not installed "
-                "(pip install -e '.[browser]')")
+    for package in ("playwright", "axe_playwright_python", "voila"):
+        if importlib.util.find_spec(package) is None:
+            return f"Python package {package!r} is not installed (pip install -e '.[browser]')"
     if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
         return f"no Chromium at {CHROMIUM} (apt-get install -y chromium, or set CHROMIUM=/path)"
     return None
