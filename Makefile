@@ -1,6 +1,7 @@
 # Two commands set everything up from a fresh clone:
 #   make lab   - create .venv, install, build data/ and student/, start JupyterLab in the repository root
 #   make test  - the same set-up, then the whole test suite (pytest + nbval)
+# And one for anybody: make app - notebook 07's rating widget as a web page (Voila).
 # For teachers:
 #   make student [HINTS=0] [FORCE=1] [STUDENT_DIR=dir]  - the student copy of notebooks/
 #   make handout [NOTEBOOKS="03 05"] [HINTS=0] [HANDOUT_DIR=dir]  - a folder and a zip to hand out
@@ -24,7 +25,7 @@ HTML_DIR ?= html
 # Each install is done once into .venv; a stamp file remembers it.
 STAMP = $(VENV)/.installed-stamp
 
-.PHONY: venv data warm lab test test-fast notebooks student handout grade teacher bench clean-data html
+.PHONY: venv data warm lab app test test-fast notebooks student handout grade teacher bench clean-data html
 
 # The core: everything notebooks 01-09 and the unit tests need, then the project itself in
 # editable mode (pyproject.toml), so `import helpers` and `import recsys_tutorial` work from any folder.
@@ -37,7 +38,8 @@ $(STAMP): requirements.txt pyproject.toml
 
 # The optional extras of pyproject.toml, each on top of the core:
 #   surprise  Surprise, for the same-split comparison in notebook 09 and for `make bench`
-#   browser   Playwright and Voila, for the real-browser tests of the widgets (needs /usr/bin/chromium)
+#   app       Voila, for `make app`
+#   browser   Playwright (and Voila), for the real-browser tests of the widgets (needs /usr/bin/chromium)
 #   spark     pyspark (about 450 MB; needs Java 17+), for the Spark chapter, notebook 10
 #   teacher   nbgrader, for generate_assignment / autograde (tests/test_nbgrader.py)
 $(VENV)/.%-stamp: $(STAMP)
@@ -51,15 +53,46 @@ teacher: $(VENV)/.teacher-stamp
 data: $(STAMP)
 	$(BIN)/python data/build_data.py
 
-# Parse the ratings workbook once into the cache (recsys_tutorial/cache.py) and load numba's compiled
-# cost kernel (its machine code is kept on disk), so the first notebook a learner opens waits for neither.
-warm: data
-	$(BIN)/python -c "import helpers; from recsys_tutorial import paths, observed; helpers.load_ratings(paths.data_file('ex8_movies.xlsx')); observed.compiled_kernel()"
+# What a notebook's first seconds would otherwise spend, done once (benchmarks/README.md, "Open time"):
+# build data/ if needed, parse the ratings workbook into the cache (recsys_tutorial/cache.py), load numba's
+# compiled cost kernel (its machine code is kept on disk), compile the tutorial's modules to bytecode and
+# build matplotlib's font list. Done again only when the code or the data step changes: `make lab` and
+# `make app` then start in seconds (checking data/ again costs 7-9 s; `make data` still does it).
+WARM_STAMP = $(VENV)/.warm-stamp
+warm: $(WARM_STAMP)
+$(WARM_STAMP): $(STAMP) data/build_data.py data/xlsx_writer.py helpers.py $(wildcard recsys_tutorial/*.py)
+	$(BIN)/python data/build_data.py
+	$(BIN)/python -m compileall -q helpers.py recsys_tutorial
+	$(BIN)/python -c "import helpers, matplotlib.font_manager; from recsys_tutorial import paths, observed; helpers.load_ratings(paths.data_file('ex8_movies.xlsx')); observed.compiled_kernel()"
+	touch $@
 
-# JupyterLab opens the repository root: work in student/ (exercises open), peek in notebooks/
-# (worked solutions). The Spark chapter's ~450 MB are left out: run `make .venv/.spark-stamp` to add them.
-lab: data warm student $(VENV)/.surprise-stamp
-	$(BIN)/jupyter lab
+# JupyterLab opens the repository root at student/ (exercises open); notebooks/ holds the worked solutions.
+# The Spark chapter's ~450 MB are left out: run `make .venv/.spark-stamp` to add them. As root (a container)
+# it adds --allow-root. LAB_ARGS passes more options, e.g. LAB_ARGS="--ip=0.0.0.0 --no-browser --port=8888".
+# Its custom CSS is recsys_tutorial/static/accessible.css (contrast, underlined links), served from a
+# config folder of the tutorial's own; your own Jupyter configuration and JupyterLab settings still apply.
+LAB_ARGS ?=
+LAB_CONFIG = $(VENV)/etc/tutorial-lab
+AS_ROOT = $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
+lab: $(WARM_STAMP) student $(VENV)/.surprise-stamp
+	mkdir -p $(LAB_CONFIG)/custom
+	cp recsys_tutorial/static/accessible.css $(LAB_CONFIG)/custom/custom.css
+	@echo "JupyterLab is starting. Open the address it prints below (http://localhost:8888/lab?token=...)"
+	@echo "in your browser, then student/01-overview-toy-example.ipynb. Stop it with Ctrl+C, twice."
+	user_config=$$($(BIN)/jupyter --config-dir); \
+	JUPYTER_CONFIG_DIR=$(LAB_CONFIG) JUPYTER_CONFIG_PATH=$$user_config$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH} \
+	JUPYTERLAB_SETTINGS_DIR=$${JUPYTERLAB_SETTINGS_DIR:-$$user_config/lab/user-settings} \
+	JUPYTERLAB_WORKSPACES_DIR=$${JUPYTERLAB_WORKSPACES_DIR:-$$user_config/lab/workspaces} \
+	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/$(STUDENT_DIR) \
+	  --LabApp.custom_css=True $(AS_ROOT) $(LAB_ARGS)
+
+# Notebook 07's rating widget alone, as a web page: notebooks/your-top-ten.ipynb served by Voila (the `app`
+# extra of pyproject.toml, installed here). Voila runs the notebook in a kernel kept ready (preheat_kernel), so a
+# page opened once it has run shows the widget at once. APP_ARGS: more options, e.g. APP_ARGS="--port=8867".
+APP_ARGS ?=
+app: $(WARM_STAMP) $(VENV)/.app-stamp
+	@echo "Your own top ten is starting. Open the address Voila prints below (http://localhost:8866/)."
+	$(BIN)/voila --preheat_kernel=True notebooks/your-top-ten.ipynb $(APP_ARGS)
 
 test: data $(VENV)/.surprise-stamp $(VENV)/.browser-stamp $(VENV)/.spark-stamp $(VENV)/.teacher-stamp
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -82,6 +115,7 @@ bench: data $(VENV)/.surprise-stamp
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
 clean-data:
+	rm -f $(WARM_STAMP)
 	find data -mindepth 1 ! -name README.md ! -name build_data.py ! -name xlsx_writer.py -delete
 
 # The student copy, made from nbgrader's markers in the teacher's notebooks: each

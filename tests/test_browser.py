@@ -1,33 +1,40 @@
-"""Real-browser tests of the training notebook's sliders (issue #5) and of notebook 07's
-rating widget (issue #12).
+"""Real-browser tests of the widgets: notebook 06's explorer, notebook 07's rating widget and ``make app``
+(issues #5, #12, #21, #23), in JupyterLab and in Voilà, in Debian's headless Chromium driven by Playwright.
 
-nbval checks that ``notebooks/06-training.ipynb`` runs, but not what a learner sees:
-a slider that shows up as text (``FloatSlider(value=1.0, ...)``), or one that moves
-without anything updating, or a cost curve that comes back blank. This test starts a
-private JupyterLab, opens the notebook in Debian's headless Chromium driven by
-Playwright, runs all cells and moves the "λ", "α" and "iterations" sliders of
-``build_training_explorer()`` with the keyboard and through their readout boxes. Each
-time it asserts that the printed "final cost J = …" and the cost-curve picture change
-(the picture also has to be decoded and drawn: not blank, not half-drawn), that an
-extreme λ changes the top recommendation, and that too large an α shows the divergence
-message instead of a curve. A second test renders the same notebook as an app with
-Voilà and moves λ there (keyboard, then readout).
+nbval checks that the notebooks run, but not what a learner sees: a slider that shows up as text, one
+that moves without anything updating, a curve that comes back blank, a list cut off on a laptop screen,
+a button a screen reader cannot name. These tests start private servers and a browser and check:
 
-The explorer's moves also check that λ changes the held-out RMSE and that a divergence is
-drawn. ``test_rating_widget_in_jupyterlab`` and ``..._in_voila`` open
-``notebooks/07-recommending.ipynb``, type titles, pick the match, click stars (the top 10
-and the list of my ratings change each time), then remove the ratings one by one (each
-removal gives back the earlier top 10 exactly). Every move is timed from the input event
-(keydown / pointerdown) to the first change of what it redraws (a MutationObserver), and
-the kernel's own time is read from the widget; the medians are printed (``-s``) and written
-to ``artifacts/browser/timings.json``. Nothing asserts on a time.
+* ``test_training_sliders_in_jupyterlab`` / ``..._in_voila``: notebook 06 run whole; "λ", "α" and
+  "iterations" moved with the keyboard and through their readout boxes; each time the printed
+  "final cost J = …" and the picture change (decoded and drawn: not blank, not half-drawn), an extreme λ
+  changes the top recommendation, too large an α shows the divergence message; the sliders are named by
+  their labels for a screen reader, the picture has alt text that changes with it;
+* ``test_rating_widget_in_jupyterlab``: notebook 07 at 1280 × 900 with JupyterLab's file browser open
+  (issue 21): titles on at most two lines, both lists inside the output, no broken image; titles typed,
+  matches picked, star buttons pressed by their names ("rate Star Wars (1977) 5 stars"), the top 10 and
+  my ratings change each time; removing them one by one gives back each earlier top 10 exactly;
+* ``test_rating_widget_by_keyboard_alone``: notebook 07 in JupyterLab with the keyboard only, from the
+  notebook's command mode: Tab into the widget, type a title, Tab to a star button, Enter; Tab to
+  "remove …", Enter (issue 23); the focus ring is visible; the live region says what changed;
+* ``test_rating_widget_in_voila``: the same ratings and removals in notebook 07 rendered by Voilà;
+* ``test_make_app``: ``make app`` serves ``notebooks/your-top-ten.ipynb``; the widget appears, rates and
+  removes (the seconds from opening the page are recorded); ``test_make_lab``: ``make lab`` starts
+  JupyterLab (as root too) in the student folder, with the tutorial's accessible CSS;
+* axe-core (``axe-playwright-python``) at the end of each notebook test, on the notebook's content
+  (JupyterLab: its output and markdown areas, in a viewport tall enough for every cell, because axe skips
+  what lies outside it; JupyterLab's own interface is counted apart and not asserted; Voilà: the page):
+  no serious or critical violation. The counts go to ``artifacts/browser/axe.json``.
 
-Run just these tests with ``pytest -m browser`` (about 1–2 minutes on 2 cores). They
-need ``/usr/bin/chromium`` (``apt-get install chromium``; Playwright cannot download
-its own browser here) and the ``browser`` extra of ``pyproject.toml`` (``make test``
-installs them). Without them the tests are *skipped* with the reason printed by
-``pytest -ra`` and a warning, unless ``BROWSER_TEST_REQUIRED=1`` (set by ``.ci/run``),
-which turns the skip into a failure.
+Every move is timed from the input event (keydown / pointerdown) to the first change of what it redraws
+(a MutationObserver), and the kernel's own time is read from the widget; the medians are printed (``-s``)
+and written to ``artifacts/browser/timings.json``. Nothing asserts on a time.
+
+Run just these tests with ``pytest -m browser`` (about 4-6 minutes on 2 cores). They need
+``/usr/bin/chromium`` (``apt-get install chromium``; Playwright cannot download its own browser here) and
+the ``browser`` extra of ``pyproject.toml`` (``make test`` installs them). Without them the tests are
+*skipped* with the reason printed by ``pytest -ra`` and a warning, unless ``BROWSER_TEST_REQUIRED=1``
+(set by ``.ci/run``), which turns the skip into a failure.
 
 Environment knobs:
 
@@ -36,14 +43,14 @@ Environment knobs:
   ``BROWSER_TEST_RATING_NOTEBOOK`` the same for ``notebooks/07-recommending.ipynb``.
 * ``CHROMIUM``: path of the browser (default ``/usr/bin/chromium``).
 
-Artefacts in ``artifacts/browser/`` (git-ignored): ``06-training.png``,
-``06-training-voila.png``, ``07-recommending.png``, ``07-recommending-voila.png`` and
-``timings.json``; when a test fails, ``*-failure.png`` and the explorer's
-pictures as the browser got them (``*-failure-img0.png``).
+Artefacts in ``artifacts/browser/`` (git-ignored): ``06-training.png``, ``06-training-voila.png``,
+``07-recommending-1280.png`` (the layout with the file browser open), ``07-recommending-keyboard.png``,
+``07-recommending-voila.png``, ``your-top-ten-app.png``, ``timings.json`` and ``axe.json``; when a test
+fails, ``*-failure.png`` and the explorer's pictures as the browser got them (``*-failure-img0.png``).
 
-Nothing is written into the repository's notebooks: the server runs on a temporary
-copy of ``notebooks/`` next to symlinks to ``helpers.py``, ``data/`` and the other
-top-level files, so ``ROOT = Path.cwd().parent`` in the notebooks still finds them.
+Nothing is written into the repository's notebooks: the servers run on a temporary copy of
+``notebooks/`` next to symlinks to ``helpers.py``, ``data/`` and the other top-level files. JupyterLab
+gets the same custom CSS as ``make lab`` (``recsys_tutorial/static/accessible.css``).
 """
 
 from __future__ import annotations
@@ -55,6 +62,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -73,6 +81,9 @@ NOTEBOOK = Path(os.environ.get("BROWSER_TEST_NOTEBOOK") or REPO / "notebooks" / 
 RATING_NOTEBOOK = Path(os.environ.get("BROWSER_TEST_RATING_NOTEBOOK")
                        or REPO / "notebooks" / "07-recommending.ipynb")
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+ACCESSIBLE_CSS = REPO / "recsys_tutorial" / "static" / "accessible.css"
+#: axe's impacts a notebook's content must not have.
+SERIOUS = ("serious", "critical")
 ARTIFACTS = REPO / "artifacts" / "browser"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -99,9 +110,9 @@ SLIDER_TEXT_REPR = re.compile(r"\b(FloatSlider|FloatLogSlider|IntSlider)\(value=
 
 
 def _missing_prerequisite() -> str | None:
-    if importlib.util.find_spec("playwright") is None:
-        return ("Python package 'playwright' is not installed "
-                "(pip install -e '.[browser]')")
+    for package in ("playwright", "axe_playwright_python", "voila"):
+        if importlib.util.find_spec(package) is None:
+            return f"Python package {package!r} is not installed (pip install -e '.[browser]')"
     if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
         return f"no Chromium at {CHROMIUM} (apt-get install -y chromium, or set CHROMIUM=/path)"
     return None
@@ -149,8 +160,9 @@ def workdir(tmp_path_factory, prerequisites):
     return base
 
 
-def _jupyter_env(base: Path, name: str) -> dict[str, str]:
-    """Fresh config/runtime/data dirs so nothing is read from or written to $HOME."""
+def _jupyter_env(base: Path, name: str, custom_css: bool = False) -> dict[str, str]:
+    """Fresh config/runtime/data dirs so nothing is read from or written to $HOME; with ``custom_css``,
+    JupyterLab's custom CSS is the tutorial's, as ``make lab`` serves it (start with --LabApp.custom_css=True)."""
     env = dict(os.environ)
     dirs = {}
     for var in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTER_DATA_DIR",
@@ -163,6 +175,9 @@ def _jupyter_env(base: Path, name: str) -> dict[str, str]:
     labconfig.mkdir(exist_ok=True)
     (labconfig / "page_config.json").write_text(json.dumps(
         {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
+    if custom_css:
+        (Path(dirs["JUPYTER_CONFIG_DIR"]) / "custom").mkdir(exist_ok=True)
+        shutil.copy2(ACCESSIBLE_CSS, Path(dirs["JUPYTER_CONFIG_DIR"]) / "custom" / "custom.css")
     env.pop("JUPYTER_TOKEN", None)
     env["PYTHONUNBUFFERED"] = "1"
     return env
@@ -178,18 +193,22 @@ class Server:
     """A server process of ours: started, polled until it answers, always stopped."""
 
     def __init__(self, name: str, argv_for_port, env, cwd: Path, log: Path, ready_path: str,
-                 ready_codes=(200,)):
-        self.name, self.log_path = name, log
+                 ready_codes=(200,), *, ready_within: float = SERVER_START_S, group: bool = False):
+        """``group``: the server runs under a command of its own (``make``), so it gets a process group,
+        and stop() signals the whole group (make does not pass SIGTERM on to its child)."""
+        self.name, self.log_path, self.group = name, log, group
         self.proc = None
         last_error = None
+        started = time.monotonic()
         for _attempt in range(3):  # the free port can be taken between probe and bind
             self.port = _free_port()
             self._log = open(log, "ab")
             self.proc = subprocess.Popen(argv_for_port(self.port), env=env, cwd=cwd,
                                          stdout=self._log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL)
+                                         stdin=subprocess.DEVNULL, start_new_session=group)
             try:
-                self._wait_ready(ready_path, ready_codes)
+                self._wait_ready(ready_path, ready_codes, ready_within)
+                self.ready_after = time.monotonic() - started
                 return
             except RuntimeError as exc:
                 last_error = exc
@@ -200,8 +219,8 @@ class Server:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def _wait_ready(self, path: str, codes) -> None:
-        deadline = time.monotonic() + SERVER_START_S
+    def _wait_ready(self, path: str, codes, within: float) -> None:
+        deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"exited with code {self.proc.returncode}")
@@ -215,16 +234,27 @@ class Server:
             except (urllib.error.URLError, OSError):
                 pass
             time.sleep(0.2)  # polling a port, not waiting on the page
-        raise RuntimeError(f"no answer on {path} within {SERVER_START_S} s")
+        raise RuntimeError(f"no answer on {path} within {within:.0f} s")
+
+    def _signal(self, sig) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, sig) if self.group else self.proc.send_signal(sig)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()  # JupyterLab / Voilà shut their kernels down on SIGTERM
+            self._signal(signal.SIGTERM)  # JupyterLab / Voilà shut their kernels down on SIGTERM
             try:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                self._signal(signal.SIGKILL)
                 self.proc.wait(timeout=10)
+        if self.group and self.proc is not None:       # make is gone; its server may still be shutting down
+            deadline = time.monotonic() + 15
+            with contextlib.suppress(ProcessLookupError):
+                while time.monotonic() < deadline:
+                    os.killpg(self.proc.pid, 0)
+                    time.sleep(0.2)
+                os.killpg(self.proc.pid, signal.SIGKILL)
         if not self._log.closed:
             self._log.close()
 
@@ -378,7 +408,7 @@ class Explorer:
         const r = s.querySelector('.widget-readout');
         if (l && r) readouts[l.textContent.trim()] = r.textContent.trim();
       }
-      const ho = full.match(/held-out RMSE\s*([0-9.]+)/);
+      const ho = full.match(/training RMSE [0-9.]+, held-out RMSE\s*([0-9.]+)/);
       const ks = full.match(/computed and drawn in\s*([0-9.]+)\s*s/);
       return {cost: m ? m[1] : null, images: imgs.concat(svgs), top: top,
               heldout: ho ? ho[1] : null, kernel_s: ks ? parseFloat(ks[1]) : null,
@@ -500,13 +530,7 @@ def record_timings(section: str, samples: dict[str, list]) -> dict:
     summary = {name: {"median": _median(values), "n": len([v for v in values if v is not None]),
                       "samples": [None if v is None else round(v, 1) for v in values]}
                for name, values in samples.items()}
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / "timings.json"
-    data = {}
-    with contextlib.suppress(FileNotFoundError, json.JSONDecodeError):
-        data = json.loads(path.read_text())
-    data[section] = summary
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    _merge_json(ARTIFACTS / "timings.json", section, summary)
     for name, s in summary.items():
         median = "n/a" if s["median"] is None else f"{s['median']:.0f}"
         print(f"{section}: {name}: median {median} ms over {s['n']} samples")
@@ -690,7 +714,7 @@ def _iterations_target(h) -> float:
 @pytest.fixture
 def jupyterlab(workdir):
     base = workdir
-    env = _jupyter_env(base, "lab")
+    env = _jupyter_env(base, "lab", custom_css=True)
     token = secrets.token_hex(16)
     notebooks = base / "repo" / "notebooks"
 
@@ -699,7 +723,7 @@ def jupyterlab(workdir):
                f"--port={port}", "--port-retries=0", f"--IdentityProvider.token={token}",
                f"--ServerApp.root_dir={notebooks}",
                f"--LabApp.workspaces_dir={env['JUPYTERLAB_WORKSPACES_DIR']}",
-               "--LabApp.news_url=None",
+               "--LabApp.news_url=None", "--LabApp.custom_css=True",
                "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             cmd.append("--allow-root")
@@ -789,11 +813,13 @@ def test_training_sliders_in_jupyterlab(jupyterlab, browser_page):
         explorer.root.scroll_into_view_if_needed()
 
         notes, timings = exercise_sliders(explorer, kernel_idle)
+        assert_explorer_named(explorer)
         explorer.root.scroll_into_view_if_needed()
         shot = _screenshot(page, f"{NOTEBOOK.stem}.png")
         print(f"\nJupyterLab, {time.monotonic() - t0:.1f} s in the browser; screenshot {shot}")
         print("\n".join(notes))
         record_timings(f"{NOTEBOOK.stem}, JupyterLab", timings)
+        check_axe(page, NOTEBOOK.stem, "JupyterLab")
     except BaseException:
         with contextlib.suppress(Exception):
             _screenshot(page, f"{NOTEBOOK.stem}-failure.png")
@@ -844,6 +870,7 @@ def test_training_sliders_in_voila(voila, browser_page):
         type_into_readout(explorer, "λ", _fmt(lam_min, integer=False))
         s2 = explorer.wait_for_change(s1, UPDATE_MS, what=("cost", "images", "top"))
         _assert_readout(s2, "λ", lam_min)
+        assert_explorer_named(explorer)
         explorer.root.scroll_into_view_if_needed()
         shot = _screenshot(page, f"{NOTEBOOK.stem}-voila.png")
         print(f"\nVoilà, {time.monotonic() - t0:.1f} s in the browser; screenshot {shot}")
@@ -851,6 +878,7 @@ def test_training_sliders_in_voila(voila, browser_page):
               f"J {s0['cost']} → {s1['cost']}")
         print(f"λ {s1['readouts'].get('λ')} → {s2['readouts'].get('λ')} (typed): "
               f"J {s1['cost']} → {s2['cost']}, top recommendation {s1['top']!r} → {s2['top']!r}")
+        check_axe(page, NOTEBOOK.stem, "Voilà")
     except BaseException:
         with contextlib.suppress(Exception):
             _screenshot(page, f"{NOTEBOOK.stem}-voila-failure.png")
@@ -861,12 +889,90 @@ def test_training_sliders_in_voila(voila, browser_page):
 
 
 # --------------------------------------------------------------------------------------
+# Screen readers: names, alt text, live regions; axe-core
+# --------------------------------------------------------------------------------------
+
+
+def assert_explorer_named(explorer: Explorer) -> None:
+    """Each slider is named by its visible label (ipywidgets leaves the handle nameless: the Announcer ties
+    them), the picture's alt text describes the setting the sliders show, and the live region says so."""
+    page, root = explorer.page, explorer.root
+    for label in ("λ", "α", "iterations"):
+        assert root.get_by_role("slider", name=label, exact=True).count() == 1, \
+            f"no slider named {label!r} for a screen reader: {root.locator('[role=slider]').evaluate_all(_NAMES_JS)}"
+    for label in ("α", "steps"):                  # the descent explorer, higher up in 06
+        assert page.get_by_role("slider", name=label, exact=True).count() >= 1, f"no slider named {label!r}"
+    state = explorer.state()
+    alt = root.locator("img").first.get_attribute("alt") or ""
+    lam = state["readouts"]["λ"]
+    assert alt.startswith(f"Two line charts of gradient descent at λ = {float(lam):g},"), (lam, alt)
+    said = root.get_by_role("status").first.text_content()
+    assert said.startswith("Redrawn for λ = ") or said.startswith("Redrawn: "), said
+
+
+_NAMES_JS = "els => els.map(e => [e.getAttribute('aria-labelledby'), e.getAttribute('aria-label')])"
+
+
+def check_axe(page, stem: str, where: str) -> dict:
+    """axe-core on the notebook's content: no serious or critical violation (issue 23).
+
+    JupyterLab: axe takes what lies outside the viewport as invisible and skips its contrast checks, and
+    the page's body has no height; so the body gets the viewport's height and the viewport the whole
+    notebook's (for the test only: nothing visible changes). The content is the output and markdown areas
+    (what the tutorial controls); JupyterLab's own interface is counted apart, for the record only.
+    Voilà: the whole page is the notebook's content. Counts per rule go to artifacts/browser/axe.json.
+    """
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe, lab = Axe(), where == "JupyterLab"
+    options = {"resultTypes": ["violations"]}
+    size = page.viewport_size
+    content_only = {"include": [[".jp-OutputArea"], [".jp-MarkdownOutput"]]}
+    try:
+        if lab:
+            page.add_style_tag(content="body { height: 100vh !important; }")
+            tall = page.evaluate("() => Math.max(...[...document.querySelectorAll("
+                                 "'.jp-WindowedPanel-inner, .jp-Notebook')].map(e => e.scrollHeight))")
+            page.set_viewport_size({"width": size["width"], "height": min(int(tall) + 300, 30000)})
+            page.wait_for_timeout(500)       # the notebook lays its cells out in the taller window
+        content = axe.run(page, context=content_only if lab else None, options=options).response["violations"]
+        chrome = (axe.run(page, context={"exclude": content_only["include"]}, options=options).response["violations"]
+                  if lab else [])
+    finally:
+        page.set_viewport_size(size)
+    counts = {"content": {v["id"]: [v["impact"], len(v["nodes"])] for v in content},
+              "JupyterLab's own interface (not asserted)": {v["id"]: [v["impact"], len(v["nodes"])] for v in chrome}}
+    _merge_json(ARTIFACTS / "axe.json", f"{stem}, {where}", counts)
+    print(f"axe, {stem}, {where}: {counts}")
+    bad = [f"{v['id']} ({v['impact']}, {len(v['nodes'])}): {v['help']}; e.g. {v['nodes'][0]['target']} "
+           f"{v['nodes'][0].get('failureSummary', '')[:300]}" for v in content if v["impact"] in SERIOUS]
+    assert not bad, f"axe in {where}, {stem}: serious or critical violations in the notebook's content:\n" + \
+        "\n".join(bad)
+    return counts
+
+
+def _merge_json(path: Path, key: str, value) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {}
+    with contextlib.suppress(FileNotFoundError, json.JSONDecodeError):
+        data = json.loads(path.read_text())
+    data[key] = value
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+# --------------------------------------------------------------------------------------
 # Notebook 07: the rating widget
 # --------------------------------------------------------------------------------------
 
-# (query typed, stars clicked): each changes the top 10; removing them in reverse order
+# (query typed, stars given): each changes the top 10; removing them in reverse order
 # must give back each earlier list exactly.
 RATINGS_TO_GIVE = [("star wars", 5), ("toy story", 5), ("godfather", 1), ("fargo", 1), ("aladdin", 5)]
+#: A laptop's browser window (issue 21: the widget must fit it with JupyterLab's file browser open).
+LAPTOP = {"width": 1280, "height": 900}
+
+
+def _stars(title: str, k: int) -> str:
+    return f"rate {title} {k} star{'s' if k > 1 else ''}"
 
 
 class RatingWidget:
@@ -877,7 +983,7 @@ class RatingWidget:
     def __init__(self, page):
         self.page = page
         self.root = page.locator(".jp-OutputArea-output").filter(
-            has=page.locator(".widget-text input")).filter(has_text="Find a movie").first
+            has=page.locator(".recsys-widget table.my-top")).first
 
     def wait_rendered(self, timeout: float) -> None:
         from playwright.sync_api import expect
@@ -891,65 +997,77 @@ class RatingWidget:
           const rows = [...el.querySelectorAll('table.my-top tbody tr')]
                          .map(r => r.querySelectorAll('td')[1].textContent.trim());
           const mine = [...el.querySelectorAll('.widget-hbox')]
-                         .filter(b => b.querySelector('button')
-                                      && b.querySelector('button').textContent.trim() === '✕')
-                         .map(b => b.textContent.replace('✕', '').trim());
+                         .filter(b => b.querySelector('button') &&
+                                      (b.querySelector('button').title || '').startsWith('remove '))
+                         .map(b => b.querySelector('.widget-html').textContent.replace(/^[★☆\s]+/, '').trim());
           const k = el.textContent.match(/list updated in\s*([0-9.]+)\s*ms, picture in\s*([0-9.]+)\s*ms/);
           const sel = el.querySelector('select');
+          const live = el.querySelector('[role=status]');
           return {top: rows, mine: mine, kernel_list_ms: k ? parseFloat(k[1]) : null,
-                  kernel_all_ms: k ? parseFloat(k[2]) : null,
+                  kernel_all_ms: k ? parseFloat(k[2]) : null, said: live ? live.textContent : null,
                   options: sel ? [...sel.options].map(o => o.textContent.replace(/\s+/g, ' ').trim()) : [],
                   selected: sel && sel.selectedIndex >= 0 ? sel.options[sel.selectedIndex].textContent : null};
         }""")
 
-    def find(self, query: str) -> str:
-        """Type a query; wait until the list of matches shows it; pick the first match."""
-        box = self.root.locator(".widget-text input").first
-        box.fill("")
-        box.type(query, delay=20)
+    def wait_matches(self, query: str) -> str:
+        """Wait until the list of matches shows ``query``; the title of the first match."""
         words = query.lower().split()
         self.page.wait_for_function(
             "([el, words]) => { const s = el.querySelector('select'); return s && s.options.length > 0 &&"
             " words.every(w => s.options[0].textContent.toLowerCase().includes(w)); }",
             arg=[self.root.element_handle(), words], timeout=UPDATE_MS)
-        self.root.locator("select").first.select_option(index=0)
-        return self.state()["options"][0].rsplit(" (", 1)[0]   # "Title (1977) (583 ratings, ...)"
+        return self.state()["options"][0].rsplit(" (", 1)[0]   # "Title (1977) (583 ratings, mean 4.34)"
 
-    def wait_top_change(self, before: dict) -> dict:
-        self.page.wait_for_function(
-            "([el, old]) => JSON.stringify([...el.querySelectorAll('table.my-top tbody tr')]"
-            ".map(r => r.querySelectorAll('td')[1].textContent.trim())) !== JSON.stringify(old)",
-            arg=[self.root.element_handle(), before["top"]], timeout=UPDATE_MS)
-        return self.state()
+    def find(self, query: str) -> str:
+        """Type a query; wait until the list of matches shows it; pick the first match."""
+        box = self.root.get_by_role("textbox", name="Search")
+        box.fill("")
+        box.type(query, delay=20)
+        title = self.wait_matches(query)
+        self.root.get_by_role("listbox", name="Matches").select_option(index=0)
+        return title
 
-    def click_and_time(self, button, before: dict, count: int) -> tuple[dict, float | None]:
-        """Click; wait for a new top 10 and for the status line to say that ``count`` ratings
-        are folded in (it is written last, after the list and the picture)."""
-        arm_timer(self.page, self.root, self.TOP)
-        button.click()
+    def star(self, title: str, k: int):
+        return self.root.get_by_role("button", name=_stars(title, k), exact=True)
+
+    def remove_button(self, title: str):
+        return self.root.get_by_role("button", name=f"remove {title}", exact=True)
+
+    def wait_for(self, before: dict, count: int) -> dict:
+        """A new top 10, and the status line saying that ``count`` ratings are folded in (written last)."""
         try:
-            self.wait_top_change(before)
+            self.page.wait_for_function(
+                "([el, old]) => JSON.stringify([...el.querySelectorAll('table.my-top tbody tr')]"
+                ".map(r => r.querySelectorAll('td')[1].textContent.trim())) !== JSON.stringify(old)",
+                arg=[self.root.element_handle(), before["top"]], timeout=UPDATE_MS)
             self.page.wait_for_function(
                 r"([el, n]) => { const m = el.textContent.match(/ratings folded in:\s*(\d+)/);"
                 r" return m !== null && parseInt(m[1]) === n; }",
                 arg=[self.root.element_handle(), count], timeout=UPDATE_MS)
         except Exception as exc:
-            raise AssertionError(f"no new top 10 with {count} ratings after the click: {self.state()}") from exc
-        return self.state(), read_timer(self.page)
+            raise AssertionError(f"no new top 10 with {count} ratings: {self.state()}") from exc
+        after = self.state()
+        assert after["said"] and f"updated for {count} rating" in after["said"], \
+            f"the live region did not say what changed: {after['said']!r}"
+        return after
+
+    def click_and_time(self, button, before: dict, count: int) -> tuple[dict, float | None]:
+        arm_timer(self.page, self.root, self.TOP)
+        button.click()
+        return self.wait_for(before, count), read_timer(self.page)
 
 
 def exercise_rating_widget(w: RatingWidget) -> tuple[list[str], dict]:
-    """Rate RATINGS_TO_GIVE one by one (the top 10 changes each time and the movie is listed
-    under my ratings), then remove them in reverse order (each removal gives back the
-    earlier top 10 exactly, and the list of my ratings shrinks)."""
+    """Rate RATINGS_TO_GIVE one by one with the star buttons named for the movie (the top 10 changes each
+    time and the movie is listed under my ratings), then remove them in reverse order with the buttons
+    named "remove <title>" (each removal gives back the earlier top 10 exactly)."""
     notes, browser_ms, kernel_ms = [], [], []
     states = [w.state()]
     assert len(states[0]["top"]) == 10 and not states[0]["mine"], f"unexpected start: {states[0]}"
     for query, stars in RATINGS_TO_GIVE:
         title = w.find(query)
-        button = w.root.locator("button", has_text=re.compile(rf"^\s*{'★' * stars}\s*$")).first
-        after, ms = w.click_and_time(button, states[-1], len(states))
-        assert title in " ".join(after["mine"]), f"{title!r} not listed under my ratings: {after['mine']}"
+        after, ms = w.click_and_time(w.star(title, stars), states[-1], len(states))
+        assert title in after["mine"], f"{title!r} not listed under my ratings: {after['mine']}"
         browser_ms.append(ms)
         kernel_ms.append(after["kernel_list_ms"])
         notes.append(f"rated {title!r} {stars}: top 3 {states[-1]['top'][:3]} → {after['top'][:3]} "
@@ -958,8 +1076,7 @@ def exercise_rating_widget(w: RatingWidget) -> tuple[list[str], dict]:
         states.append(after)
     for k in range(len(RATINGS_TO_GIVE), 0, -1):
         title = states[k]["mine"][-1]
-        remove = w.root.locator("button", has_text=re.compile(r"^\s*✕\s*$")).last
-        after, ms = w.click_and_time(remove, states[k], k - 1)
+        after, ms = w.click_and_time(w.remove_button(title), states[k], k - 1)
         assert after["top"] == states[k - 1]["top"], (f"removing {title!r} did not give back the earlier "
                                                       f"top 10: {after['top']} != {states[k - 1]['top']}")
         assert after["mine"] == states[k - 1]["mine"], f"my ratings after removing {title!r}: {after['mine']}"
@@ -970,20 +1087,73 @@ def exercise_rating_widget(w: RatingWidget) -> tuple[list[str], dict]:
                    "rating widget: fold-in and list (kernel)": kernel_ms}
 
 
+_LAYOUT_JS = r"""el => {
+  const box = r => { const b = r.getBoundingClientRect(); return {left: b.left, right: b.right, top: b.top,
+                                                                  bottom: b.bottom, width: b.width}; };
+  const lines = e => { const h = e.getBoundingClientRect().height, lh = parseFloat(getComputedStyle(e).lineHeight);
+                       return Math.round(h / lh); };
+  const titles = [...el.querySelectorAll('.recsys-title')].map(e => [e.textContent.trim(), lines(e)]);
+  const lists = {'my top 10': el.querySelector('table.my-top'), 'with no ratings': el.querySelector('ol')};
+  return {area: box(el), overflow: el.scrollWidth - el.clientWidth,
+          lists: Object.fromEntries(Object.entries(lists).map(([k, e]) => [k, e ? box(e) : null])),
+          titles: titles,
+          images: [...el.querySelectorAll('img')].map(i => ({alt: i.alt, ok: i.complete && i.naturalWidth > 0})),
+          sidebar: (() => { const s = document.querySelector('#jp-left-stack');
+                            return s ? box(s).width * (s.checkVisibility() ? 1 : 0) : null; })()};
+}"""
+
+
+def assert_fits_a_laptop(w: RatingWidget, where: str) -> dict:
+    """Issue 21 at 1280 px with the file browser open: every title on at most two lines, both lists wholly
+    inside the output area (nothing cut off, no sideways scrolling), every picture drawn (no broken image)."""
+    layout = w.root.evaluate(_LAYOUT_JS)
+    area = layout["area"]
+    assert layout["overflow"] <= 1, f"{where}: the widget scrolls sideways by {layout['overflow']} px"
+    for name, box in layout["lists"].items():
+        assert box is not None, f"{where}: the list {name!r} is missing"
+        assert area["left"] - 1 <= box["left"] and box["right"] <= area["right"] + 1, \
+            f"{where}: the list {name!r} ({box}) is cut off by the output area ({area})"
+    long = [(t, n) for t, n in layout["titles"] if n > 2]
+    assert layout["titles"] and not long, f"{where}: titles on more than two lines: {long}"
+    broken = [i for i in layout["images"] if not i["ok"] or not i["alt"].strip()]
+    assert not broken, f"{where}: broken or unnamed pictures: {broken}"
+    return layout
+
+
+def open_file_browser(page) -> None:
+    """JupyterLab's left side bar with the file browser, as a learner has it (open by default)."""
+    from playwright.sync_api import expect
+
+    stack = page.locator("#jp-left-stack")
+    if not stack.is_visible():
+        page.locator(".jp-SideBar.jp-mod-left [data-id='filebrowser']").click()
+    expect(page.locator(".jp-DirListing-content")).to_be_visible(timeout=UPDATE_MS)
+
+
 def test_rating_widget_in_jupyterlab(jupyterlab, browser_page):
-    """Notebook 07's rating widget: type a title, pick it, click stars, the top 10 and my list
-    change; remove the ratings, the earlier lists come back."""
+    """Notebook 07's rating widget at 1280 × 900 with the file browser open: it fits (titles on at most two
+    lines, both lists shown, no broken image), then titles typed, matches picked, stars pressed; the top 10
+    and my list change; removing the ratings gives back each earlier list."""
     server, token = jupyterlab
     page = browser_page
+    page.set_viewport_size(LAPTOP)
     stem = RATING_NOTEBOOK.stem
     t0 = time.monotonic()
-    with failure_report(page, server, stem):
+    with failure_report(page, server, f"{stem}-1280"):
         kernel_idle = open_and_run_all(page, server, token, RATING_NOTEBOOK.name)
         wait_all_cells_done(page, kernel_idle)
+        open_file_browser(page)
         w = RatingWidget(page)
         w.root.scroll_into_view_if_needed()
         w.wait_rendered(UPDATE_MS)
-        rate_remove_and_report(w, "JupyterLab", stem, t0)
+        w.root.scroll_into_view_if_needed()
+        before = assert_fits_a_laptop(w, "JupyterLab, no ratings yet")
+        assert not before["images"], "a picture (or an empty, broken one) before the first rating"
+        rate_remove_and_report(w, "JupyterLab", f"{stem}-1280", t0)
+        layout = assert_fits_a_laptop(w, "JupyterLab, three ratings")
+        print(f"layout at 1280 px, file browser {layout['sidebar']:.0f} px wide: output area "
+              f"{layout['area']['width']:.0f} px; lists {layout['lists']}")
+        check_axe(page, stem, "JupyterLab")
 
 
 @contextlib.contextmanager
@@ -1004,14 +1174,108 @@ def rate_remove_and_report(w: RatingWidget, where: str, stem: str, t0: float) ->
     assert_widgets_not_text(w.page, where)
     notes, timings = exercise_rating_widget(w)
     for k, (query, stars) in enumerate(RATINGS_TO_GIVE[:3], start=1):
-        w.find(query)
-        w.click_and_time(w.root.locator("button", has_text=re.compile(rf"^\s*{'★' * stars}\s*$")).first,
-                         w.state(), k)
+        title = w.find(query)
+        w.click_and_time(w.star(title, stars), w.state(), k)
     w.root.scroll_into_view_if_needed()
     shot = _screenshot(w.page, f"{stem}.png")
     print(f"\n{where}, {time.monotonic() - t0:.1f} s in the browser; screenshot {shot}")
     print("\n".join(notes))
     record_timings(f"{RATING_NOTEBOOK.stem}, {where}", timings)
+
+
+# --------------------------------------------------------------------------------------
+# The keyboard alone
+# --------------------------------------------------------------------------------------
+
+_FOCUSED_JS = r"""() => {
+  const e = document.activeElement;
+  const label = e.id ? document.querySelector(`label[for="${e.id}"]`) : null;
+  const cs = getComputedStyle(e);
+  return {tag: e.tagName.toLowerCase(), name: (label ? label.textContent : (e.getAttribute('aria-label') ||
+          e.title || e.textContent || '')).trim(), inWidget: !!e.closest('.recsys-widget'),
+          outline: `${cs.outlineStyle} ${cs.outlineWidth} ${cs.outlineColor}`};
+}"""
+
+
+def tab_to(page, wanted, limit: int = 12) -> dict:
+    """Press Tab until the focused element is ``wanted`` (a predicate on _FOCUSED_JS's dict)."""
+    seen = []
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        now = page.evaluate(_FOCUSED_JS)
+        seen.append(f"{now['tag']} {now['name'][:40]!r}")
+        if wanted(now):
+            return now
+    raise AssertionError(f"Tab never reached it in {limit} presses; focus went: {seen}")
+
+
+def run_all_by_keyboard(page, server, token: str, name: str):
+    """Open a notebook; Run All through the command palette (Ctrl+Shift+C), without the mouse."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{server.base_url}/lab/tree/{name}?token={token}&reset", timeout=60_000)
+    status = page.locator("span.jp-StatusBar-TextItem[title^='Change kernel']").first
+
+    def kernel_idle(timeout=KERNEL_IDLE_MS):
+        expect(status).to_have_text(re.compile(r"\|\s*Idle\s*$"), timeout=timeout)
+
+    kernel_idle()
+    page.keyboard.press("Control+Shift+c")
+    page.keyboard.type("Run All Cells")
+    page.locator(".lm-CommandPalette-item.lm-mod-active", has_text=re.compile(r"^Run All Cells")).wait_for()
+    page.keyboard.press("Enter")
+    return kernel_idle
+
+
+def test_rating_widget_by_keyboard_alone(jupyterlab, browser_page):
+    """Issue 23: notebook 07 with the keyboard only. From the notebook's command mode, the arrow keys reach
+    the widget's cell and Tab goes into it; type a title, Tab to "rate … 4 stars", Enter; the list changes
+    and the live region says so; Tab to "remove …", Enter; the earlier list is back and the focus waits in
+    the search box. Every stop shows a 2-px focus ring."""
+    server, token = jupyterlab
+    page = browser_page
+    page.set_viewport_size(LAPTOP)
+    stem = f"{RATING_NOTEBOOK.stem}-keyboard"
+    with failure_report(page, server, stem):
+        kernel_idle = run_all_by_keyboard(page, server, token, RATING_NOTEBOOK.name)
+        wait_all_cells_done(page, kernel_idle)
+        w = RatingWidget(page)
+        w.wait_rendered(UPDATE_MS)
+        start = w.state()
+        page.keyboard.press("Escape")                              # command mode; the last cell is active
+        for _ in range(120):                                       # up, cell by cell, to the widget's cell
+            if page.locator(".jp-Cell.jp-mod-active .recsys-widget").count():
+                break
+            page.keyboard.press("ArrowUp")
+        else:
+            raise AssertionError("the arrow keys never reached the widget's cell")
+        ring = "solid 2px rgb(25, 118, 210)"
+        box = tab_to(page, lambda f: f["tag"] == "input" and f["inWidget"])
+        assert box["name"] == "Search" and box["outline"] == ring, box
+        page.keyboard.type("star wars", delay=20)
+        title = w.wait_matches("star wars")
+        listbox = tab_to(page, lambda f: f["tag"] == "select")
+        assert listbox["name"] == "Matches" and listbox["outline"] == ring, listbox
+        button = tab_to(page, lambda f: f["name"] == _stars(title, 4))
+        assert button["outline"] == ring, f"no visible focus ring on the star button: {button}"
+        page.keyboard.press("Enter")
+        rated = w.wait_for(start, 1)
+        assert rated["mine"] == [title], rated
+        remove = tab_to(page, lambda f: f["name"] == f"remove {title}")
+        assert remove["outline"] == ring, remove
+        page.keyboard.press("Enter")
+        back = w.wait_for(rated, 0)
+        assert back["top"] == start["top"] and not back["mine"], back
+        page.wait_for_function("() => document.activeElement && document.activeElement.closest('.recsys-widget')"
+                               " && document.activeElement.tagName === 'INPUT'", timeout=UPDATE_MS)
+        shot = _screenshot(page, f"{stem}.png")
+        print(f"\nkeyboard alone: rated and removed {title!r}; the live region said {rated['said']!r}, then "
+              f"{back['said']!r}; screenshot {shot}")
+
+
+# --------------------------------------------------------------------------------------
+# Voilà: notebook 07, and `make app`
+# --------------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -1045,3 +1309,92 @@ def test_rating_widget_in_voila(voila_ratings, browser_page):
         w = RatingWidget(page)
         load_in_voila(page, server, token, "rating widget", lambda: w.wait_rendered(VOILA_ATTEMPT_MS))
         rate_remove_and_report(w, "Voilà", stem, t0)
+        check_axe(page, RATING_NOTEBOOK.stem, "Voilà")
+
+
+@pytest.fixture
+def made_app(tmp_path, prerequisites):
+    """``make app`` itself, in the repository (Voilà runs the notebook, nothing is written into it)."""
+    env = _jupyter_env(tmp_path, "app")
+    token = secrets.token_hex(16)
+
+    def argv(port):
+        return ["make", "-s", "--no-print-directory", "app",
+                f"APP_ARGS=--no-browser --port={port} --Voila.ip=127.0.0.1 --Voila.token={token}"]
+
+    server = Server("make app", argv, env, REPO, tmp_path / "make-app.log", "/voila/static/__ping__",
+                    ready_codes=range(100, 600), ready_within=300, group=True)
+    try:
+        yield server, token
+    finally:
+        server.stop()
+
+
+def test_make_app(made_app, browser_page):
+    """Issue 21: ``make app`` shows notebook 07's rating widget alone (a title, a paragraph, the widget;
+    nothing of the exercises); it rates and removes; axe finds nothing serious. The seconds from opening
+    the page to the widget are recorded (the issue's target: within 10 s on a warm machine)."""
+    server, token = made_app
+    page = browser_page
+    page.set_viewport_size(LAPTOP)
+    t0 = time.monotonic()
+    with failure_report(page, server, "your-top-ten-app"):
+        w = RatingWidget(page)
+        load_in_voila(page, server, token, "your top ten", lambda: w.wait_rendered(VOILA_ATTEMPT_MS))
+        shown = time.monotonic() - t0
+        assert page.get_by_role("heading", name="Your own top ten", level=1).count() == 1
+        text = page.locator("body").text_content()
+        assert "my_top_n" not in text and "FAILED" not in text and "Exercise" not in text, \
+            "the app shows more than its title, paragraph and widget"
+        assert_fits_a_laptop(w, "make app")
+        start = w.state()
+        title = w.find("star wars")
+        rated, ms = w.click_and_time(w.star(title, 5), start, 1)
+        back, _ = w.click_and_time(w.remove_button(title), rated, 0)
+        assert back["top"] == start["top"]
+        shot = _screenshot(page, "your-top-ten-app.png")
+        print(f"\nmake app: server answered {server.ready_after:.1f} s after `make app`; the widget showed "
+              f"{shown:.1f} s after the page was opened; a rating redrew in {ms or float('nan'):.0f} ms; "
+              f"screenshot {shot}")
+        record_timings("make app", {"server answering, after `make app` (ms)": [1000 * server.ready_after],
+                                    "widget shown, after opening the page (ms)": [1000 * shown],
+                                    "rating to new top 10 (browser, ms)": [ms]})
+        check_axe(page, "your-top-ten", "Voilà")
+
+
+def test_make_lab(tmp_path, prerequisites, browser_page):
+    """Issue 21: ``make lab`` reaches JupyterLab (as root too: CI runs as root), prints the address to open,
+    opens the student folder, and serves the tutorial's accessible CSS (recsys_tutorial/static/accessible.css)."""
+    env = _jupyter_env(tmp_path, "make-lab")
+    token = secrets.token_hex(16)
+    student = Path("artifacts") / f"make-lab-student-{secrets.token_hex(4)}"   # in the repository, git-ignored
+
+    def argv(port):
+        return ["make", "-s", "--no-print-directory", "lab", f"STUDENT_DIR={student}",
+                f"LAB_ARGS=--no-browser --ip=127.0.0.1 --port={port} --port-retries=0 "
+                f"--IdentityProvider.token={token} --LabApp.news_url=None "
+                "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+
+    server = Server("make lab", argv, env, REPO, tmp_path / "make-lab.log", f"/api/status?token={token}",
+                    ready_within=300, group=True)
+    page = browser_page
+    try:
+        with urllib.request.urlopen(f"{server.base_url}/custom/custom.css?token={token}", timeout=10) as r:
+            assert r.read().decode() == ACCESSIBLE_CSS.read_text(encoding="utf-8")
+        page.goto(f"{server.base_url}/?token={token}", timeout=60_000)
+        page.wait_for_url(re.compile(rf"/lab/tree/{re.escape(student.as_posix())}"), timeout=60_000)
+        page.get_by_text("01-overview-toy-example.ipynb").first.wait_for(timeout=60_000)
+        opacity = page.evaluate("() => getComputedStyle(document.body)"
+                                ".getPropertyValue('--jp-cell-prompt-not-active-opacity').trim()")
+        assert opacity == "1", "JupyterLab did not load the tutorial's custom CSS"
+        log = server.log_path.read_text(errors="replace")
+        assert "Open the address it prints below" in log and f"http://127.0.0.1:{server.port}/lab" in log, log[-2000:]
+        print(f"\nmake lab: JupyterLab answered {server.ready_after:.1f} s after `make lab`")
+    except BaseException:
+        with contextlib.suppress(Exception):
+            _screenshot(page, "make-lab-failure.png")
+        print(server.log_tail())
+        raise
+    finally:
+        server.stop()
+        shutil.rmtree(REPO / student, ignore_errors=True)
