@@ -60,7 +60,7 @@ def cell_text(value) -> str:
     """``value`` as a safe CSV cell: one line, no control characters, at most 2000 characters, and no
     leading ``= + - @`` (a spreadsheet would run it as a formula)."""
     text = _CONTROL.sub(" ", str(value))[:_MAX_CELL]
-    return "'" + text if text.startswith(_FORMULA) else text
+    return "'" + text if text.lstrip(" ").startswith(_FORMULA) else text
 
 
 def students_in(folder) -> list[str]:

@@ -184,17 +184,17 @@ def loop_rule(checker: str, function: str, helpers) -> str:
 
 
 def _feedback(spec, verdict, helper_rule: str) -> tuple[float, str]:
+    """Points, and the check cell's own line (the same words as in the notebook) plus what the grader adds."""
     if verdict.status == "passed" and helper_rule:
         verdict = exercises.Verdict("rule", verdict.name, helper_rule)
     if verdict.status == "passed":
-        return spec.points, f"PASSED: {verdict.message}"
+        return spec.points, verdict.line
     if verdict.status == "rule":
         points = spec.points * RULE_SHARE
-        return points, (f"{verdict.message} (right values, a rule broken: {points:g} of {spec.points:g} points) "
-                        f"{NEW_PROBLEMS}")
+        return points, f"{verdict.line} (right values, a rule broken: {points:g} of {spec.points:g} points)"
     if verdict.status == "not_done":
-        return 0.0, f"not done: {verdict.message}"
-    return 0.0, f"FAILED: {verdict.message} {NEW_PROBLEMS}"
+        return 0.0, f"not done: {verdict.line}"
+    return 0.0, f"{verdict.line} {NEW_PROBLEMS}"
 
 
 def _missing(spec, report, labels) -> str:
@@ -212,11 +212,12 @@ def _not_reached(spec, outcome) -> str:
                     "an infinite loop, or a cell that takes too long?")
         return f"the notebook was stopped at a limit of the grading sandbox ({outcome.stopped}) {where}"
     code = outcome.returncode
-    if code is not None and code < 0:
+    signalled = -code if code is not None and code < 0 else code - 128 if code is not None and code > 128 else None
+    if signalled:       # (bubblewrap reports a command killed by signal N as exit code 128 + N)
         try:
-            how = f"killed by {signal.Signals(-code).name}"
+            how = f"killed by {signal.Signals(signalled).name}"
         except ValueError:
-            how = f"killed by signal {-code}"
+            how = f"killed by signal {signalled}"
     else:
         how = f"exit code {code}"
     return f"the notebook's Python process ended ({how}) {where}"

@@ -15,9 +15,10 @@ not what nbgrader writes (``"nbgrader": "zz"``) is treated as no metadata.
 :func:`run_plan` puts the hand-in back together as nbgrader's autograder does:
 the student's code cells in their order, with each of the teacher's graded
 check cells and locked cells restored from the teacher's notebook wherever the
-hand-in has a cell with its ``grade_id`` (a check or locked cell that was
-deleted comes back too: a check at the end of the notebook, a locked cell
-after the cell it followed in the teacher's notebook). A check cell is never
+hand-in has a cell with its ``grade_id``; one that was deleted comes back
+right after the solution or graded cell that precedes it in the teacher's
+notebook, else at the end (as nbgrader's ``OverwriteCells.add_missing_cells``
+does). A check cell is never
 run as code: it becomes a *check* step, where the grader's runner calls the
 function. :func:`student_code_ran` finds, for the no-loops rule, every
 function of the student's own cells that the checked function calls (by name,
@@ -291,15 +292,14 @@ def read_hand_in(path) -> list[dict]:
 def run_plan(teacher: TeacherNotebook, cells) -> Plan:
     """The steps that run hand-in ``cells`` as nbgrader would, with the teacher's check and locked cells."""
     checks, plan, placed = teacher.checks, Plan(), set()
-    after: dict[int, list] = {}     # step index -> locked cells to put back after it
-    position = {}                   # grade_id -> step index, for the anchors of deleted locked cells
+    position = {}                   # grade_id -> step index: where a deleted cell's predecessor stands
     for number, cell in enumerate(cells, start=1):
         if cell["cell_type"] != "code":
             continue
         gid = _grade_id(cell)
         if gid in teacher.fixed:
             if gid in placed:
-                continue            # a copy of a locked cell: the teacher's runs once
+                continue            # a copy of a check or locked cell: the teacher's runs once
             placed.add(gid)
             plan.steps.append(checks[gid] if gid in checks else Cell(teacher.fixed[gid], f"cell {number}", False))
         else:
@@ -307,15 +307,16 @@ def run_plan(teacher: TeacherNotebook, cells) -> Plan:
             plan.steps.append(Cell(cell["source"], f"cell {number}", not teacher_code))
         if gid is not None:
             position.setdefault(gid, len(plan.steps) - 1)
+    end = len(plan.steps) - 1
+    restored: dict[int, list] = {}
     for k, gid in enumerate(teacher.ids):
-        if gid in teacher.fixed and gid not in placed and gid not in checks:
+        if gid in teacher.fixed and gid not in placed:
             anchors = [position[g] for g in teacher.ids[:k] if g in position]
-            after.setdefault(max(anchors) if anchors else -1, []).append(
-                Cell(teacher.fixed[gid], "a locked cell the grader restored", False))
-    steps = after.get(-1, [])
+            step = checks[gid] if gid in checks else Cell(teacher.fixed[gid], "a locked cell the grader restored", False)
+            restored.setdefault(max(anchors) if anchors else end, []).append(step)
+    steps = restored.get(-1, [])    # (a hand-in without a code cell)
     for k, step in enumerate(plan.steps):
-        steps += [step, *after.get(k, [])]
-    steps += [spec for gid, spec in checks.items() if gid not in placed]   # deleted checks: at the end
+        steps += [step, *restored.get(k, [])]
     plan.steps = steps
     return plan
 

@@ -50,14 +50,8 @@ EXERCISES_STUB = '''"""Not available while a notebook is graded: the grader runs
 
 
 def __getattr__(name):
-    if name.startswith("__"):
-        raise AttributeError(name)
-
-    def unavailable(*args, **kwargs):
-        raise RuntimeError(f"exercises.{name} is not available while the grader runs this notebook: "
-                           "the grader checks your answers itself, on test problems of its own")
-
-    return unavailable
+    raise AttributeError(f"exercises.{name} is not available while the grader runs this notebook: the grader "
+                         "checks your answers itself, on test problems of its own")
 '''
 
 _MODULES = ("helpers", "recsys_tutorial")
