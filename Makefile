@@ -3,7 +3,7 @@
 #   make test  - the same set-up, then the whole test suite (pytest + nbval)
 # For teachers:
 #   make student [HINTS=0] [FORCE=1] [STUDENT_DIR=dir]  - the student copy of notebooks/
-#   make grade SUBMISSIONS=dir                          - grade a class: writes dir/grades.csv
+#   make grade SUBMISSIONS=dir [NOTEBOOKS="03"]         - grade a class: writes dir/grades.csv
 # Windows / no make: see README.md for the equivalent commands.
 
 PYTHON ?= python3
@@ -89,7 +89,10 @@ student: $(STAMP)
 	  $(if $(filter 0,$(HINTS)),--no-hints) $(if $(filter 1,$(FORCE)),--force) notebooks
 
 # Grade a class: SUBMISSIONS holds one folder per student with their notebooks under their
-# original names. Writes $(SUBMISSIONS)/grades.csv. GRADE_ARGS: e.g. --jobs 4 --timeout 60 --seed 1.
-grade: $(STAMP)
-	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder-with-one-folder-per-student"; exit 2; }
-	$(BIN)/python -m teacher.grading $(SUBMISSIONS) $(GRADE_ARGS)
+# original names. Writes $(SUBMISSIONS)/grades.csv. Each hand-in runs in a bubblewrap sandbox
+# (Linux: apt-get install bubblewrap). NOTEBOOKS="03 05" grades only those assignments.
+# GRADE_ARGS: e.g. --jobs 4 --timeout 120 --seed 1 (.venv/bin/python -m teacher.grading --help).
+GRADE_NOTEBOOKS = $(if $(filter command line environment environment override,$(origin NOTEBOOKS)),--notebooks $(NOTEBOOKS))
+grade: data
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder-with-one-folder-per-student [NOTEBOOKS=\"03 05\"]"; exit 2; }
+	$(BIN)/python -m teacher.grading $(SUBMISSIONS) $(GRADE_NOTEBOOKS) $(GRADE_ARGS)

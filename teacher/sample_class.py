@@ -403,6 +403,7 @@ ATTACKS = {
                                           "    os.write(fd, b'{{\"check\": 0}}' * 50000)",),
                          expect=(0, "")),
     "close_result": Case("class", before=("import os, sys\nos.close(int(sys.argv[-1]))",), expect=(0, "")),
+    "grades.csv": Case("class", expect=(0, "forgot the mask R")),     # a student folder where grades.csv goes
 }
 
 

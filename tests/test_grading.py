@@ -237,6 +237,11 @@ def test_student_code_ran_adds_what_the_runner_saw_running():
                    "def my_cofi_cost(X):\n    return globals()['hid' + 'den'](X)")
     _, helpers = notebooks.student_code_ran(plan, 2, "my_cofi_cost", ran=[[0, 1, "hidden"], [9, 1, "x"], [1, 1, "y"]])
     assert [(n, label) for n, label, _ in helpers] == [("hidden", "cell 1")]
+    plan = plan_of("exec('def my_cofi_cost(X): ...')", "def made(X):\n    return [x for x in X]\nmy_cofi_cost = made")
+    assert notebooks.student_code_ran(plan, 2, "my_cofi_cost")[0].startswith("def made")       # an alias
+    plan = plan_of("f = [lambda X: [x for x in X]]\nmy_cofi_cost = f[0]")
+    assert notebooks.student_code_ran(plan, 1, "my_cofi_cost")[0] is None
+    assert notebooks.student_code_ran(plan, 1, "my_cofi_cost", defined=[0, 1])[0] == plan.steps[0].source.splitlines()[0]
 
 
 # ---------------------------------------------------------------- the runner's wire format and report

@@ -227,7 +227,7 @@ def _judge(spec, calls, report, plan, check_index, seed) -> tuple[float, str]:
     records = report["records"]
     if not _valid_records(records, calls):
         return 0.0, "the sandbox's report for this check is malformed (a hand-in that writes to the grader's channel?)"
-    main, helpers = student_code_ran(plan, check_index, spec.function, report.get("ran", ()))
+    main, helpers = student_code_ran(plan, check_index, spec.function, report.get("ran", ()), report.get("defined"))
     verdict = exercises.judge(spec.checker, name=spec.function, seed=seed, source=main,
                               caller=_replayer(calls, records))
     return _feedback(spec, verdict, loop_rule(spec.checker, spec.function, helpers))

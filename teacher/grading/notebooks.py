@@ -346,13 +346,15 @@ def _segment(source: str, node) -> str:
     return "\n".join(lines)
 
 
-def student_code_ran(plan: Plan, check_index: int, function: str, ran=()) -> tuple[str | None, list]:
+def student_code_ran(plan: Plan, check_index: int, function: str, ran=(), defined=None) -> tuple[str | None, list]:
     """The source of ``function`` as defined when step ``check_index`` runs, and the student's helpers it calls.
 
     Returns ``(source of the function's def or None, [(name, label, source)] of the student's other
     functions it reaches)``: by name, transitively, through the student's own cells before the check
     (the teacher's unchanged cells are not the student's code); ``ran`` adds those the runner saw
-    running (``[cell number, first line, name]``, untrusted: it can only add code to look at).
+    running (``[cell number, first line, name]``), and ``defined`` (``[cell number, first line]``) is
+    where the runner saw the checked function come from, used when no ``def`` of it is found. Both are
+    untrusted: they can only add code to look at.
     """
     defs: dict[str, tuple] = {}
     cells = []
@@ -363,7 +365,7 @@ def student_code_ran(plan: Plan, check_index: int, function: str, ran=()) -> tup
         tree = _tree(step.source)
         for name, node in (_top_level(tree).items() if tree else ()):
             defs[name] = (step, node) if step.student else None
-    main, helpers, seen, todo = None, [], {function}, [function]
+    main, helpers, seen, todo, itself = None, [], {function}, [function], {function}
     while todo:
         name = todo.pop()
         entry = defs.get(name)
@@ -371,28 +373,41 @@ def student_code_ran(plan: Plan, check_index: int, function: str, ran=()) -> tup
             continue
         step, node = entry
         if isinstance(node, ast.Name):          # an alias: f = g
+            if name in itself:
+                itself.add(node.id)
             if node.id not in seen:
                 seen.add(node.id)
                 todo.append(node.id)
             continue
         source = _segment(strip_magics(step.source), node)
-        if name == function and main is None:
+        if name in itself and main is None:
             main = source
         else:
             helpers.append((name, step.label, source))
         for used in sorted(_names_used(node) - seen):
             seen.add(used)
             todo.append(used)
+    if main is None and isinstance(defined, list) and len(defined) == 2:
+        found = _function_at(cells, defined[0], defined[1], None)
+        main = found[1] if found else None
     for cell_number, line, name in ran:
-        if not (isinstance(cell_number, int) and 0 <= cell_number < len(cells) and cells[cell_number].student):
-            continue
-        step = cells[cell_number]
-        tree = _tree(step.source)
-        nodes = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
-                 and (n.decorator_list[0].lineno if getattr(n, "decorator_list", None) else n.lineno) == line
-                 and getattr(n, "name", "<lambda>") == name] if tree else []
-        for node in nodes[:1]:
-            source = _segment(strip_magics(step.source), node)
-            if source != main and all(source != s for _, _, s in helpers):
-                helpers.append((name, step.label, source))
+        found = _function_at(cells, cell_number, line, name)
+        if found and found[1] != main and all(found[1] != s for _, _, s in helpers):
+            helpers.append((name, *found))
     return main, helpers
+
+
+def _function_at(cells, number, line, name) -> tuple[str, str] | None:
+    """``(label, source)`` of the function (or lambda) called ``name`` (any, if None) whose code starts at
+    ``line`` of the student's cell ``number``, or None."""
+    if not (isinstance(number, int) and isinstance(line, int) and 0 <= number < len(cells)
+            and cells[number].student):
+        return None
+    step = cells[number]
+    tree = _tree(step.source)
+    for node in ast.walk(tree) if tree else ():
+        if (isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+                and (node.decorator_list[0].lineno if getattr(node, "decorator_list", None) else node.lineno) == line
+                and name in (None, getattr(node, "name", "<lambda>"))):
+            return step.label, _segment(strip_magics(step.source), node)
+    return None

@@ -227,10 +227,14 @@ class _Run:
         from IPython.core.interactiveshell import InteractiveShell
         from traitlets.config import Config
 
+        class Shell(InteractiveShell):
+            def enable_gui(self, gui=None):   # no event loop here: %matplotlib inline and friends just draw
+                pass
+
         config = Config()
         config.HistoryManager.enabled = False
         config.InteractiveShell.colors = "NoColor"
-        self.shell = InteractiveShell.instance(config=config)
+        self.shell = Shell.instance(config=config)
         self.result_fd = result_fd
         self.errors = []
 
