@@ -468,3 +468,75 @@ def test_sample_class_command_line(tmp_path, capsys):
     assert sample_class.main([str(tmp_path / "c"), "--students", "2"]) == 0
     assert "2 students" in capsys.readouterr().out
     assert sorted(p.name for p in (tmp_path / "c" / "student001").iterdir()) == sorted(BY_NAME)
+
+
+# ---------------------------------------------------------------- a hand-in graded (unconfined: the sandbox is test_sandbox.py's)
+
+
+@pytest.fixture(scope="module")
+def unconfined():
+    from teacher.grading.sandbox import Limits
+    from teacher.grading.workspace import Workspace
+
+    made = Workspace([T03, BY_NAME[NB05]], sandbox=False, limits=Limits(wall=60, cpu=60))
+    yield made
+    made.close()
+
+
+MISTAKES = {  # the notebook's check cell names each of these; the grader must say the same
+    "no mask": "E = X @ Theta.T - Y\nreturn 0.5 * np.sum(E ** 2) + lambda_ / 2 * (np.sum(X ** 2) + np.sum(Theta ** 2))",
+    "no half": "E = R * (X @ Theta.T - Y)\nreturn np.sum(E ** 2) + lambda_ / 2 * (np.sum(X ** 2) + np.sum(Theta ** 2))",
+    "rounded": "E = R * (X @ Theta.T - Y)\nreturn round(float(0.5 * np.sum(E ** 2) + lambda_ / 2 * (np.sum(X ** 2) + "
+               "np.sum(Theta ** 2))), 2)",
+    "a loop": "J = 0.0\nfor i, j in zip(*np.nonzero(R)):\n    J += (X[i] @ Theta[j] - Y[i, j]) ** 2 / 2\n"
+              "return J + lambda_ / 2 * (np.sum(X ** 2) + np.sum(Theta ** 2))",
+}
+
+
+@pytest.mark.parametrize("mistake", list(MISTAKES))
+def test_the_grader_gives_the_check_cells_message_for_the_same_mistake(tmp_path, unconfined, mistake):
+    path = hand_in(tmp_path, bodies={"my_cofi_cost": MISTAKES[mistake]})
+    (row,) = grader.grade_notebook("zoe", path, T03, unconfined, run_seed=5)
+    source = next(c["source"] for c in notebooks.read_hand_in(path) if "def my_cofi_cost" in c["source"])
+    namespace = {"np": np}
+    exec(source, namespace)      # as the notebook's check cell sees it
+    line = exercises.judge("check_cofi_cost", namespace["my_cofi_cost"], seed=grader.student_seed(5, "zoe", NB03),
+                           source=source).line
+    assert row.feedback.startswith(line) and line.startswith("FAILED: my_cofi_cost: ")
+    assert row.points == (1 if mistake == "a loop" else 0)
+    assert (grader.NEW_PROBLEMS in row.feedback) == (mistake != "a loop")
+
+
+def test_an_answer_using_its_own_earlier_cells_gets_its_points(tmp_path, unconfined):
+    def edit(nb):
+        k = next(k for k, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("solution"))
+        nb.cells.insert(k, nbformat.v4.new_code_cell("import numpy\ndef masked(X, Theta, Y, R):\n"
+                                                     "    return numpy.where(R, X @ Theta.T - Y, 0.0)"))
+    body = "E = masked(X, Theta, Y, R)\nreturn float(numpy.sum(E ** 2) / 2 + lambda_ / 2 * (numpy.sum(X ** 2) + numpy.sum(Theta ** 2)))"
+    (row,) = grader.grade_notebook("zoe", hand_in(tmp_path, bodies={"my_cofi_cost": body}, edit=edit), T03,
+                                   unconfined, run_seed=5)
+    assert (row.points, row.feedback[:22]) == (2.0, "PASSED: my_cofi_cost m")
+
+
+def test_a_hand_in_that_cannot_run_costs_that_hand_in_only(tmp_path, unconfined):
+    (tmp_path / NB03).write_text("{not json")
+    (row,) = grader.grade_notebook("zoe", tmp_path / NB03, T03, unconfined, run_seed=1)
+    assert row.points == 0 and "cannot read the hand-in as a notebook" in row.feedback
+    (row,) = grader.grade_notebook("zoe", tmp_path / "missing.ipynb", T03, unconfined, run_seed=1)
+    assert row.feedback == f"not handed in: no {NB03} in the student's folder"
+    path = hand_in(tmp_path, bodies={"my_cofi_cost": "return undefined_name"},
+                   edit=lambda nb: nb.cells.insert(1, nbformat.v4.new_code_cell("def my_cofi_cost(:")))
+    (row,) = grader.grade_notebook("zoe", path, T03, unconfined, run_seed=1)
+    assert "raised NameError: name 'undefined_name' is not defined" in row.feedback
+    (row,) = grader.grade_notebook("zoe", hand_in(tmp_path, edit=lambda nb: [
+        c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")][0].update(source="x = 1")), T03,
+        unconfined, run_seed=1)
+    assert row.points == 0 and row.feedback.startswith("my_cofi_cost is not defined when its check cell runs")
+
+
+def test_no_sandbox_is_recorded(tmp_path):
+    (tmp_path / "ann").mkdir()
+    hand_in(tmp_path / "ann")
+    rows, info = classroom.grade_class(tmp_path, notebooks=["03"], sandbox=False, seed=3)
+    assert [r.points for r in rows] == [2.0] and info.seed == 3
+    assert info.sandbox.startswith("none: --no-sandbox") and not info.interrupted
