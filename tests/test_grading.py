@@ -11,9 +11,12 @@ import json
 import math
 import os
 import re
+import signal
 import stat
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import nbformat
@@ -540,3 +543,24 @@ def test_no_sandbox_is_recorded(tmp_path):
     rows, info = classroom.grade_class(tmp_path, notebooks=["03"], sandbox=False, seed=3)
     assert [r.points for r in rows] == [2.0] and info.seed == 3
     assert info.sandbox.startswith("none: --no-sandbox") and not info.interrupted
+
+
+def test_a_stopped_run_still_writes_grades_for_everyone(tmp_path):
+    """SIGTERM to the grader (from the teacher: a hand-in cannot reach it) ends the run with grades.csv written."""
+    for student in ("ann", "bob", "cat", "dan"):
+        (tmp_path / student).mkdir()
+        hand_in(tmp_path / student, {"my_cofi_cost": "infinite_loop"})
+    proc = subprocess.Popen([sys.executable, "-m", "teacher.grading", str(tmp_path), "--notebooks", "03",
+                             "--no-sandbox", "--jobs", "1", "--timeout", "600"], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list(Path(tempfile.gettempdir()).glob("grading-unconfined-*/*")) and time.monotonic() < deadline:
+        time.sleep(0.2)                   # until a notebook runs
+    time.sleep(1)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    rows = list(csv.DictReader(open(tmp_path / "grades.csv", encoding="utf-8")))
+    assert [r["student"] for r in rows] == ["ann", "bob", "cat", "dan"]
+    assert all(r["points"] == "0" for r in rows) and "grading was interrupted" in out
+    assert all(r["feedback"].startswith("not graded: grading was stopped") for r in rows)

@@ -38,6 +38,7 @@ import numpy as np
 from teacher import exercises
 from teacher.grading import runner
 from teacher.grading.notebooks import Cell, HandInError, read_hand_in, run_plan, student_code_ran
+from teacher.grading.sandbox import STOPPED
 
 __all__ = ["Row", "RULE_SHARE", "NEW_PROBLEMS", "student_seed", "grade_notebook", "parse_report", "ReportError",
            "loop_rule"]
@@ -206,6 +207,8 @@ def _missing(spec, report, labels) -> str:
 
 def _not_reached(spec, outcome) -> str:
     where = f"before the check of {spec.function} ran"
+    if outcome.stopped == STOPPED:
+        return "not graded: grading was stopped while this notebook ran"
     if outcome.stopped:
         if outcome.stopped.startswith("wall time"):
             return (f"the notebook did not finish within its time limit ({outcome.stopped.split(': ')[1]}) {where}: "

@@ -61,7 +61,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["SandboxUnavailable", "Limits", "Mount", "Outcome", "Sandbox", "Unconfined", "check_available", "seccomp_filter",
-           "SLOT_UID_BASE", "RESULT_FD", "reachable_by_others"]
+           "SLOT_UID_BASE", "RESULT_FD", "STOPPED", "reachable_by_others"]
 
 #: Host uids of a root caller's sandboxes: slot k runs as SLOT_UID_BASE + k (skipping uids in use).
 SLOT_UID_BASE = 60001
@@ -73,6 +73,8 @@ DENIED_CALLS = ("memfd_create", "memfd_secret", "shmget", "userfaultfd", "perf_e
                 "ptrace", "process_vm_readv", "process_vm_writev", "personality", "mount", "umount2",
                 "pivot_root", "unshare", "setns", "kexec_load", "kexec_file_load", "init_module",
                 "finit_module", "delete_module", "open_by_handle_at", "name_to_handle_at")
+#: Why a run ended when :meth:`Sandbox.stop_all` stopped it.
+STOPPED = "grading was stopped"
 #: In a command given to :meth:`Sandbox.run`, stands for the result pipe's file descriptor number.
 RESULT_FD = "{result_fd}"
 _POLL = 0.025              # seconds between two looks at the sandbox's processes
@@ -529,7 +531,7 @@ class Sandbox:
         finally:
             os.close(filter_fd)
 
-    def stop_all(self, why: str = "grading was stopped") -> None:
+    def stop_all(self, why: str = STOPPED) -> None:
         """Stop every program running now (from another thread): their runs end at once."""
         for watch in list(self._live):
             watch.kill(why)

@@ -80,6 +80,19 @@ def _common_env(lib: str, data: str, cache: str) -> dict:
             "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NUMEXPR_NUM_THREADS": "1"}
 
 
+def _advice(printed: str) -> str:
+    """What to do about the usual reasons bubblewrap cannot start, from what it printed."""
+    if any(words in printed for words in ("new namespace", "uid map", "setting up uid", "unshare")):
+        return (": unprivileged user namespaces are off. Turn them on (sysctl user.max_user_namespaces=15000; "
+                "Debian 11 and older: sysctl kernel.unprivileged_userns_clone=1; Ubuntu 24.04 and later restrict "
+                "them with AppArmor: sysctl kernel.apparmor_restrict_unprivileged_userns=0, or give bwrap an "
+                "AppArmor profile), or grade on a machine or hub that allows them")
+    if "Permission denied" in printed:
+        return (": a folder the sandbox shows is not readable by the user the sandbox runs as (make the Python "
+                "environment and the data readable by others, e.g. chmod o+rX)")
+    return ""
+
+
 class Workspace:
     """Everything a grading run's notebooks run with; :meth:`run` runs one job, :meth:`close` removes it all.
 
@@ -189,8 +202,8 @@ class Workspace:
         if b'"done": true' not in outcome.result:
             tail = outcome.output_tail.decode("utf-8", "replace").strip()[-1500:]
             raise SandboxUnavailable(f"the grading sandbox does not start on this machine (exit code "
-                                     f"{outcome.returncode}{', ' + outcome.stopped if outcome.stopped else ''}); "
-                                     f"what it printed:\n{tail}")
+                                     f"{outcome.returncode}{', ' + outcome.stopped if outcome.stopped else ''})"
+                                     f"{_advice(tail)}; what it printed:\n{tail}")
 
     def stop_all(self) -> None:
         """Stop every notebook running now (grading was interrupted)."""
