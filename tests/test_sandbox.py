@@ -54,7 +54,7 @@ def test_it_sees_only_what_is_mounted(box, tmp_path):
     canary = tmp_path / "canary.txt"
     canary.write_text("secret")
     paths = [str(ROOT / "notebooks"), str(ROOT / "helpers.py"), str(canary), "/etc/passwd", "/home", "/sys",
-             "/shown/data.txt"]
+             "/usr/local/bin", "/shown/data.txt"]
     home = str(Path.home())
     code = (f"paths = {paths!r}\n"
             "report({'exists': [os.path.exists(p) for p in paths], 'uid': os.getuid(), "
@@ -62,14 +62,15 @@ def test_it_sees_only_what_is_mounted(box, tmp_path):
             "'shown': open('/shown/data.txt').read(), 'root': sorted(os.listdir('/'))})")
     outcome, seen = run(box, code)
     assert outcome.returncode == 0 and outcome.stopped is None
-    assert seen["exists"] == [False] * 6 + [True] and seen["uid"] == sandbox.INSIDE_UID
+    assert seen["exists"] == [False] * 7 + [True] and seen["uid"] == sandbox.INSIDE_UID
     python = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix)}   # the home shows only the way to Python
     assert all(any(Path(home, name) in [q, *q.parents] for q in python) for name in seen["home"])
     assert seen["shown"] == "readable" and "home" not in seen["root"] and "etc" not in seen["root"]
 
 
 def test_mounts_and_the_system_are_read_only(box):
-    code = ("errors = []\nfor path in ('/shown/data.txt', '/shown/new', '/usr/evil', '/evil', sys.executable):\n"
+    code = ("errors = []\nfor path in ('/shown/data.txt', '/shown/new', '/usr/evil', '/usr/local/evil', '/evil',"
+            " sys.executable):\n"
             "    try:\n        open(path, 'a').write('x')\n        errors.append(None)\n"
             "    except OSError as exc:\n        errors.append(exc.errno)\nreport(errors)")
     _, errors = run(box, code)
@@ -115,9 +116,11 @@ def test_it_never_runs_as_host_root_and_cannot_write_sysctls(box):
         while time.monotonic() < deadline and not seen:
             for entry in os.scandir("/proc"):
                 try:
-                    if entry.name.isdigit() and marker.encode() in Path(f"/proc/{entry.name}/cmdline").read_bytes():
-                        seen["uid"] = entry.stat().st_uid
-                except OSError:
+                    argv = Path(f"/proc/{entry.name}/cmdline").read_bytes().split(b"\0")
+                    if entry.name.isdigit() and argv[1:2] == [b"-c"] and marker.encode() in argv[2]:
+                        status = Path(f"/proc/{entry.name}/status").read_text()
+                        seen["uid"] = int(next(l for l in status.splitlines() if l.startswith("Uid:")).split()[1])
+                except (OSError, IndexError):
                     pass
             time.sleep(0.05)
 

@@ -5,9 +5,10 @@ What the sandboxed program gets (:func:`bwrap_argv`):
 * its own user, PID, network, IPC, UTS, mount and cgroup namespaces: it sees
   its own processes only (signals to anything else fail), has no network (not
   even the host's loopback), cannot make user namespaces of its own;
-* a read-only view of the system (``/usr``), of the Python environment (the
-  venv and the Python it was made from) and of the folders the caller names
-  (:class:`Mount`), nothing else: no home, no ``/etc``, no repository;
+* a read-only view of the system (``/usr``, without ``/usr/local``), of the
+  Python environment (the venv and the Python it was made from) and of the
+  folders the caller names (:class:`Mount`), nothing else: no home, no
+  ``/etc``, no repository;
 * a private writable scratch folder ``/tmp`` (and ``/dev/shm``), in memory,
   of a fixed size, discarded when the sandbox ends;
 * a seccomp filter (:func:`seccomp_filter`) that refuses the calls whose memory
@@ -249,8 +250,11 @@ def _task_count(uid: int) -> int:
 
 
 def _system_binds() -> list[str]:
-    """Read-only system folders (merged-/usr machines: /usr, and /lib, /bin... as symlinks into it)."""
+    """Read-only system folders (merged-/usr machines: /usr, and /lib, /bin... as symlinks into it), without
+    /usr/local: what the machine's owner installed there by hand is theirs (an empty folder shows instead)."""
     args = ["--ro-bind", "/usr", "/usr"]
+    if os.path.isdir("/usr/local"):
+        args += ["--tmpfs", "/usr/local"]
     for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
         if os.path.islink(top):
             args += ["--symlink", os.readlink(top), top]
@@ -272,7 +276,7 @@ def bwrap_argv(bwrap: str, mounts, env: dict, limits: Limits, command, *, seccom
         argv += ["--perms", "0777", "--dir", folder]
     for mount in mounts:
         argv += ["--ro-bind", mount.source, mount.dest]
-    argv += ["--remount-ro", "/"]
+    argv += (["--remount-ro", "/usr/local"] if os.path.isdir("/usr/local") else []) + ["--remount-ro", "/"]
     if seccomp_fd is not None:
         argv += ["--seccomp", str(seccomp_fd)]
     argv += ["--clearenv"]
