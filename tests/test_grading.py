@@ -564,3 +564,16 @@ def test_a_stopped_run_still_writes_grades_for_everyone(tmp_path):
     assert [r["student"] for r in rows] == ["ann", "bob", "cat", "dan"]
     assert all(r["points"] == "0" for r in rows) and "grading was interrupted" in out
     assert all(r["feedback"].startswith("not graded: grading was stopped") for r in rows)
+
+
+def test_where_the_sandbox_cannot_start_grading_stops_and_says_what_to_do(tmp_path, capsys, monkeypatch):
+    from teacher.grading import sandbox
+
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
+    (tmp_path / "ann").mkdir()
+    hand_in(tmp_path / "ann")
+    assert grade_main([str(tmp_path), "--notebooks", "03"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot grade in a sandbox here: bubblewrap (bwrap) is not installed: install it "
+                          "(Debian/Ubuntu: sudo apt-get install bubblewrap") and "--no-sandbox" in err
+    assert not (tmp_path / "grades.csv").exists()

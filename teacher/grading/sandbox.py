@@ -394,10 +394,14 @@ class _Watch:
                 self.kill(f"processes: {len(pids)} (limit {limits.processes})")
         if time.monotonic() - self.start > limits.wall:
             self.kill(f"wall time: {limits.wall:g} s")
-        if output_bytes > limits.output:
-            self.kill(f"output: more than {limits.output / 2**20:g} MB written to stdout and stderr")
-        if result_bytes > limits.result:
-            self.kill(f"result: more than {limits.result / 2**20:g} MB sent back")
+        self.streams(output_bytes, result_bytes)
+
+    def streams(self, output_bytes: int, result_bytes: int) -> None:
+        """Stop the run once its output or its result is over the limit (checked after every read)."""
+        if output_bytes > self.limits.output:
+            self.kill(f"output: more than {self.limits.output / 2**20:g} MB written to stdout and stderr")
+        if result_bytes > self.limits.result:
+            self.kill(f"result: more than {self.limits.result / 2**20:g} MB sent back")
 
 
 def _pump(proc, watch: _Watch, out_r: int, res_r: int) -> tuple[bytes, int, bytes]:
@@ -424,11 +428,11 @@ def _pump(proc, watch: _Watch, out_r: int, res_r: int) -> tuple[bytes, int, byte
                 open_fds -= 1
             elif key.fd == res_r:
                 result += data[: limits.result + 1 - len(result)] if len(result) <= limits.result else b""
-                if len(result) > limits.result:
-                    watch.tick(output_bytes, len(result))
+                watch.streams(output_bytes, len(result))
             else:
                 output_bytes += len(data)
                 tail = (tail + data)[-_OUTPUT_TAIL:]
+                watch.streams(output_bytes, len(result))
     selector.close()
     while proc.poll() is None:   # the pipes closed: bwrap exits as soon as its namespace is empty
         if time.monotonic() - watch.start > limits.wall + 5:

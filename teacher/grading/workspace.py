@@ -34,7 +34,8 @@ from pathlib import Path
 from recsys_tutorial import paths
 from teacher.grading import runner as runner_module
 from teacher.grading.runtime import build_runtime, stubs_for
-from teacher.grading.sandbox import RESULT_FD, Limits, Mount, Sandbox, SandboxUnavailable, Unconfined
+from teacher.grading.sandbox import (RESULT_FD, Limits, Mount, Sandbox, SandboxUnavailable, Unconfined,
+                                     check_available)
 from teacher import exercises
 
 __all__ = ["Workspace"]
@@ -116,6 +117,8 @@ class Workspace:
     """
 
     def __init__(self, notebooks, *, sandbox: bool = True, limits: Limits = Limits(), slots: int = 1):
+        if sandbox:
+            check_available()                 # before any work: say at once why the sandbox cannot run here
         self.data = paths.data_dir()
         self.dir = Path(tempfile.mkdtemp(prefix="grading-run-"))
         self.runner = None
