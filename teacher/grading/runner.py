@@ -91,6 +91,8 @@ def encode(value, depth: int = 0):
         return {"number": _number(value)}
     if type(value) in (tuple, list) and depth < _MAX_DEPTH and len(value) <= _MAX_ITEMS:
         return {type(value).__name__: [encode(v, depth + 1) for v in value]}
+    if type(value) in (tuple, list, dict, set, frozenset):   # too large or too deep: no repr of it all
+        return {"opaque": type(value).__name__, "text": f"{len(value)} items"}
     return {"opaque": type(value).__name__, "text": _safe_repr(value)}
 
 
@@ -275,7 +277,7 @@ class _Run:
             record, seen = _call(fn, arrays, scalars)
             records.append(record)
             ran.update(dict.fromkeys(tuple(s) for s in seen))
-        report.update(records=records, ran=[list(r) for r in ran])
+        report.update(records=records, ran=[list(r) for r in ran][:200])
         self.send(report)
 
 

@@ -35,7 +35,7 @@ from recsys_tutorial import paths
 from teacher.grading import runner as runner_module
 from teacher.grading.runtime import build_runtime, stubs_for
 from teacher.grading.sandbox import (RESULT_FD, Limits, Mount, Sandbox, SandboxUnavailable, Unconfined,
-                                     check_available)
+                                     check_available, reachable_by_others)
 from teacher import exercises
 
 __all__ = ["Workspace"]
@@ -124,6 +124,10 @@ class Workspace:
         self.runner = None
         try:
             os.chmod(self.dir, 0o755)
+            if sandbox and os.getuid() == 0 and not reachable_by_others(self.dir):
+                raise SandboxUnavailable(f"the grader's working folder {self.dir} is in a folder other users cannot "
+                                         "enter, and root's sandboxes run as other users: set TMPDIR to one they "
+                                         "can (e.g. TMPDIR=/tmp)")
             self.libs = self._build_runtimes(notebooks)
             self.cache, self.mpl = self.dir / "cache", self.dir / "mpl"
             self._prime()
