@@ -285,7 +285,8 @@ ATTACKS = {
         import glob, json, os
         found = glob.glob("{repo}/notebooks/*.ipynb")
         for top in ("{repo}", "/grading", "/work", "/home", "/root", "/tmp", "/srv", "/opt"):
-            for folder, _, files in os.walk(top):
+            for folder, dirs, files in os.walk(top):
+                dirs[:] = [d for d in dirs if d not in ("site-packages", "lib", "include", "share", "bin")]
                 found += [os.path.join(folder, f) for f in files if f.endswith(".ipynb")]
         for path in found:
             for cell in json.load(open(path))["cells"]:

@@ -302,3 +302,26 @@ def _uid(entry) -> int | None:
         return entry.stat().st_uid
     except OSError:
         return None
+
+
+def test_every_slot_reads_the_parsed_ratings_without_parsing_and_cannot_write_them():
+    """The notebooks' helpers.load_ratings hits the cache the grader filled (3 s saved per notebook), in every
+    slot (as root, each slot is a user of its own), and a hand-in cannot change what the next one reads."""
+    from teacher.grading.notebooks import teacher_notebooks
+    from teacher.grading.workspace import Workspace
+
+    available_or_skip()
+    workspace = Workspace(teacher_notebooks(ROOT / "notebooks", ["03"]), slots=2)
+    cell = ("import glob, helpers\nfrom recsys_tutorial.paths import data_file\n"
+            "def refuse(*args):\n    raise RuntimeError('parsed')\nhelpers.ratings_sheets = refuse\n"
+            "Y, R = helpers.load_ratings(data_file('ex8_movies.xlsx'))\n"
+            "for path in glob.glob('/grading/cache/**/*', recursive=True):\n    try:\n"
+            "        open(path, 'ab').write(b'x')\n        raise SystemExit('wrote ' + path)\n    except OSError:\n"
+            "        pass\nraise SystemExit(f'cache hit {Y.shape} {int(R.sum())}')")
+    try:
+        for slot in (0, 1, 0):
+            outcome = workspace.run("03-cost-function.ipynb", {"steps": [{"cell": 0, "source": cell}]}, slot)
+            done = json.loads(outcome.result.splitlines()[-1])
+            assert done["errors"] == [[0, "SystemExit: cache hit (1682, 943) 100000"]], done
+    finally:
+        workspace.close()

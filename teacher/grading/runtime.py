@@ -116,36 +116,35 @@ def _split(dotted: str) -> tuple[str, str]:
     raise ValueError(f"cannot stub {dotted}: only functions of helpers and recsys_tutorial's modules")
 
 
-def _write(path: Path, text: str) -> None:
-    path.write_text(text, encoding="utf-8")
-    os.chmod(path, 0o644)
-
-
 def build_runtime(dest, stubs: dict) -> Path:
     """Write the sandbox's ``helpers.py`` and ``recsys_tutorial/`` into ``dest`` (made; must not exist).
 
     ``stubs`` maps dotted names (``'helpers.cofi_cost'``,
     ``'recsys_tutorial.observed.ObservedRatings.cost_and_gradients'``) to the
-    message their stub raises. Files are world-readable (the sandbox may run as
-    another user) and compiled to bytecode. Returns ``dest``.
+    message their stub raises. The package is copied whole (its data files
+    too) but for ``research/`` and bytecode caches; files are world-readable
+    (the sandbox may run as another user) and compiled to bytecode. Returns ``dest``.
     """
     root, dest = paths.repository_root(), Path(dest)
     by_file: dict[str, dict] = {}
     for dotted, message in stubs.items():
         module, qualname = _split(dotted)
         by_file.setdefault(module, {})[qualname] = message
-    (dest / "recsys_tutorial").mkdir(parents=True)
-    for folder in (dest, dest / "recsys_tutorial"):
-        os.chmod(folder, 0o755)
-    sources = [root / "helpers.py", *sorted((root / "recsys_tutorial").glob("*.py"))]
-    for source in sources:
-        relative = source.relative_to(root).with_suffix("").as_posix()
-        target = dest / source.relative_to(root)
+    dest.mkdir(parents=True)
+    shutil.copy2(root / "helpers.py", dest / "helpers.py")
+    package = root / "recsys_tutorial"
+
+    def left_out(folder, names):
+        return [n for n in names if n == "__pycache__" or (n == "research" and Path(folder) == package)]
+
+    shutil.copytree(package, dest / "recsys_tutorial", ignore=left_out)
+    for source in [dest / "helpers.py", *sorted((dest / "recsys_tutorial").rglob("*.py"))]:
+        relative = source.relative_to(dest).with_suffix("").as_posix()
         if relative == "recsys_tutorial/exercises":
-            _write(target, EXERCISES_STUB)
-            continue
-        text = source.read_text(encoding="utf-8")
-        _write(target, stub_source(text, by_file.pop(relative, {}), where=str(source.relative_to(root))))
+            source.write_text(EXERCISES_STUB, encoding="utf-8")
+        elif relative in by_file:
+            source.write_text(stub_source(source.read_text(encoding="utf-8"), by_file.pop(relative),
+                                          where=f"{relative}.py"), encoding="utf-8")
     if by_file:
         raise ValueError(f"cannot stub in {', '.join(by_file)}: not a module the sandbox holds")
     compileall.compile_dir(dest, quiet=1, workers=1)

@@ -481,6 +481,10 @@ class Sandbox:
             self.close()
             raise
 
+    def slot_uid(self, slot: int) -> int:
+        """The host uid slot ``slot``'s sandboxes run as."""
+        return self._uids[slot]
+
     def _slot_uids(self) -> list[int]:
         uids, uid = [], SLOT_UID_BASE
         while len(uids) < self.slots:

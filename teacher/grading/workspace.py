@@ -6,10 +6,12 @@
   (:func:`teacher.grading.runtime.build_runtime`: the learner runtime without the
   functions that notebook's exercises ask for);
 * the parsed ratings workbook, so that a notebook's ``helpers.load_ratings``
-  reads it in milliseconds instead of parsing it for 3 s: the grader loads it
-  once per runtime, outside any sandbox and with no student code running, into
-  a cache folder (:mod:`recsys_tutorial.cache`, keyed by content) that every
-  sandbox sees read-only, so no hand-in can write anything the next one reads;
+  reads it in milliseconds instead of parsing it for 3 s: the grader parses it
+  once and stores it for every runtime, outside any sandbox and with no student
+  code running, in a cache folder (:mod:`recsys_tutorial.cache`, keyed by
+  content) that every sandbox sees read-only, so no hand-in can write anything
+  the next one reads (a root grader's slots, being users of their own, each get
+  a copy they own: the cache reads only its user's entries);
 * matplotlib's font list, built the same way (else every notebook rebuilds it);
 * the :class:`~teacher.grading.sandbox.Sandbox` (or, with ``sandbox=False``, the
   unconfined runner for trusted hand-ins) with the data folder, that cache and
@@ -132,6 +134,7 @@ class Workspace:
             self.cache, self.mpl = self.dir / "cache", self.dir / "mpl"
             self._prime()
             self.runner = self._runner(sandbox, limits, slots)
+            self.caches = self._slot_caches(slots)
             self._self_test()
         except BaseException:
             self.close()
@@ -181,11 +184,25 @@ class Workspace:
             return Unconfined(env, limits=limits, slots=slots)
         env = {**_common_env("/grading/lib", "/grading/data", "/grading/cache"), "HOME": "/tmp/home",
                "MPLCONFIGDIR": "/tmp/mpl"}
-        mounts = [Mount(str(self.data), "/grading/data"), Mount(str(self.cache), "/grading/cache"),
-                  Mount(str(runner_file), "/grading/runner.py")]
+        mounts = [Mount(str(self.data), "/grading/data"), Mount(str(runner_file), "/grading/runner.py")]
         mounts += [Mount(str(f), f"/tmp/mpl/{f.name}") for f in sorted(self.mpl.glob("fontlist*.json"))]
         self.command = [sys.executable, "/grading/runner.py", RESULT_FD]
         return Sandbox(env, mounts=mounts, dirs=("/tmp/home", "/tmp/mpl"), limits=limits, slots=slots)
+
+    def _slot_caches(self, slots: int) -> dict:
+        """The parsed-data cache each slot's sandboxes see. The cache reads only entries its user owns, and a
+        root grader's slots are users of their own: each gets a copy it owns. Otherwise the one cache."""
+        if not (self.runner.confined and self.runner.root):
+            return dict.fromkeys(range(slots), self.cache)
+        caches = {}
+        for slot in range(slots):
+            uid, copy = self.runner.slot_uid(slot), self.dir / f"cache-{slot}"
+            shutil.copytree(self.cache, copy, symlinks=True)
+            for folder, _, files in os.walk(copy):
+                for path in [folder, *(os.path.join(folder, name) for name in files)]:
+                    os.lchown(path, uid, uid)
+            caches[slot] = copy
+        return caches
 
     @property
     def confined(self) -> bool:
@@ -196,7 +213,8 @@ class Workspace:
         lib = self.libs[notebook]
         stdin = json.dumps(job, allow_nan=False).encode()
         if self.runner.confined:
-            return self.runner.run(self.command, stdin=stdin, slot=slot, mounts=[Mount(str(lib), "/grading/lib")])
+            mounts = [Mount(str(lib), "/grading/lib"), Mount(str(self.caches[slot]), "/grading/cache")]
+            return self.runner.run(self.command, stdin=stdin, slot=slot, mounts=mounts)
         env = {"PYTHONPATH": str(lib), "MPLCONFIGDIR": str(self.mpl)}
         return self.runner.run(self.command, stdin=stdin, slot=slot, env=env)
 
