@@ -277,7 +277,8 @@ def test_an_ordinary_user_grades_the_hostile_class_the_same(loopback):
         os.chmod(base, 0o755)
         before = checksums(ROOT, folder)
         env = {"PATH": os.environ["PATH"], "HOME": str(home), "TEACHER_SECRET": SECRET_ENV, "LANG": "C.UTF-8",
-               "MOVIE_RECOMMENDER_CACHE": str(home / "cache")}
+               "MOVIE_RECOMMENDER_CACHE": str(home / "cache"),
+               **{k: os.environ[k] for k in ("MOVIELENS_DATA",) if k in os.environ}}
         rows, stdout, path = make_grade(folder, env=env, prefix=_user_prefix(name, home, view))
         time.sleep(4)
         check_points(rows, students)
