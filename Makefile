@@ -5,7 +5,7 @@
 # For teachers:
 #   make student [HINTS=0] [FORCE=1] [STUDENT_DIR=dir]  - the student copy of notebooks/
 #   make handout [NOTEBOOKS="03 05"] [HINTS=0] [HANDOUT_DIR=dir]  - a folder and a zip to hand out
-#   make grade SUBMISSIONS=dir                          - grade a class: writes dir/grades.csv
+#   make grade SUBMISSIONS=dir [NOTEBOOKS="03"]         - grade a class: writes dir/grades.csv
 #   make html [HTML_DIR=dir]                            - the reading copy: the notebooks as accessible web pages
 # Windows / no make: see README.md for the equivalent commands.
 
@@ -136,10 +136,13 @@ handout: $(STAMP)
 	  $(if $(filter command environment,$(origin NOTEBOOKS)),$(NOTEBOOKS))
 
 # Grade a class: SUBMISSIONS holds one folder per student with their notebooks under their
-# original names. Writes $(SUBMISSIONS)/grades.csv. GRADE_ARGS: e.g. --jobs 4 --timeout 60 --seed 1.
-grade: $(STAMP)
-	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder-with-one-folder-per-student"; exit 2; }
-	$(BIN)/python -m teacher.grading $(SUBMISSIONS) $(GRADE_ARGS)
+# original names. Writes $(SUBMISSIONS)/grades.csv. Each hand-in runs in a bubblewrap sandbox
+# (Linux: apt-get install bubblewrap). NOTEBOOKS="03 05" grades only those assignments.
+# GRADE_ARGS: e.g. --jobs 4 --timeout 120 --seed 1 (.venv/bin/python -m teacher.grading --help).
+GRADE_NOTEBOOKS = $(if $(filter command line environment environment override,$(origin NOTEBOOKS)),--notebooks $(NOTEBOOKS))
+grade: data
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder-with-one-folder-per-student [NOTEBOOKS=\"03 05\"]"; exit 2; }
+	$(BIN)/python -m teacher.grading $(SUBMISSIONS) $(GRADE_NOTEBOOKS) $(GRADE_ARGS)
 
 # The reading copy, for a course site or a learning management system: the notebooks as accessible static
 # HTML with the outputs they were saved with (teacher/reading_copy/), one page each plus index.html. It

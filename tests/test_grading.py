@@ -1,10 +1,7 @@
-"""Tests of the grader (grading/): a made-up class graded end to end with `make grade`, and its parts.
-
-The class (grading.sample_class) has one student per case: a correct
-submission of every notebook, each kind of wrong answer, an unsolved stub, a
-rewritten check cell, a monkeypatched checker and helper, an infinite loop,
-a syntax error and a crashing process. Each must get exactly the points a
-teacher would give; one student's trouble must cost nobody else anything.
+"""Tests of the grader's parts (teacher/grading/): reading notebooks and hand-ins, the run plan, the student's
+code a check runs, the runner's wire format and report, the runtime without the answers, feedback, grades.csv
+and the command line. The sandbox itself: test_sandbox.py; a hostile class graded end to end:
+test_grading_hostile.py.
 """
 
 from __future__ import annotations
@@ -12,133 +9,252 @@ from __future__ import annotations
 import csv
 import json
 import math
-import shutil
+import os
+import re
+import signal
+import stat
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import nbformat
 import numpy as np
 import pytest
 
-from teacher import sample_class
-from teacher.grading import _child, classroom, codec, grader
-from teacher.grading.notebooks import ExerciseSpec, answer_cells, checker_call, defined_functions, teacher_exercises
+from teacher import exercises, sample_class
+from teacher.grading import classroom, grader, notebooks, runner, runtime
+from teacher.grading.__main__ import main as grade_main
+from teacher.grading.notebooks import Cell, ExerciseSpec, HandInError
 
 ROOT = Path(__file__).resolve().parents[1]
-SPECS = teacher_exercises(ROOT / "notebooks")
-BY_NOTEBOOK = {s.notebook: s for s in SPECS}
-NB03, NB05 = "03-cost-function.ipynb", "05-mean-normalisation.ipynb"
-NB06, NB07 = "06-training.ipynb", "07-recommending.ipynb"
-TIMEOUT = 8  # seconds per student notebook in these tests (a normal one takes about 1 s)
-
-# student -> ({notebook: case}, {notebook: (points, words in the feedback)})
-CLASS = {
-    "ada_correct": ({s.notebook: "correct" for s in SPECS}, {s.notebook: (s.points, "PASSED") for s in SPECS}),
-    "ben_wrong": ({NB03: "wrong"}, {NB03: (0, "forgot the mask R")}),
-    "cat_unsolved": ({NB03: "unsolved"}, {NB03: (0, "not implemented yet")}),
-    "dan_reference": ({NB03: "reference"}, {NB03: (0, "not done: calls helpers.cofi_cost")}),
-    "eve_loop": ({NB03: "loop"}, {NB03: (1, "the values are right, but it uses a for loop")}),
-    "fay_warning": ({NB05: "warning"}, {NB05: (1, "RuntimeWarning")}),
-    "gus_patched_helpers": ({NB05: "patched_helpers"}, {NB05: (0, "count the unrated entries as zeros")}),
-    "hal_tampered_check": ({NB03: "tampered_check"}, {NB03: (0, "forgot the mask R")}),
-    "ivy_patched_checker": ({NB03: "patched_checker"}, {NB03: (0, "forgot the mask R")}),
-    "jon_infinite_loop": ({NB03: "infinite_loop", NB05: "correct"},
-                          {NB03: (0, f"did not finish within {TIMEOUT} s"), NB05: (2, "PASSED")}),
-    "kim_syntax_error": ({NB03: "syntax_error"}, {NB03: (0, "syntax error (line 3")}),
-    "lea_crash": ({NB03: "crash"}, {NB03: (0, "crashed (exit code 3)")}),
-    "max_hard_coded": ({NB07: "hard_coded"}, {NB07: (0, "")}),  # a list copied from a FAILED message
-    "nia_reference": ({NB06: "reference"}, {NB06: (0, "not done: calls helpers.gradient_descent")}),
-    "oli_wrong": ({NB06: "wrong", NB07: "wrong"}, {NB06: (0, "sequential update"), NB07: (0, "as text")}),
-}
+TEACHER = notebooks.teacher_notebooks(ROOT / "notebooks")
+BY_NAME = {nb.name: nb for nb in TEACHER}
+NB03, NB05, NB06 = "03-cost-function.ipynb", "05-mean-normalisation.ipynb", "06-training.ipynb"
+T03 = BY_NAME[NB03]
+SPEC03 = T03.specs[0]
 
 
-@pytest.fixture(scope="module")
-def graded_class(tmp_path_factory):
-    """The class above, graded by `make grade` into grades.csv: {(student, notebook): row}."""
-    if shutil.which("make") is None:
-        pytest.skip("GNU make is not installed")
-    folder = tmp_path_factory.mktemp("class")
-    sample_class.make_class(folder, {student: cases for student, (cases, _) in CLASS.items()})
-    (folder / ".hidden").mkdir()
-    (folder / "notes.txt").write_text("not a student")
-    cmd = ["make", "-s", "-o", f"{sys.prefix}/.installed-stamp", "grade", f"VENV={sys.prefix}",
-           f"SUBMISSIONS={folder}", f"GRADE_ARGS=--jobs 2 --timeout {TIMEOUT} --seed 11"]
-    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout + result.stderr
-    with open(folder / "grades.csv", newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    return {(r["student"], r["notebook"]): r for r in rows}, result.stdout, folder
+def hand_in(tmp_path, cases=None, name=NB03, edit=None, bodies=None) -> Path:
+    """A student copy of ``name`` answered as ``cases`` (default: correct), optionally edited, written to tmp_path."""
+    specs = BY_NAME[name].specs
+    nb = sample_class.submission(ROOT / "notebooks" / name, cases or {s.function: "correct" for s in specs},
+                                 specs, bodies=bodies)
+    if edit:
+        edit(nb)
+    path = tmp_path / name
+    nbformat.write(nb, path)
+    return path
 
 
-@pytest.mark.slow
-def test_every_case_gets_the_points_a_teacher_would_give(graded_class):
-    rows, _, _ = graded_class
-    assert len(rows) == len(CLASS) * len(SPECS), "one row per student and exercise, no more"
-    for student, (_, expected) in CLASS.items():
-        for spec in SPECS:
-            row = rows[(student, spec.notebook)]
-            points, words = expected.get(spec.notebook, (0, f"not handed in: no {spec.notebook}"))
-            assert float(row["points"]) == points, f"{student} {spec.notebook}: {row}"
-            assert float(row["max_points"]) == spec.points and row["exercise"] == spec.exercise
-            assert words in row["feedback"], f"{student} {spec.notebook}: {row['feedback']!r}"
+def cells_of(nb) -> list[dict]:
+    return json.loads(nbformat.writes(nb))["cells"]
 
 
-@pytest.mark.slow
-def test_grades_csv_and_summary(graded_class):
-    rows, stdout, folder = graded_class
-    header = (folder / "grades.csv").read_text(encoding="utf-8").splitlines()[0]
-    assert header == "student,notebook,exercise,points,max_points,feedback"
-    total = sum(s.points for s in SPECS)
-    assert f"ada_correct              {total:g} / {total:g}" in stdout
-    assert "seed 11" in stdout and ".hidden" not in stdout and "notes.txt" not in stdout
+# ---------------------------------------------------------------- the teacher's notebooks
 
 
 def test_teacher_exercises_come_from_the_notebooks():
-    assert [(s.notebook, s.function, s.checker) for s in SPECS[:3]] == [
-        (NB03, "my_cofi_cost", "check_cofi_cost"),
-        ("04-gradient-checking.ipynb", "my_cofi_gradients", "check_cofi_gradients"),
-        (NB05, "my_normalize_ratings", "check_normalize_ratings")]
-    assert all(s.points == 2 and s.exercise == s.function for s in SPECS)
+    specs = notebooks.teacher_exercises(ROOT / "notebooks")
+    assert [(s.notebook, s.function, s.checker, s.check_id) for s in specs[:2]] == [
+        (NB03, "my_cofi_cost", "check_cofi_cost", "check_my_cofi_cost"),
+        ("04-gradient-checking.ipynb", "my_cofi_gradients", "check_cofi_gradients", "check_my_cofi_gradients")]
+    assert [nb.name[:2] for nb in TEACHER] == ["03", "04", "05", "06", "07"]
+    assert all(s.points == 2 and s.exercise == s.function for s in specs)
+    assert T03.fixed == {"check_my_cofi_cost": "exercises.check_cofi_cost(my_cofi_cost);"}
 
 
-def test_teacher_exercises_refuse_a_check_cell_without_a_checker(tmp_path):
+def test_teacher_notebooks_selects_by_number_or_name():
+    assert [n.name for n in notebooks.teacher_notebooks(ROOT / "notebooks", ["05", NB03])] == [NB03, NB05]
+    with pytest.raises(ValueError, match=r"notebook '01' has no graded exercise .*\(graded: 03, 04, 05, 06, 07\)"):
+        notebooks.teacher_notebooks(ROOT / "notebooks", ["01"])
+
+
+def test_teacher_notebook_refuses_a_check_cell_without_a_checker(tmp_path):
     nb = nbformat.read(ROOT / "notebooks" / NB03, as_version=4)
     check = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade"))
     check.source = "assert my_cofi_cost(1, 2, 3, 4) == 5"
     nbformat.write(nb, tmp_path / NB03)
     with pytest.raises(ValueError, match="must call a checker of exercises.py"):
-        teacher_exercises(tmp_path)
-
-
-def test_answer_cells_by_grade_id_else_by_definition():
-    spec = BY_NOTEBOOK[NB03]
-    nb = sample_class.submission(ROOT / "notebooks" / NB03, {spec.function: "correct"}, [spec])
-    (source,) = answer_cells(nb, spec)
-    assert "def my_cofi_cost" in source and "np.sum" in source
-    for cell in nb.cells:
-        cell.metadata.pop("nbgrader", None)  # a student who copied the cell into a new one
-    assert answer_cells(nb, spec) == [source]
-    nb.cells = [c for c in nb.cells if "def my_cofi_cost" not in c.source]
-    assert answer_cells(nb, spec) == []
+        notebooks.teacher_exercises(tmp_path)
 
 
 def test_checker_call_and_defined_functions():
-    assert checker_call("exercises.check_top_n(my_top_n);") == ("check_top_n", "my_top_n")
-    assert checker_call("print('PASSED')") is None and checker_call("def (") is None
-    assert defined_functions("%time x = 1\ndef f():\n    pass\nclass C:\n    def g(self): pass") == {"f"}
+    assert notebooks.checker_call("exercises.check_top_n(my_top_n);") == ("check_top_n", "my_top_n")
+    assert notebooks.checker_call("print('PASSED')") is None and notebooks.checker_call("def (") is None
+    assert notebooks.defined_functions("%time x = 1\ndef f():\n    pass\nclass C:\n    def g(self): pass") == {"f"}
+    assert notebooks.defined_functions("x = " + "1 + " * 100_000 + "1") == set()   # too deep: no crash
+    assert notebooks.strip_magics("%matplotlib inline\nx = 1\n    !ls\n") == "pass\nx = 1\n    pass\n"
 
 
-def test_student_seed_differs_per_student_notebook_and_run():
-    seeds = {grader.student_seed(run, s, nb) for run in (1, 2) for s in ("ada", "ben") for nb in (NB03, NB05)}
-    assert len(seeds) == 8 and grader.student_seed(1, "ada", NB03) == grader.student_seed(1, "ada", NB03)
+# ---------------------------------------------------------------- reading a hand-in
+
+
+def test_read_hand_in_gives_the_cells(tmp_path):
+    cells = notebooks.read_hand_in(hand_in(tmp_path))
+    assert [c["cell_type"] for c in cells][:2] == ["markdown", "code"]
+    assert any("def my_cofi_cost" in c["source"] for c in cells)
+
+
+def test_read_hand_in_refuses_links_and_special_files(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-LINE")
+    (tmp_path / "link.ipynb").symlink_to(secret)
+    with pytest.raises(HandInError, match="symbolic link") as info:
+        notebooks.read_hand_in(tmp_path / "link.ipynb")
+    assert "TOP-SECRET" not in str(info.value)
+    os.mkfifo(tmp_path / "fifo.ipynb")      # reading it would block for ever
+    with pytest.raises(HandInError, match="not a regular file"):
+        notebooks.read_hand_in(tmp_path / "fifo.ipynb")
+    with pytest.raises(HandInError, match="not handed in"):
+        notebooks.read_hand_in(tmp_path / "missing.ipynb")
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"TOP-SECRET-LINE is not JSON", "not valid JSON (line 1, column 1)"),
+    (b"\xff\xfe TOP-SECRET-LINE", "not UTF-8"),
+    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    (b'{"cells": "TOP-SECRET-LINE"}', "no list of cells"),
+    (b'{"cells": ["TOP-SECRET-LINE"]}', "a cell without a cell_type"),
+    (b'{"cells": [{"cell_type": "code", "source": 5}]}', "neither text nor a list of lines"),
+])
+def test_read_hand_in_refuses_what_is_not_a_notebook_without_quoting_it(tmp_path, content, words):
+    path = tmp_path / NB03
+    path.write_bytes(content)
+    with pytest.raises(HandInError, match=re.escape(words)) as info:
+        notebooks.read_hand_in(path)
+    assert "TOP-SECRET" not in str(info.value)
+
+
+def test_read_hand_in_limits(tmp_path, monkeypatch):
+    path = hand_in(tmp_path)
+    monkeypatch.setattr(notebooks, "MAX_NOTEBOOK_BYTES", 1000)
+    with pytest.raises(HandInError, match="at most 1,000 are read"):
+        notebooks.read_hand_in(path)
+    monkeypatch.undo()
+    monkeypatch.setattr(notebooks, "MAX_CELLS", 10)
+    with pytest.raises(HandInError, match="at most 10 are graded"):
+        notebooks.read_hand_in(path)
+    monkeypatch.undo()
+    monkeypatch.setattr(notebooks, "MAX_CODE_CHARS", 100)
+    with pytest.raises(HandInError, match="characters of code; at most 100"):
+        notebooks.read_hand_in(path)
+
+
+def test_metadata_that_is_not_nbgraders_counts_as_none(tmp_path):
+    nb = json.loads(hand_in(tmp_path).read_text())
+    nb["cells"][1]["metadata"]["nbgrader"] = "zz"
+    nb["cells"][2]["metadata"] = ["not", "a", "dict"]
+    (tmp_path / "odd.ipynb").write_text(json.dumps(nb))
+    cells = notebooks.read_hand_in(tmp_path / "odd.ipynb")
+    assert cells[1]["metadata"] == cells[2]["metadata"] == {"nbgrader": {}}
+
+
+# ---------------------------------------------------------------- the run plan
+
+
+def steps_of(plan):
+    return [("check", s.function) if isinstance(s, ExerciseSpec) else (s.label, s.student) for s in plan.steps]
+
+
+def test_run_plan_runs_the_students_cells_and_the_teachers_check(tmp_path):
+    def edit(nb):   # a tampered check cell, and a new cell of the student's
+        check = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade"))
+        check.source = "print('PASSED: my_cofi_cost is right')"
+        nb.cells.insert(3, nbformat.v4.new_code_cell("mine = 1"))
+    plan = notebooks.run_plan(T03, notebooks.read_hand_in(hand_in(tmp_path, edit=edit)))
+    steps = steps_of(plan)
+    assert steps.count(("check", "my_cofi_cost")) == 1
+    assert steps[steps.index(("check", "my_cofi_cost")) - 1] == ("cell 17", True)   # the answer cell, shifted by 1
+    assert ("cell 4", True) in steps and ("cell 2", False) in steps      # the student's new cell; the teacher's
+    assert not any("PASSED" in c.source for c in plan.cells)
+
+
+@pytest.mark.parametrize("how", ["delete", "markdown", "strip_metadata"])
+def test_a_deleted_check_cell_comes_back_after_its_solution_cell(tmp_path, how):
+    def edit(nb):
+        k = next(k for k, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade"))
+        if how == "delete":
+            del nb.cells[k]
+        elif how == "markdown":
+            nb.cells[k] = nbformat.v4.new_markdown_cell("gone", metadata=nb.cells[k].metadata)
+        else:
+            nb.cells[k].metadata = {}
+            nb.cells[k].source = "pass"
+    plan = notebooks.run_plan(T03, notebooks.read_hand_in(hand_in(tmp_path, edit=edit)))
+    steps = steps_of(plan)
+    assert steps.count(("check", "my_cofi_cost")) == 1
+    assert steps[steps.index(("check", "my_cofi_cost")) - 1] == ("cell 16", True)
+
+
+def test_a_copied_check_cell_runs_once_and_locked_cells_are_restored(tmp_path):
+    teacher = notebooks.TeacherNotebook(
+        "x.ipynb", T03.specs, {"check_my_cofi_cost": T03.fixed["check_my_cofi_cost"], "locked": "setup = 1"},
+        ("locked", "my_cofi_cost", "check_my_cofi_cost"), frozenset())
+    meta = {"locked": {"nbgrader": {"grade_id": "locked", "locked": True}},
+            "answer": {"nbgrader": {"grade_id": "my_cofi_cost", "solution": True}},
+            "check": {"nbgrader": {"grade_id": "check_my_cofi_cost", "grade": True}}}
+    def cell(source, kind):
+        return {"cell_type": "code", "source": source, "metadata": meta.get(kind, {})}
+    plan = notebooks.run_plan(teacher, [cell("setup = 666", "locked"), cell("def my_cofi_cost(): pass", "answer"),
+                                        cell("print('PASSED')", "check"), cell("print('PASSED')", "check")])
+    assert [c.source for c in plan.cells] == ["setup = 1", "def my_cofi_cost(): pass"]
+    assert steps_of(plan)[-1] == ("check", "my_cofi_cost") and len(plan.steps) == 3
+    plan = notebooks.run_plan(teacher, [cell("def my_cofi_cost(): pass", "answer")])   # locked cell deleted
+    assert [(c.source, c.student) for c in plan.cells] == [("def my_cofi_cost(): pass", True), ("setup = 1", False)]
+
+
+# ---------------------------------------------------------------- the student's code a check runs
+
+
+def plan_of(*sources, student=True):
+    plan = notebooks.Plan([Cell(s, f"cell {k + 1}", student) for k, s in enumerate(sources)])
+    plan.steps.append(SPEC03)
+    return plan
+
+
+def test_student_code_ran_follows_helpers_through_earlier_cells():
+    plan = plan_of("def a(x):\n    return [v for v in x]\n\nunused = lambda: [1 for _ in ()]",
+                   "b = a\ndef c(x):\n    return b(x)",
+                   "import numpy as np\ndef my_cofi_cost(X, Theta, Y, R, lambda_=0.0):\n    return np.sum(c(X))")
+    main, helpers = notebooks.student_code_ran(plan, 3, "my_cofi_cost")
+    assert main.startswith("def my_cofi_cost") and "np.sum(c(X))" in main
+    assert [(name, label) for name, label, _ in helpers] == [("c", "cell 2"), ("a", "cell 1")]
+    assert grader.loop_rule("check_cofi_cost", "my_cofi_cost", helpers) == (
+        "the values are right, but my_cofi_cost calls a (cell 1), which uses a list comprehension (line 2); "
+        "the exercise asks for matrix operations only, no Python loops (whole-array NumPy expressions)")
+    assert grader.loop_rule("check_gradient_step", "my_gradient_step", helpers) == ""   # 06 allows loops
+
+
+def test_student_code_ran_ignores_the_teachers_cells_and_later_definitions():
+    plan = notebooks.Plan([Cell("def helper(x):\n    for v in x:\n        pass", "cell 1", False),
+                           Cell("def my_cofi_cost(X):\n    return helper(X)", "cell 2", True), SPEC03,
+                           Cell("def my_cofi_cost(X):\n    for v in X:\n        pass", "cell 3", True)])
+    main, helpers = notebooks.student_code_ran(plan, 2, "my_cofi_cost")
+    assert main == "def my_cofi_cost(X):\n    return helper(X)" and helpers == []
+
+
+def test_student_code_ran_adds_what_the_runner_saw_running():
+    plan = plan_of("def hidden(x):\n    while x:\n        x -= 1\n    return x",
+                   "def my_cofi_cost(X):\n    return globals()['hid' + 'den'](X)")
+    _, helpers = notebooks.student_code_ran(plan, 2, "my_cofi_cost", ran=[[0, 1, "hidden"], [9, 1, "x"], [1, 1, "y"]])
+    assert [(n, label) for n, label, _ in helpers] == [("hidden", "cell 1")]
+    plan = plan_of("exec('def my_cofi_cost(X): ...')", "def made(X):\n    return [x for x in X]\nmy_cofi_cost = made")
+    assert notebooks.student_code_ran(plan, 2, "my_cofi_cost")[0].startswith("def made")       # an alias
+    plan = plan_of("f = [lambda X: [x for x in X]]\nmy_cofi_cost = f[0]")
+    assert notebooks.student_code_ran(plan, 1, "my_cofi_cost")[0] is None
+    assert notebooks.student_code_ran(plan, 1, "my_cofi_cost", defined=[0, 1])[0] == plan.steps[0].source.splitlines()[0]
+
+
+# ---------------------------------------------------------------- the runner's wire format and report
 
 
 @pytest.mark.parametrize("value", [np.arange(6.0).reshape(2, 3), np.array([np.nan, np.inf, -np.inf]),
                                    np.array([True, False]), np.arange(3, dtype=np.int32), np.float64(2.5),
                                    (np.ones(2), [1, 2.5]), None, "text", 7, 2.0, float("nan")])
-def test_codec_round_trip(value):
-    back = codec.decode(json.loads(json.dumps(codec.encode(value))))
+def test_wire_round_trip(value):
+    back = runner.decode(json.loads(json.dumps(runner.encode(value), allow_nan=False)))
     assert type(back) is type(value)
     if isinstance(value, np.ndarray):
         assert back.dtype == value.dtype and np.array_equal(back, value, equal_nan=True)
@@ -148,69 +264,316 @@ def test_codec_round_trip(value):
         assert back == value
 
 
-def test_codec_keeps_untrusted_values_inert():
-    back = codec.decode(codec.encode({"a": 1}))
-    assert isinstance(back, codec.Opaque) and type(back).__name__ == "dict"
-    assert type(codec.decode(codec.encode(np.zeros(codec.MAX_ELEMENTS + 1)))).__name__ == "ndarray"
-    forged = {"array": [1, 2], "dtype": "O", "shape": [2]}
-    assert isinstance(codec.decode(forged), codec.Opaque)
-    assert isinstance(codec.decode({"array": [1, 2], "dtype": "<f8", "shape": [3]}), codec.Opaque)
+def test_wire_keeps_untrusted_values_inert():
+    class Liar(float):
+        def __eq__(self, other):
+            return True
+    back = runner.decode(runner.encode(Liar(0.0)))
+    assert isinstance(back, runner.Opaque) and type(back).__name__ == "Liar"
+    assert type(runner.decode(runner.encode(np.zeros(runner.MAX_ELEMENTS + 1)))).__name__ == "ndarray"
+    sub = runner.decode(runner.encode(np.ones(3).view(np.matrix)))
+    assert type(sub) is np.ndarray and sub.tolist() == [[1.0, 1.0, 1.0]]
+    for forged in ({"array": [1, 2], "dtype": "O", "shape": [2]}, {"array": [1, 2], "dtype": "<f8", "shape": [3]},
+                   {"array": ["x"], "dtype": "<f8", "shape": [1]}, {"array": [1], "dtype": "<i8", "shape": [-1]},
+                   {"array": [1.5], "dtype": "<i8", "shape": [1]}, {"int": "7"}, {"number": {"float": "1e999"}},
+                   {"tuple": "abc"}, {"list": [{}] * 2000}, "not a dict", {"plain": [1]}, {"a": 1, "b": 2, "c": 3,
+                   "d": 4, "e": 5}, {"list": [{"list": [{"list": [{"list": [{"int": 1}]}]}]}]}):
+        assert isinstance(runner.decode(forged), (runner.Opaque, list)), forged
+    assert isinstance(runner.decode({"list": [{"list": [{"list": [{"list": [{"int": 1}]}]}]}]})[0][0][0][0],
+                      runner.Opaque)
 
 
-def test_run_answers_time_out_and_crash():
-    result, why = grader.run_answers(["x = 1"], [], timeout=20)
-    assert why is None and result == {"cell_problems": [], "exercises": []}
-    result, why = grader.run_answers(["while True:\n    pass"], [], timeout=2)
-    assert result is None and "did not finish within 2 s" in why
-    result, why = grader.run_answers(["import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)"], [], timeout=20)
-    assert result is None and "crashed (killed by SIGSEGV)" in why
+def report(*entries) -> bytes:
+    return b"".join(json.dumps(e).encode() + b"\n" for e in entries)
 
 
-def test_grade_notebook_without_a_usable_answer(tmp_path):
-    spec = BY_NOTEBOOK[NB03]
-    (tmp_path / NB03).write_text("{not json")
-    (row,) = grader.grade_notebook("zoe", tmp_path / NB03, [spec], run_seed=1)
-    assert row.points == 0 and "cannot read" in row.feedback
-    (row,) = grader.grade_notebook("zoe", tmp_path / "missing.ipynb", [spec], run_seed=1)
-    assert "not handed in" in row.feedback
-    nb = sample_class.submission(ROOT / "notebooks" / NB03, {}, [spec])
-    for cell in nb.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == spec.exercise:
-            cell.source = "def other():\n    pass\nundefined_name"
-    nbformat.write(nb, tmp_path / NB03)
-    (row,) = grader.grade_notebook("zoe", tmp_path / NB03, [spec], run_seed=1, timeout=30)
-    assert row.points == 0
-    assert "my_cofi_cost is not defined; answer cell 1 raised NameError" in row.feedback, row.feedback
+RECORD = {"ok": True, "out": {"number": 1.0}, "error": None, "warnings": [], "after": []}
 
 
-def test_points_for_each_verdict():
+def test_parse_report_reads_what_the_runner_writes():
+    data = report({"check": 0, "errors": [], "records": [RECORD], "ran": [[0, 1, "f"]]},
+                  {"check": 1, "errors": [[2, "NameError: x"]], "missing": "f is not defined"},
+                  {"done": True, "errors": []})
+    checks, done = grader.parse_report(data, 2, 3, finished=True)
+    assert set(checks) == {0, 1} and done == {"done": True, "errors": []}
+    checks, done = grader.parse_report(data[:-5], 2, 3, finished=False)   # stopped while writing the last line
+    assert set(checks) == {0, 1} and done is None
+
+
+@pytest.mark.parametrize("data, words", [
+    (report({"check": 0, "records": [], "ran": []}, {"check": 0, "records": [], "ran": []}), "twice"),
+    (report({"check": 5, "records": [], "ran": []}), "not asked for"),
+    (report({"done": True}, {"check": 0, "records": [], "ran": []}), "after the final one"),
+    (b"not json\n", "not JSON"),
+    (report({"check": 0, "records": [], "ran": []})[:-3], "middle of a line"),
+    (report({"check": 0, "records": [], "ran": [], "extra": 1}), "unknown fields"),
+    (report({"check": 0, "records": [], "ran": [[99, 1, "f"]]}), "functions that ran"),
+    (report({"check": 0, "missing": "x" * 5000}), "missing-function"),
+    (report({"done": "yes"}), "final report"),
+    (report([1, 2]), "not an object"),
+])
+def test_parse_report_refuses_anything_else(data, words):
+    with pytest.raises(grader.ReportError, match=re.escape(words)):
+        grader.parse_report(data, 1, 2, finished=True)
+
+
+def test_records_must_match_the_planned_calls():
+    calls = [([np.zeros(2), np.ones(2)], (0.5,))]
+    good = {**RECORD, "after": [runner.encode(np.zeros(2)), runner.encode(np.ones(2))]}
+    assert grader._valid_records([good], calls)
+    for bad in ([], [good, good], [{**good, "after": []}], [{**good, "ok": "yes"}], [{**good, "warnings": [["a"]]}],
+                [{**good, "extra": 1}], [{**good, "error": 5}], ["record"]):
+        assert not grader._valid_records(bad, calls)
+
+
+# ---------------------------------------------------------------- the runtime without the answers
+
+
+def test_stub_source_replaces_only_the_bodies():
+    source = ('import x\n\n\n@decorator\ndef f(a, b=1):\n    """Doc."""\n    return a + b  # the answer\n\n\n'
+              'class C:\n    def m(self):\n        return 42\n\n    def n(self):\n        return 1\n')
+    stubbed = runtime.stub_source(source, {"f": "f: no", "C.m": "C.m: no"})
+    assert stubbed == ('import x\n\n\n@decorator\ndef f(a, b=1):\n    raise RuntimeError(\'f: no\')\n\n\n'
+                       "class C:\n    def m(self):\n        raise RuntimeError('C.m: no')\n\n"
+                       "    def n(self):\n        return 1\n")
+    with pytest.raises(ValueError, match="no function g to stub"):
+        runtime.stub_source(source, {"g": "no"})
+    with pytest.raises(ValueError, match="starts on its def line"):
+        runtime.stub_source("def f(): return 1\n", {"f": "no"})
+
+
+def test_build_runtime_holds_no_answer_and_no_checker(tmp_path):
+    forbidden = exercises.EXERCISES["check_cofi_cost"].forbidden
+    lib = runtime.build_runtime(tmp_path / "lib", runtime.stubs_for(forbidden, ["my_cofi_cost"]))
+    files = sorted(p.relative_to(lib).as_posix() for p in lib.rglob("*.py"))
+    assert "helpers.py" in files and not any("research" in f for f in files)
+    assert (lib / "recsys_tutorial" / "exercises.py").read_text() == runtime.EXERCISES_STUB
+    helpers_text = (lib / "helpers.py").read_text()
+    assert "E = np.where(R, X @ Theta.T - Y, 0.0)" not in helpers_text     # the formula of the cost
+    assert "def load_ratings(path)" in helpers_text and "ratings_sheets(p)" in helpers_text
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o644 for p in lib.rglob("*.py"))
+    code = ("import helpers, recsys_tutorial.exercises as ex\n"
+            "for call in (lambda: helpers.cofi_cost(1, 2, 3, 4), lambda: ex.EXERCISES):\n"
+            "    try:\n        call()\n    except (RuntimeError, AttributeError) as e:\n        print(e)\n")
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(lib)}, cwd=tmp_path,
+                         capture_output=True, text=True, check=True).stdout.splitlines()
+    assert out == ["helpers.cofi_cost is not available while the grader runs this notebook: it computes what the "
+                   "exercise asks you to write (my_cofi_cost()), so your code must compute it itself",
+                   "exercises.EXERCISES is not available while the grader runs this notebook: the grader checks your "
+                   "answers itself, on test problems of its own"]
+
+
+def test_every_function_the_sandbox_withholds_exists(tmp_path):
+    """A renamed function in helpers or observed must fail here, not be silently left in the sandbox."""
+    names = [n for ex in exercises.EXERCISES.values() for n in ex.forbidden]
+    lib = runtime.build_runtime(tmp_path / "lib", runtime.stubs_for(names, ["f"]))
+    for name in names + [n for values in runtime.RESTS_ON.values() for n in values]:
+        assert f"raise RuntimeError('{name} is not available" in (
+            (lib / "helpers.py").read_text() + (lib / "recsys_tutorial" / "observed.py").read_text()), name
+    with pytest.raises(ValueError, match="only functions of helpers and recsys_tutorial"):
+        runtime.build_runtime(tmp_path / "other", {"numpy.sum": "no"})
+
+
+# ---------------------------------------------------------------- feedback, seeds, grades.csv
+
+
+def test_points_and_feedback_for_each_verdict():
     spec = ExerciseSpec(NB03, "my_cofi_cost", "my_cofi_cost", "check_cofi_cost", 2.0)
-    verdict = type("V", (), {"status": "rule", "message": "the values are right, but x"})
-    assert grader._points_and_feedback(spec, verdict) == (1.0, "the values are right, but x (right values, "
-                                                                "a rule broken: 1 of 2 points)")
-    verdict.status = "not_done"
-    assert grader._points_and_feedback(spec, verdict)[0] == 0
+    V = exercises.Verdict
+    assert grader._feedback(spec, V("passed", "f", "is right"), "") == (2.0, "PASSED: f is right")
+    assert grader._feedback(spec, V("passed", "f", "is right"), "loops") == (
+        1.0, "FAILED: f: loops (right values, a rule broken: 1 of 2 points)")
+    assert grader._feedback(spec, V("failed", "f", "wrong"), "") == (0.0, f"FAILED: f: wrong {grader.NEW_PROBLEMS}")
+    assert grader._feedback(spec, V("not_done", "f", "calls it"), "")[0] == 0
 
 
-def test_students_in_and_write_grades(tmp_path):
-    for name in ("bob", "ann", ".git", "_skip"):
+def test_student_seed_differs_per_student_notebook_and_run():
+    seeds = {grader.student_seed(run, s, nb) for run in (1, 2) for s in ("ada", "ben") for nb in (NB03, NB05)}
+    assert len(seeds) == 8 and grader.student_seed(1, "ada", NB03) == grader.student_seed(1, "ada", NB03)
+
+
+@pytest.mark.parametrize("value, safe", [("=1+2", "'=1+2"), ("+cmd", "'+cmd"), ("-2", "'-2"), ("@SUM(A1)", "'@SUM(A1)"),
+                                         ("\t=x", "' =x"), ("a\nb\x00c", "a b c"), ("ok", "ok"), ("x" * 3000, "x" * 2000)])
+def test_cell_text_is_safe_in_a_spreadsheet(value, safe):
+    assert classroom.cell_text(value) == safe
+
+
+INFO = classroom.RunInfo(7, "2026-01-01T00:00:00+00:00", "bubblewrap sandbox")
+
+
+def test_write_grades_keeps_the_previous_file_and_never_follows_a_link(tmp_path):
+    rows = [grader.Row("=ann", NB03, "my_cofi_cost", 1.0, 2.0, "a, b")]
+    path, kept = classroom.write_grades(rows, tmp_path / "grades.csv", INFO)
+    assert kept is None and path.read_text().splitlines() == [
+        ",".join(classroom.COLUMNS),
+        "'=ann,03-cost-function.ipynb,my_cofi_cost,1,2,\"a, b\",7,2026-01-01T00:00:00+00:00,bubblewrap sandbox"]
+    first = path.read_text()
+    path2, kept = classroom.write_grades(rows[:0], tmp_path / "grades.csv", INFO)
+    assert path2 == path and kept.read_text() == first and kept.name.startswith("grades-")
+    (tmp_path / "grades.csv").unlink()
+    target = tmp_path / "teacher-file.txt"
+    target.write_text("keep me")
+    (tmp_path / "grades.csv").symlink_to(target)
+    path3, _ = classroom.write_grades(rows, tmp_path / "grades.csv", INFO)
+    assert target.read_text() == "keep me" and path3.name.startswith("grades-") and path3.is_file()
+    assert not list(tmp_path.glob(".grades.*"))
+
+
+def test_a_folder_named_grades_csv_gets_the_grades_beside_it(tmp_path):
+    (tmp_path / "grades.csv").mkdir()
+    path, _ = classroom.write_grades([], tmp_path / "grades.csv", INFO)
+    assert path.parent == tmp_path and path.name.startswith("grades-") and (tmp_path / "grades.csv").is_dir()
+
+
+def test_students_and_their_hand_ins_are_found_without_following_links(tmp_path):
+    for name in ("bob", "ann", ".git", "_skip", "ann/cost", "bob/.ipynb_checkpoints", "elsewhere"):
         (tmp_path / name).mkdir()
     (tmp_path / "grades.csv").write_text("old")
-    assert classroom.students_in(tmp_path) == ["ann", "bob"]
-    rows = [grader.Row("ann", NB03, "my_cofi_cost", 1.0, 2.0, "a, b")]
-    classroom.write_grades(rows, tmp_path / "grades.csv")
-    assert (tmp_path / "grades.csv").read_text().splitlines() == [
-        "student,notebook,exercise,points,max_points,feedback", 'ann,03-cost-function.ipynb,my_cofi_cost,1,2,"a, b"']
+    (tmp_path / "eve").symlink_to(tmp_path / "ann")
+    (tmp_path / "ann" / "cost" / NB03).write_text("{}")
+    (tmp_path / "bob" / ".ipynb_checkpoints" / NB03).write_text("{}")
+    (tmp_path / "elsewhere" / NB03).write_text("{}")
+    (tmp_path / "bob" / "link").symlink_to(tmp_path / "elsewhere")
+    assert classroom.students_in(tmp_path) == ["ann", "bob", "elsewhere", "eve"]
+    assert classroom.find_hand_in(tmp_path / "ann", NB03) == tmp_path / "ann" / "cost" / NB03
+    assert classroom.find_hand_in(tmp_path / "bob", NB03) is None
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--timeout", "0"], "above 0"), (["--timeout", "-5"], "above 0"), (["--timeout", "inf"], "above 0"),
+    (["--timeout", "nan"], "above 0"), (["--timeout", "ten"], "expected a number of seconds"),
+    (["--jobs", "0"], "between 1 and 64"), (["--seed", "-1"], "between 0"), (["--memory", "10"], "between 256"),
+    (["--teacher", "/nonexistent-folder"], "not a folder: '/nonexistent-folder'"),
+])
+def test_the_command_line_is_validated(tmp_path, capsys, args, words):
+    with pytest.raises(SystemExit) as info:
+        grade_main([str(tmp_path), *args])
+    assert info.value.code == 2 and words in capsys.readouterr().err
+
+
+def test_the_command_line_refuses_a_missing_folder_and_an_unknown_notebook(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        grade_main([str(tmp_path / "nowhere")])
+    assert "not a folder" in capsys.readouterr().err
+    assert grade_main([str(tmp_path), "--notebooks", "01"]) == 1
+    assert "notebook '01' has no graded exercise" in capsys.readouterr().err
+    assert not (tmp_path / "grades.csv").exists()
+
+
+def test_grade_class_refuses_a_teacher_folder_without_exercises(tmp_path):
+    with pytest.raises(ValueError, match="no notebook .* has a graded exercise"):
+        classroom.grade_class(tmp_path, teacher=tmp_path)
     with pytest.raises(FileNotFoundError, match="one folder per student"):
         classroom.grade_class(tmp_path / "nowhere")
-
-
-def test_strip_magics_and_lazy_import():
-    assert _child.strip_magics("%matplotlib inline\nx = 1\n    !ls\n") == "pass\nx = 1\n    pass\n"
-    assert _child.lazy_import("json") is sys.modules["json"]
 
 
 def test_sample_class_command_line(tmp_path, capsys):
     assert sample_class.main([str(tmp_path / "c"), "--students", "2"]) == 0
     assert "2 students" in capsys.readouterr().out
-    assert sorted(p.name for p in (tmp_path / "c" / "student001").iterdir()) == sorted(BY_NOTEBOOK)
+    assert sorted(p.name for p in (tmp_path / "c" / "student001").iterdir()) == sorted(BY_NAME)
+
+
+# ---------------------------------------------------------------- a hand-in graded (unconfined: the sandbox is test_sandbox.py's)
+
+
+@pytest.fixture(scope="module")
+def unconfined():
+    from teacher.grading.sandbox import Limits
+    from teacher.grading.workspace import Workspace
+
+    made = Workspace([T03, BY_NAME[NB05]], sandbox=False, limits=Limits(wall=60, cpu=60))
+    yield made
+    made.close()
+
+
+MISTAKES = {  # the notebook's check cell names each of these; the grader must say the same
+    "no mask": "E = X @ Theta.T - Y\nreturn 0.5 * np.sum(E ** 2) + lambda_ / 2 * (np.sum(X ** 2) + np.sum(Theta ** 2))",
+    "no half": "E = R * (X @ Theta.T - Y)\nreturn np.sum(E ** 2) + lambda_ / 2 * (np.sum(X ** 2) + np.sum(Theta ** 2))",
+    "rounded": "E = R * (X @ Theta.T - Y)\nreturn round(float(0.5 * np.sum(E ** 2) + lambda_ / 2 * (np.sum(X ** 2) + "
+               "np.sum(Theta ** 2))), 2)",
+    "a loop": "J = 0.0\nfor i, j in zip(*np.nonzero(R)):\n    J += (X[i] @ Theta[j] - Y[i, j]) ** 2 / 2\n"
+              "return J + lambda_ / 2 * (np.sum(X ** 2) + np.sum(Theta ** 2))",
+}
+
+
+@pytest.mark.parametrize("mistake", list(MISTAKES))
+def test_the_grader_gives_the_check_cells_message_for_the_same_mistake(tmp_path, unconfined, mistake):
+    path = hand_in(tmp_path, bodies={"my_cofi_cost": MISTAKES[mistake]})
+    (row,) = grader.grade_notebook("zoe", path, T03, unconfined, run_seed=5)
+    source = next(c["source"] for c in notebooks.read_hand_in(path) if "def my_cofi_cost" in c["source"])
+    namespace = {"np": np}
+    exec(source, namespace)      # as the notebook's check cell sees it
+    line = exercises.judge("check_cofi_cost", namespace["my_cofi_cost"], seed=grader.student_seed(5, "zoe", NB03),
+                           source=source).line
+    assert row.feedback.startswith(line) and line.startswith("FAILED: my_cofi_cost: ")
+    assert row.points == (1 if mistake == "a loop" else 0)
+    assert (grader.NEW_PROBLEMS in row.feedback) == (mistake != "a loop")
+
+
+def test_an_answer_using_its_own_earlier_cells_gets_its_points(tmp_path, unconfined):
+    def edit(nb):
+        k = next(k for k, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("solution"))
+        nb.cells.insert(k, nbformat.v4.new_code_cell("import numpy\ndef masked(X, Theta, Y, R):\n"
+                                                     "    return numpy.where(R, X @ Theta.T - Y, 0.0)"))
+    body = "E = masked(X, Theta, Y, R)\nreturn float(numpy.sum(E ** 2) / 2 + lambda_ / 2 * (numpy.sum(X ** 2) + numpy.sum(Theta ** 2)))"
+    (row,) = grader.grade_notebook("zoe", hand_in(tmp_path, bodies={"my_cofi_cost": body}, edit=edit), T03,
+                                   unconfined, run_seed=5)
+    assert (row.points, row.feedback[:22]) == (2.0, "PASSED: my_cofi_cost m")
+
+
+def test_a_hand_in_that_cannot_run_costs_that_hand_in_only(tmp_path, unconfined):
+    (tmp_path / NB03).write_text("{not json")
+    (row,) = grader.grade_notebook("zoe", tmp_path / NB03, T03, unconfined, run_seed=1)
+    assert row.points == 0 and "cannot read the hand-in as a notebook" in row.feedback
+    (row,) = grader.grade_notebook("zoe", tmp_path / "missing.ipynb", T03, unconfined, run_seed=1)
+    assert row.feedback == f"not handed in: no {NB03} in the student's folder"
+    path = hand_in(tmp_path, bodies={"my_cofi_cost": "return undefined_name"},
+                   edit=lambda nb: nb.cells.insert(1, nbformat.v4.new_code_cell("def my_cofi_cost(:")))
+    (row,) = grader.grade_notebook("zoe", path, T03, unconfined, run_seed=1)
+    assert "raised NameError: name 'undefined_name' is not defined" in row.feedback
+    (row,) = grader.grade_notebook("zoe", hand_in(tmp_path, edit=lambda nb: [
+        c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")][0].update(source="x = 1")), T03,
+        unconfined, run_seed=1)
+    assert row.points == 0 and row.feedback.startswith("my_cofi_cost is not defined when its check cell runs")
+
+
+def test_no_sandbox_is_recorded(tmp_path):
+    (tmp_path / "ann").mkdir()
+    hand_in(tmp_path / "ann")
+    rows, info = classroom.grade_class(tmp_path, notebooks=["03"], sandbox=False, seed=3)
+    assert [r.points for r in rows] == [2.0] and info.seed == 3
+    assert info.sandbox.startswith("none: --no-sandbox") and not info.interrupted
+
+
+def test_a_stopped_run_still_writes_grades_for_everyone(tmp_path):
+    """SIGTERM to the grader (from the teacher: a hand-in cannot reach it) ends the run with grades.csv written."""
+    for student in ("ann", "bob", "cat", "dan"):
+        (tmp_path / student).mkdir()
+        hand_in(tmp_path / student, {"my_cofi_cost": "infinite_loop"})
+    proc = subprocess.Popen([sys.executable, "-m", "teacher.grading", str(tmp_path), "--notebooks", "03",
+                             "--no-sandbox", "--jobs", "1", "--timeout", "600"], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list(Path(tempfile.gettempdir()).glob("grading-unconfined-*/*")) and time.monotonic() < deadline:
+        time.sleep(0.2)                   # until a notebook runs
+    time.sleep(1)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    rows = list(csv.DictReader(open(tmp_path / "grades.csv", encoding="utf-8")))
+    assert [r["student"] for r in rows] == ["ann", "bob", "cat", "dan"]
+    assert all(r["points"] == "0" for r in rows) and "grading was interrupted" in out
+    assert all(r["feedback"].startswith("not graded: grading was stopped") for r in rows)
+
+
+def test_where_the_sandbox_cannot_start_grading_stops_and_says_what_to_do(tmp_path, capsys, monkeypatch):
+    from teacher.grading import sandbox
+
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
+    (tmp_path / "ann").mkdir()
+    hand_in(tmp_path / "ann")
+    assert grade_main([str(tmp_path), "--notebooks", "03"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot grade in a sandbox here: bubblewrap (bwrap) is not installed: install it "
+                          "(Debian/Ubuntu: sudo apt-get install bubblewrap") and "--no-sandbox" in err
+    assert not (tmp_path / "grades.csv").exists()

@@ -1,73 +1,228 @@
-"""Grading a whole class: every student folder, in parallel, into grades.csv."""
+"""Grading a whole class: every student folder, several notebooks at once, into grades.csv.
+
+The submissions folder holds one folder per student (``hand-ins/alice/``),
+with the notebooks under their original names, directly or further down as
+nbgrader collects them (``hand-ins/alice/cost/03-cost-function.ipynb``).
+Folder entries are never followed through symbolic links: a student "folder"
+that is a link gets 0 for every exercise, with feedback saying why.
+
+grades.csv (:func:`write_grades`) always has one row per student and
+exercise, is written atomically, keeps the previous file as
+``grades-<its time>.csv``, and records the run: its seed, when it ran and
+whether hand-ins ran in the sandbox. Every text cell is sanitised against
+formula injection (OWASP: a cell that starts with ``=``, ``+``, ``-``, ``@``,
+a tab or a carriage return is prefixed with ``'``) and control characters.
+"""
 
 from __future__ import annotations
 
 import csv
+import io
 import os
+import queue
+import re
 import secrets
+import shutil
+import stat
+import tempfile
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
-from itertools import groupby
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 from recsys_tutorial import paths
 from teacher.grading.grader import Row, grade_notebook
-from teacher.grading.notebooks import teacher_exercises
+from teacher.grading.notebooks import teacher_notebooks
+from teacher.grading.sandbox import Limits
+from teacher.grading.workspace import Workspace
 
-__all__ = ["COLUMNS", "students_in", "grade_class", "write_grades"]
+__all__ = ["COLUMNS", "RunInfo", "students_in", "find_hand_in", "grade_class", "write_grades", "cell_text"]
 
-COLUMNS = ("student", "notebook", "exercise", "points", "max_points", "feedback")
+COLUMNS = ("student", "notebook", "exercise", "points", "max_points", "feedback", "seed", "graded_at", "sandbox")
+_MAX_CELL = 2000
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What grades.csv records of a run."""
+
+    seed: int
+    graded_at: str
+    sandbox: str
+    interrupted: bool = False
+
+
+def cell_text(value) -> str:
+    """``value`` as a safe CSV cell: one line, no control characters, at most 2000 characters, and no
+    leading ``= + - @`` (a spreadsheet would run it as a formula)."""
+    text = _CONTROL.sub(" ", str(value))[:_MAX_CELL]
+    return "'" + text if text.lstrip(" ").startswith(_FORMULA) else text
 
 
 def students_in(folder) -> list[str]:
-    """The student folders in ``folder`` (hidden ones and files such as grades.csv left out), sorted."""
-    return sorted(p.name for p in Path(folder).iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+    """The student folders in ``folder`` (symbolic links included, to be refused; hidden entries and files
+    such as grades.csv left out), sorted."""
+    names = []
+    for entry in os.scandir(folder):
+        if entry.name.startswith((".", "_")):
+            continue
+        if entry.is_dir(follow_symlinks=False) or entry.is_symlink():
+            names.append(entry.name)
+    return sorted(names)
 
 
-def _find(student_dir: Path, notebook: str) -> Path:
-    """``student_dir/notebook``, or the same name one level or more further down (nbgrader's layout)."""
+def find_hand_in(student_dir: Path, notebook: str, max_depth: int = 3) -> Path | None:
+    """``student_dir/notebook``, else the shallowest file of that name further down (nbgrader's layout);
+    symbolic links to folders are not followed. None when there is none."""
     direct = student_dir / notebook
-    if direct.is_file():
+    if os.path.lexists(direct):
         return direct
-    nested = sorted(p for p in student_dir.rglob(notebook) if ".ipynb_checkpoints" not in p.parts)
-    return nested[0] if nested else direct
+    base = len(student_dir.parts)
+    for folder, dirs, files in os.walk(student_dir, followlinks=False):
+        depth = len(Path(folder).parts) - base
+        dirs[:] = sorted(d for d in dirs if d != ".ipynb_checkpoints" and depth < max_depth)
+        if notebook in files:
+            return Path(folder) / notebook
+    return None
 
 
-def grade_class(folder, *, teacher=None, jobs=None, timeout: float = 30.0, seed=None) -> tuple[list[Row], int]:
-    """Grade every student folder in ``folder``; returns ``(rows, the run's seed)``.
+def _refused(student: str, teacher, why: str) -> list[Row]:
+    return [Row(student, teacher.name, s.exercise, 0.0, s.points, why) for s in teacher.specs]
+
+
+def _grade_one(task, folder: Path, workspace, seed: int, slots: queue.Queue, stop: threading.Event) -> list[Row]:
+    student, teacher = task
+    if stop.is_set():
+        return _refused(student, teacher, "not graded: grading was stopped before this notebook")
+    student_dir = folder / student
+    if stat.S_ISLNK(os.lstat(student_dir).st_mode):
+        return _refused(student, teacher, "the student's folder is a symbolic link, which the grader never "
+                                          "follows: hand in a folder")
+    path = find_hand_in(student_dir, teacher.name) or student_dir / teacher.name
+    slot = slots.get()
+    try:
+        return grade_notebook(student, path, teacher, workspace, run_seed=seed, slot=slot)
+    except Exception as exc:   # a grader bug must cost this hand-in only, and say so
+        return _refused(student, teacher, f"not graded: the grader failed on this notebook "
+                                          f"({type(exc).__name__}: {str(exc)[:200]}); please report it")
+    finally:
+        slots.put(slot)
+
+
+def grade_class(folder, *, teacher=None, notebooks=None, jobs=None, limits: Limits = Limits(), seed=None,
+                sandbox: bool = True, stop: threading.Event | None = None) -> tuple[list[Row], RunInfo]:
+    """Grade every student folder in ``folder``; returns ``(rows, RunInfo)``.
 
     Parameters
     ----------
     teacher : path, optional
         The teacher's notebooks (default: the repository's ``notebooks/``).
+    notebooks : list of str, optional
+        Only these notebooks (numbers such as ``"03"``, or names).
     jobs : int, optional
-        Submissions graded at once (default: the number of cores).
-    timeout : float
-        Seconds allowed for one student's notebook (its answer cells and the checks' calls).
+        Notebooks graded at once (default: the number of cores).
+    limits : Limits
+        What one hand-in notebook may use in the sandbox (``wall`` is its time limit).
     seed : int, optional
         The run's seed (default: a fresh one); each student's problems are drawn from it.
+    sandbox : bool
+        False: run hand-ins without the sandbox (trusted hand-ins only).
+    stop : threading.Event, optional
+        Set it (from a signal handler) to stop: notebooks not yet graded get 0, "not graded".
+
+    Raises
+    ------
+    FileNotFoundError, NotADirectoryError
+        ``folder`` or ``teacher`` is not a folder.
+    ValueError
+        A teacher notebook is malformed, or ``notebooks`` names one without a graded exercise.
+    SandboxUnavailable
+        The sandbox cannot run here (and ``sandbox`` is True).
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"submissions folder not found: '{folder}' (expected one folder per student)")
-    specs = teacher_exercises(teacher or paths.repository_root() / "notebooks")
+    teacher = Path(teacher) if teacher is not None else paths.repository_root() / "notebooks"
+    if not teacher.is_dir():
+        raise NotADirectoryError(f"teacher's notebooks folder not found: '{teacher}'")
+    graded = teacher_notebooks(teacher, notebooks)
+    if not graded:
+        raise ValueError(f"no notebook in '{teacher}' has a graded exercise")
     seed = secrets.randbits(32) if seed is None else int(seed)
-    by_notebook = [list(group) for _, group in groupby(specs, key=lambda s: s.notebook)]
-    tasks = [(student, group) for student in students_in(folder) for group in by_notebook]
-    with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
-        results = pool.map(lambda task: grade_notebook(task[0], _find(folder / task[0], task[1][0].notebook),
-                                                       task[1], run_seed=seed, timeout=timeout), tasks)
-        rows = [row for rows in results for row in rows]
-    return rows, seed
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    stop = stop or threading.Event()
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    tasks = [(student, nb) for student in students_in(folder) for nb in graded]
+    workspace = Workspace(graded, sandbox=sandbox, limits=limits, slots=jobs)
+    slots: queue.Queue = queue.Queue()
+    for k in range(jobs):
+        slots.put(k)
+    try:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(_grade_one, t, folder, workspace, seed, slots, stop) for t in tasks]
+            while not all(f.done() for f in futures):
+                if stop.wait(0.1):
+                    workspace.stop_all()
+            rows = [row for f in futures for row in f.result()]
+    finally:
+        workspace.close()
+    how = ("bubblewrap sandbox" if sandbox else
+           "none: --no-sandbox, hand-ins ran as the teacher (trusted hand-ins only)")
+    return rows, RunInfo(seed, started, how, interrupted=stop.is_set())
 
 
-def write_grades(rows, path) -> Path:
-    """Write ``rows`` as CSV with :data:`COLUMNS` (points as plain numbers: 2, 1, 0.5)."""
+def _free_name(folder: Path, stem: str) -> Path:
+    for k in range(1000):
+        candidate = folder / (f"{stem}.csv" if k == 0 else f"{stem}-{k}.csv")
+        if not os.path.lexists(candidate):
+            return candidate
+    raise FileExistsError(f"too many grades files in {folder}")
+
+
+def _stamp(seconds: float) -> str:
+    return time.strftime("%Y%m%d-%H%M%S", time.localtime(seconds))
+
+
+def write_grades(rows, path, info: RunInfo) -> tuple[Path, Path | None]:
+    """Write ``rows`` with :data:`COLUMNS` to ``path`` atomically; returns ``(where it went, the kept previous)``.
+
+    A previous regular file at ``path`` is kept as ``grades-<its time>.csv``
+    beside it. If ``path`` is something else (a folder, a symbolic link: a
+    student folder named grades.csv), it is left alone and the grades go to
+    ``grades-<now>.csv`` instead.
+    """
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(COLUMNS)
-        for r in rows:
-            writer.writerow([r.student, r.notebook, r.exercise, f"{r.points:g}", f"{r.max_points:g}", r.feedback])
-    os.replace(tmp, path)
-    return path
+    folder, kept = path.parent, None
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for r in rows:
+        writer.writerow([cell_text(r.student), cell_text(r.notebook), cell_text(r.exercise), f"{r.points:g}",
+                         f"{r.max_points:g}", cell_text(r.feedback), str(info.seed), info.graded_at,
+                         cell_text(info.sandbox)])
+    fd, tmp = tempfile.mkstemp(prefix=".grades.", suffix=".part", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(buffer.getvalue())
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        try:
+            old = os.lstat(path)
+        except FileNotFoundError:
+            old = None
+        if old is not None and stat.S_ISREG(old.st_mode):
+            kept = _free_name(folder, f"{path.stem}-{_stamp(old.st_mtime)}")
+            shutil.copy2(path, kept, follow_symlinks=False)
+        elif old is not None:
+            path = _free_name(folder, f"{path.stem}-{_stamp(time.time())}")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+        raise
+    return path, kept

@@ -1,52 +1,53 @@
-"""Grading one student's notebook, and a whole class.
+"""Grading one student's notebook: run it in the sandbox, read back what it reports, judge it outside.
 
 For each (student, notebook) the grader
 
-1. reads the submission and takes the student's answer cells only (never
-   their check cells, so a rewritten check cell changes nothing), and reports
-   a syntax error in one without running anything;
-2. asks :func:`exercises.planned_calls` for the calls the checker will make,
-   on problems seeded per run and per student (a hard-coded answer fails);
-3. runs the answer cells and those calls in a fresh ``python -m
-   teacher.grading._child`` process, in a temporary folder, with a time limit (the
-   whole process group is killed when it passes) and memory and CPU limits;
-4. judges the records in its own process with :func:`exercises.judge`,
-   whose expected values come from :mod:`exercises`' private formulas, which
-   the student's process cannot reach: a monkeypatched checker or helper
-   lives and dies in that process.
+1. reads the hand-in defensively and puts it back together as nbgrader does
+   (:func:`teacher.grading.notebooks.run_plan`: the student's cells, the
+   teacher's check and locked cells);
+2. asks :func:`teacher.exercises.planned_calls` for the calls each check
+   makes, on problems seeded per run, per student and per notebook (a
+   hard-coded answer fails; they are not the notebook's problems either);
+3. runs the whole notebook and those calls in the sandbox
+   (:class:`teacher.grading.workspace.Workspace`), which holds neither the
+   answers nor the checkers;
+4. reads the runner's report (:func:`parse_report`): one JSON line per check,
+   in a strict format and a limited size; anything else makes the whole
+   hand-in score 0 with feedback saying so;
+5. judges each check in its own process with :func:`teacher.exercises.judge`
+   (the same judge, and so the same messages, as the notebook's check cell),
+   and applies the no-loops rule to every function of the student's own cells
+   that the checked function runs (:func:`teacher.grading.notebooks.student_code_ran`).
 
-Points: the check cell's ``points`` when the checker passes; half of them
-when the values are right but a rule of the exercise is broken (a loop
-where the text says no loops, a warning where none is allowed); 0
-otherwise, including for calling the tutorial's own solution ("not done"),
-an unsolved stub, a syntax error, a time-out or a crash, each with feedback
-saying so. One submission's trouble costs that submission only.
+Points: the check cell's ``points`` when the judge passes; half of them when
+the values are right but a rule of the exercise is broken (a loop where the
+text says no loops, a warning where none is allowed); 0 otherwise, with
+feedback saying why (the mistake, not written, a time-out, a crash...). One
+hand-in's trouble costs that hand-in only.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
-import tempfile
 import zlib
 from dataclasses import dataclass
-from pathlib import Path
 
-import nbformat
 import numpy as np
 
-from recsys_tutorial import exercises
-from recsys_tutorial import paths
-from teacher.grading import codec
-from teacher.grading._child import strip_magics
-from teacher.grading.notebooks import ExerciseSpec, answer_cells
+from teacher import exercises
+from teacher.grading import runner
+from teacher.grading.notebooks import Cell, HandInError, read_hand_in, run_plan, student_code_ran
+from teacher.grading.sandbox import STOPPED
 
-__all__ = ["Row", "student_seed", "grade_notebook", "run_answers"]
+__all__ = ["Row", "RULE_SHARE", "NEW_PROBLEMS", "student_seed", "grade_notebook", "parse_report", "ReportError",
+           "loop_rule"]
 
 RULE_SHARE = 0.5   # of the points, for right values with a rule of the exercise broken
+#: Ends the feedback of every exercise that did not pass (issue 20, item 3).
+NEW_PROBLEMS = ("(the grader checks on new test problems, not the notebook's: its numbers differ from those "
+                "your check cell printed)")
+_NO_LOOPS = "the exercise asks for matrix operations only, no Python loops (whole-array NumPy expressions)"
 
 
 @dataclass(frozen=True)
@@ -61,155 +62,225 @@ class Row:
     feedback: str
 
 
+class ReportError(ValueError):
+    """What the sandbox sent back is not a report the runner writes: the whole hand-in scores 0."""
+
+
 def student_seed(run_seed: int, student: str, notebook: str) -> int:
     """The seed of one student's problems in one notebook: new per run, different per student."""
-    words = [run_seed & 0xFFFFFFFF, zlib.crc32(student.encode()), zlib.crc32(notebook.encode())]
+    words = [run_seed & 0xFFFFFFFF, zlib.crc32(student.encode("utf-8", "replace")), zlib.crc32(notebook.encode())]
     return int(np.random.SeedSequence(words).generate_state(1)[0])
 
 
-def _child_env(workdir: str) -> dict:
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": workdir, "MPLBACKEND": "Agg",
-           "PYTHONPATH": str(paths.repository_root()), "PYTHONDONTWRITEBYTECODE": "1"}
-    env.update({k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")})
-    return env
+# ---------------------------------------------------------------- the report
 
 
-def _crash_text(returncode: int, stderr: bytes) -> str:
-    if returncode < 0:
-        try:
-            how = f"killed by {signal.Signals(-returncode).name}"
-        except ValueError:
-            how = f"killed by signal {-returncode}"
-    else:
-        how = f"exit code {returncode}"
-    last = stderr.decode(errors="replace").strip().splitlines()[-1:] or [""]
-    return f"the Python process running your answers crashed ({how}){': ' + last[0][:200] if last[0] else ''}"
+def _is_text(x, limit=runner.MAX_TEXT + 200) -> bool:
+    return isinstance(x, str) and len(x) <= limit
 
 
-def run_answers(cells, jobs, timeout: float):
-    """Run answer ``cells`` and the planned calls ``jobs`` in a fresh process.
+def _check_report(entry: dict, n_cells: int) -> None:
+    """:class:`ReportError` unless ``entry`` is a check report as the runner writes it."""
+    allowed = {"check", "errors", "missing", "defined", "records", "ran"}
+    if set(entry) - allowed or not isinstance(entry.get("errors", []), list) or len(entry.get("errors", [])) > 3:
+        raise ReportError("a check report with unknown fields")
+    for error in entry.get("errors", []):
+        if not (isinstance(error, list) and len(error) == 2 and isinstance(error[0], int) and _is_text(error[1])):
+            raise ReportError("a malformed cell error")
+    if "missing" in entry:
+        if not _is_text(entry["missing"]) or {"records", "ran", "defined"} & set(entry):
+            raise ReportError("a malformed missing-function report")
+        return
+    ran = entry.get("ran")
+    if not isinstance(entry.get("records"), list) or not isinstance(ran, list) or len(ran) > 200:
+        raise ReportError("a check report without records")
+    for item in ran:
+        if not (isinstance(item, list) and len(item) == 3 and isinstance(item[0], int) and isinstance(item[1], int)
+                and _is_text(item[2], 200) and 0 <= item[0] < n_cells):
+            raise ReportError("a malformed list of the functions that ran")
 
-    ``jobs`` is a list of ``{"function", "checker", "calls"}``. Returns
-    ``(result, None)`` with the child's JSON, or ``(None, why)`` for a
-    time-out or a crash.
+
+def parse_report(data: bytes, n_checks: int, n_cells: int, *, finished: bool) -> tuple[dict, dict | None]:
+    """``({check number: report}, final report or None)`` from the runner's output.
+
+    A last line cut short is ignored when the run was stopped (``finished``
+    False); everything else must be exactly what the runner writes: one JSON
+    object per line, each check reported at most once, ``done`` last.
+
+    Raises
+    ------
+    ReportError
+        On anything else.
     """
-    job = {"cells": cells, "exercises": jobs, "cpu_seconds": int(timeout) + 5}
-    with tempfile.TemporaryDirectory(prefix="grade-") as workdir:
-        result_path = os.path.join(workdir, "result.json")
-        proc = subprocess.Popen([sys.executable, "-m", "teacher.grading._child", result_path], cwd=workdir,
-                                env=_child_env(workdir), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, start_new_session=True)
+    lines = data.split(b"\n")
+    if lines[-1] and finished:
+        raise ReportError("the report ends in the middle of a line")
+    checks, done = {}, None
+    for line in lines[:-1]:
         try:
-            _, stderr = proc.communicate(json.dumps(job).encode(), timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            return None, (f"did not finish within {timeout:g} s (an infinite loop?): your answer cells and "
-                          "the checker's calls must finish in that time")
-        finally:
-            if proc.poll() is None:  # pragma: no cover - an exception while waiting
-                os.killpg(proc.pid, signal.SIGKILL)
-        if proc.returncode != 0 or not os.path.exists(result_path):
-            return None, _crash_text(proc.returncode, stderr)
-        with open(result_path, encoding="utf-8") as handle:
-            return json.load(handle), None
+            entry = json.loads(line)
+        except (ValueError, RecursionError):
+            raise ReportError("a line of the report is not JSON") from None
+        if not isinstance(entry, dict) or done is not None:
+            raise ReportError("a report line after the final one, or not an object")
+        if "done" in entry:
+            if entry.get("done") is not True or set(entry) - {"done", "errors"}:
+                raise ReportError("a malformed final report")
+            done = entry
+            continue
+        number = entry.get("check")
+        if not isinstance(number, int) or not 0 <= number < n_checks or number in checks:
+            raise ReportError("a check reported twice, or one that was not asked for")
+        _check_report(entry, n_cells)
+        checks[number] = entry
+    return checks, done
 
 
-def _replayer(planned, records):
-    """A :func:`exercises.judge` caller that hands back the child's records for the planned calls."""
+def _valid_records(records, calls) -> bool:
+    if len(records) != len(calls):
+        return False
+    for record, (arrays, _) in zip(records, calls):
+        if not (isinstance(record, dict) and set(record) == {"ok", "out", "error", "warnings", "after"}
+                and isinstance(record["ok"], bool) and (record["error"] is None or _is_text(record["error"]))
+                and isinstance(record["warnings"], list) and len(record["warnings"]) <= 20
+                and all(isinstance(w, list) and len(w) == 2 and all(_is_text(x) for x in w)
+                        for w in record["warnings"])
+                and isinstance(record["after"], list) and len(record["after"]) == len(arrays)):
+            return False
+    return True
+
+
+def _replayer(calls, records):
+    """A :func:`teacher.exercises.judge` caller that hands back the sandbox's records for the planned calls."""
     def replay(k, given, scalars):
-        arrays, planned_scalars = planned[k]
-        if scalars != planned_scalars or not all(np.array_equal(a, g) for a, g in zip(arrays, given)):
+        arrays, planned = calls[k]
+        if scalars != planned or not all(np.array_equal(a, g) for a, g in zip(arrays, given)):
             raise RuntimeError(f"grader: call {k} differs from the planned one")  # a bug, not the student's
         record = records[k]
         for g, after in zip(given, record["after"]):
-            after = codec.decode(after)
-            if isinstance(after, np.ndarray) and after.shape == g.shape:
+            after = runner.decode(after)
+            if isinstance(after, np.ndarray) and after.shape == g.shape and after.dtype.kind in "biuf":
                 g[...] = after  # what the student's function did to its inputs
-        return {**record, "out": codec.decode(record["out"])}
+        return {"ok": record["ok"], "out": runner.decode(record["out"]), "error": record["error"],
+                "warnings": [tuple(w) for w in record["warnings"]], "references": []}
     return replay
 
 
-def _points_and_feedback(spec: ExerciseSpec, verdict) -> tuple[float, str]:
+# ---------------------------------------------------------------- judging
+
+
+def loop_rule(checker: str, function: str, helpers) -> str:
+    """'' or why the student's helper functions that ``function`` runs break the exercise's no-loops rule."""
+    if not exercises.EXERCISES[checker].no_loops:
+        return ""
+    for name, label, source in helpers:
+        try:
+            loops = exercises.loops_in(source, name)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        if loops:
+            return (f"the values are right, but {function} calls {name} ({label}), which uses {', '.join(loops)}; "
+                    f"{_NO_LOOPS}")
+    return ""
+
+
+def _feedback(spec, verdict, helper_rule: str) -> tuple[float, str]:
+    """Points, and the check cell's own line (the same words as in the notebook) plus what the grader adds."""
+    if verdict.status == "passed" and helper_rule:
+        verdict = exercises.Verdict("rule", verdict.name, helper_rule)
     if verdict.status == "passed":
-        return spec.points, f"PASSED: {verdict.message}"
+        return spec.points, verdict.line
     if verdict.status == "rule":
         points = spec.points * RULE_SHARE
-        return points, f"{verdict.message} (right values, a rule broken: {points:g} of {spec.points:g} points)"
+        return points, f"{verdict.line} (right values, a rule broken: {points:g} of {spec.points:g} points)"
     if verdict.status == "not_done":
-        return 0.0, f"not done: {verdict.message}"
-    return 0.0, verdict.message
+        return 0.0, f"not done: {verdict.line}"
+    return 0.0, f"{verdict.line} {NEW_PROBLEMS}"
 
 
-def _syntax_problem(cells) -> str | None:
-    for k, source in enumerate(cells, start=1):
+def _missing(spec, report, labels) -> str:
+    errors = "; ".join(f"{labels[k] if 0 <= k < len(labels) else 'a cell'} raised {text}"
+                       for k, text in report.get("errors", [])[-1:])
+    return (f"{report['missing']} when its check cell runs" + (f" ({errors})" if errors else "")
+            + "; the notebook runs from the top, each cell in order, with the check cells as the teacher wrote them")
+
+
+def _not_reached(spec, outcome) -> str:
+    where = f"before the check of {spec.function} ran"
+    if outcome.stopped == STOPPED:
+        return "not graded: grading was stopped while this notebook ran"
+    if outcome.stopped:
+        if outcome.stopped.startswith("wall time"):
+            return (f"the notebook did not finish within its time limit ({outcome.stopped.split(': ')[1]}) {where}: "
+                    "an infinite loop, or a cell that takes too long?")
+        return f"the notebook was stopped at a limit of the grading sandbox ({outcome.stopped}) {where}"
+    code = outcome.returncode
+    signalled = -code if code is not None and code < 0 else code - 128 if code is not None and code > 128 else None
+    if signalled:       # (bubblewrap reports a command killed by signal N as exit code 128 + N)
         try:
-            compile(strip_magics(source), f"<answer cell {k}>", "exec")
-        except SyntaxError as exc:
-            return (f"your answer cell has a syntax error (line {exc.lineno}: {exc.msg}); "
-                    "fix it so that the cell runs")
-    return None
+            how = f"killed by {signal.Signals(signalled).name}"
+        except ValueError:
+            how = f"killed by signal {signalled}"
+    else:
+        how = f"exit code {code}"
+    return f"the notebook's Python process ended ({how}) {where}"
 
 
-def _prepare(nb, specs, seed):
-    """Per exercise: (answer cells, planned calls, feedback if it cannot run)."""
-    prepared = []
-    for spec in specs:
-        cells = answer_cells(nb, spec)
-        problem = _syntax_problem(cells) if cells else \
-            f"no answer cell: no cell with grade_id {spec.exercise!r} or defining {spec.function}()"
-        calls = [] if problem else exercises.planned_calls(spec.checker, seed)
-        prepared.append((cells, calls, problem))
-    return prepared
+def _judge(spec, calls, report, plan, check_index, seed) -> tuple[float, str]:
+    records = report["records"]
+    if not _valid_records(records, calls):
+        return 0.0, "the sandbox's report for this check is malformed (a hand-in that writes to the grader's channel?)"
+    main, helpers = student_code_ran(plan, check_index, spec.function, report.get("ran", ()), report.get("defined"))
+    verdict = exercises.judge(spec.checker, name=spec.function, seed=seed, source=main,
+                              caller=_replayer(calls, records))
+    return _feedback(spec, verdict, loop_rule(spec.checker, spec.function, helpers))
 
 
-def _missing_feedback(result, missing) -> str:
-    problems = result.get("cell_problems", [])
-    extra = f"; {problems[0]}" if problems else ""
-    return (f"{missing}{extra} (answer cells run on their own, after import numpy as np, pandas as pd "
-            "and helpers)")
+def _job(plan, calls_of) -> dict:
+    steps, check_number, cell_number = [], 0, 0
+    for step in plan.steps:
+        if isinstance(step, Cell):
+            steps.append({"cell": cell_number, "source": step.source})
+            cell_number += 1
+        else:
+            calls = calls_of[check_number]
+            steps.append({"check": check_number, "function": step.function,
+                          "calls": [{"arrays": [runner.encode(a) for a in arrays],
+                                     "scalars": [runner.encode(x) for x in scalars]} for arrays, scalars in calls]})
+            check_number += 1
+    return {"steps": steps}
 
 
-def grade_notebook(student: str, path, specs, *, run_seed: int, timeout: float = 30.0) -> list[Row]:
-    """Grade one student's notebook for the exercises ``specs`` (all of one notebook); one Row each."""
-    name = specs[0].notebook
+def grade_notebook(student: str, path, teacher, workspace, *, run_seed: int, slot: int = 0) -> list[Row]:
+    """Grade one student's hand-in of ``teacher`` (a TeacherNotebook) at ``path``: one Row per exercise."""
+    def all_rows(feedback):
+        return [Row(student, teacher.name, s.exercise, 0.0, s.points, feedback) for s in teacher.specs]
 
-    def rows(feedback_of):
-        return [Row(student, name, s.exercise, *feedback_of(s)) for s in specs]
-
-    path = Path(path)
-    if not path.is_file():
-        return rows(lambda s: (0.0, s.points, f"not handed in: no {name} in {student}/"))
     try:
-        nb = nbformat.read(path, as_version=4)
-    except Exception as exc:  # not JSON, not a notebook: the file is the student's problem
-        return rows(lambda s: (0.0, s.points, f"cannot read {name} as a notebook ({type(exc).__name__}: {exc})"))
-    seed = student_seed(run_seed, student, name)
-    prepared = _prepare(nb, specs, seed)
-    runnable = [(s, p) for s, p in zip(specs, prepared) if p[2] is None]
-    result, why = (None, None)
-    if runnable:
-        cells = [c for _, (cs, _, _) in runnable for c in cs]
-        jobs = [{"function": s.function, "checker": s.checker,
-                 "calls": [{"arrays": [codec.encode(a) for a in arrays], "scalars": [codec.encode(x) for x in sc]}
-                           for arrays, sc in calls]} for s, (_, calls, _) in runnable]
-        result, why = run_answers(cells, jobs, timeout)
-    out, k = [], 0
-    for spec, (cells, calls, problem) in zip(specs, prepared):
-        if problem is None and why is None:
-            problem, verdict = _judge_one(spec, cells, calls, result, k, seed)
-            k += 1
-        points, feedback = (0.0, problem or why) if (problem or why) else _points_and_feedback(spec, verdict)
-        out.append(Row(student, name, spec.exercise, points, spec.points, feedback))
-    return out
-
-
-def _judge_one(spec, cells, calls, result, k, seed):
-    """``(problem, verdict)`` for exercise ``k`` of a child's ``result``."""
-    entry = result["exercises"][k]
-    if "missing" in entry:
-        return _missing_feedback(result, entry["missing"]), None
-    replay = _replayer(calls, entry["records"])
-    verdict = exercises.judge(spec.checker, name=spec.function, seed=seed, source="\n".join(cells),
-                              caller=replay)
-    return None, verdict
+        plan = run_plan(teacher, read_hand_in(path))
+    except HandInError as exc:
+        text = str(exc)
+        return all_rows(f"not handed in: no {teacher.name} in the student's folder" if text == "not handed in"
+                        else text)
+    seed = student_seed(run_seed, student, teacher.name)
+    checks = [(k, step) for k, step in enumerate(plan.steps) if not isinstance(step, Cell)]
+    calls_of = [exercises.planned_calls(spec.checker, seed) for _, spec in checks]
+    outcome = workspace.run(teacher.name, _job(plan, calls_of), slot)
+    finished = outcome.stopped is None and outcome.returncode == 0
+    try:
+        reports, _ = parse_report(outcome.result, len(checks), len(plan.cells), finished=finished)
+    except ReportError as exc:
+        return all_rows(f"the grader could not read what the notebook's run sent back ({exc}): "
+                        "nothing of this notebook is graded")
+    labels = [c.label for c in plan.cells]
+    rows = {}
+    for number, (index, spec) in enumerate(checks):
+        report = reports.get(number)
+        if report is None:
+            points, feedback = 0.0, _not_reached(spec, outcome)
+        elif "missing" in report:
+            points, feedback = 0.0, _missing(spec, report, labels)
+        else:
+            points, feedback = _judge(spec, calls_of[number], report, plan, index, seed)
+        rows[spec.exercise] = Row(student, teacher.name, spec.exercise, points, spec.points, feedback)
+    return [rows[s.exercise] for s in teacher.specs]

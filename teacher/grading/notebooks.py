@@ -1,50 +1,146 @@
-"""What the grader reads from notebooks: the teacher's exercises, and a student's answers.
+"""What the grader reads from notebooks: the teacher's exercises, a hand-in, and the order to run it in.
 
 The teacher's notebooks are the one source of truth. Each graded check cell
-(``metadata.nbgrader.grade``) calls a checker of :mod:`exercises` on a
-function, ``exercises.check_cofi_cost(my_cofi_cost)``; the nbgrader
-solution cell that defines that function is the answer cell, and its
-``grade_id`` names the exercise; the check cell's ``points`` are what it is
-worth. A student's answer is found by that ``grade_id`` (what nbgrader
-keeps in a student's copy) or, if the cell lost its metadata, as the last
-cell that defines the function. Check cells are never taken from a student.
+(``metadata.nbgrader.grade``) calls a checker of :mod:`teacher.exercises` on a
+function, ``exercises.check_cofi_cost(my_cofi_cost)``; the nbgrader solution
+cell that defines that function is the answer cell, and its ``grade_id``
+names the exercise; the check cell's ``points`` are what it is worth.
+
+A hand-in is untrusted: :func:`read_hand_in` refuses a symbolic link, a file
+that is not a regular file, more than :data:`MAX_NOTEBOOK_BYTES`, JSON that is
+not a notebook, more than :data:`MAX_CELLS` cells or :data:`MAX_CODE_CHARS` of
+code, each with a message that quotes nothing of the file. Metadata that is
+not what nbgrader writes (``"nbgrader": "zz"``) is treated as no metadata.
+
+:func:`run_plan` puts the hand-in back together as nbgrader's autograder does:
+the student's code cells in their order, with each of the teacher's graded
+check cells and locked cells restored from the teacher's notebook wherever the
+hand-in has a cell with its ``grade_id``; one that was deleted comes back
+right after the solution or graded cell that precedes it in the teacher's
+notebook, else at the end (as nbgrader's ``OverwriteCells.add_missing_cells``
+does). A check cell is never
+run as code: it becomes a *check* step, where the grader's runner calls the
+function. :func:`student_code_ran` finds, for the no-loops rule, every
+function of the student's own cells that the checked function calls (by name,
+through helpers of helpers, in the same or earlier cells).
 """
 
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+import json
+import os
+import re
+import stat
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
+from teacher import exercises
 
-from recsys_tutorial import exercises
-from teacher.grading._child import strip_magics
+__all__ = ["ExerciseSpec", "TeacherNotebook", "HandInError", "Cell", "Plan", "MAX_NOTEBOOK_BYTES", "MAX_CELLS",
+           "MAX_CODE_CHARS", "teacher_exercises", "teacher_notebooks", "defined_functions", "checker_call",
+           "strip_magics", "read_hand_in", "run_plan", "student_code_ran"]
 
-__all__ = ["ExerciseSpec", "teacher_exercises", "defined_functions", "checker_call", "answer_cells"]
+#: The largest hand-in read (a notebook with its outputs; 06 with widget state is 0.3 MB).
+MAX_NOTEBOOK_BYTES = 20 * 2**20
+#: The most cells a hand-in may have, and the most characters of code in all of them.
+MAX_CELLS = 2000
+MAX_CODE_CHARS = 2 * 2**20
+_MAGIC = re.compile(r"^(\s*)[%!].*$", flags=re.MULTILINE)
 
 
 @dataclass(frozen=True)
 class ExerciseSpec:
     """One graded exercise: in ``notebook``, the answer cell ``exercise`` defines ``function``,
-    which ``checker`` (a key of :data:`exercises.EXERCISES`) judges for ``points``."""
+    which ``checker`` (a key of ``teacher.exercises.EXERCISES``) judges for ``points``; the check
+    cell's ``grade_id`` is ``check_id``."""
 
     notebook: str
     exercise: str
     function: str
     checker: str
     points: float
+    check_id: str = ""
+
+
+@dataclass(frozen=True)
+class TeacherNotebook:
+    """What the grader needs of one teacher notebook.
+
+    ``fixed`` maps the ``grade_id`` of each graded or locked code cell to its
+    source; ``ids`` lists every code cell's ``grade_id`` (or None) in order;
+    ``sources`` holds the teacher's code as the student got it (solution cells
+    left out), to tell the student's own code from the teacher's.
+    """
+
+    name: str
+    specs: tuple
+    fixed: dict
+    ids: tuple
+    sources: frozenset
+
+    @property
+    def checks(self) -> dict:
+        """``{check cell grade_id: spec}``."""
+        return {s.check_id: s for s in self.specs}
+
+
+class HandInError(ValueError):
+    """A hand-in cannot be graded; the message is safe to show (it quotes nothing of the file)."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A code cell to run: ``source``, where it came from (``label``: 'cell 16', 'the restored check cell'),
+    and whether it is the student's own code."""
+
+    source: str
+    label: str
+    student: bool
+
+
+@dataclass
+class Plan:
+    """A hand-in's run: ``steps`` are :class:`Cell` or :class:`ExerciseSpec` (a check), in order."""
+
+    steps: list = field(default_factory=list)
+
+    @property
+    def cells(self) -> list:
+        return [s for s in self.steps if isinstance(s, Cell)]
 
 
 def _nbgrader(cell) -> dict:
-    return dict(cell.get("metadata", {}).get("nbgrader", {}))
+    """A cell's nbgrader metadata, or {} when it is missing or not what nbgrader writes."""
+    metadata = cell.get("metadata") if isinstance(cell, dict) else None
+    meta = metadata.get("nbgrader") if isinstance(metadata, dict) else None
+    return meta if isinstance(meta, dict) else {}
+
+
+def _grade_id(cell):
+    value = _nbgrader(cell).get("grade_id")
+    return value if isinstance(value, str) else None
+
+
+def _source(cell) -> str:
+    source = cell.get("source", "")
+    if isinstance(source, list) and all(isinstance(s, str) for s in source):
+        return "".join(source)
+    if isinstance(source, str):
+        return source
+    raise HandInError("a cell's source is neither text nor a list of lines")
+
+
+def strip_magics(source: str) -> str:
+    """IPython's ``%magic`` and ``!shell`` lines become ``pass`` (same indentation): plain Python remains."""
+    return _MAGIC.sub(r"\1pass", source)
 
 
 def _tree(source: str):
-    """The AST of a cell's code (magics removed), or None if it does not parse."""
+    """The AST of a cell's code (magics removed), or None if it does not parse (whatever the reason)."""
     try:
         return ast.parse(strip_magics(source))
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
         return None
 
 
@@ -65,45 +161,253 @@ def checker_call(source: str) -> tuple[str, str] | None:
     return None
 
 
-def _specs_of(path: Path) -> list[ExerciseSpec]:
-    nb = nbformat.read(path, as_version=4)
+def _normal(source: str) -> str:
+    return "\n".join(line.rstrip() for line in source.strip().splitlines())
+
+
+def _teacher_notebook(path: Path) -> TeacherNotebook:
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    code = [c for c in nb["cells"] if c.get("cell_type") == "code"]
     answers = {}
-    for cell in nb.cells:
-        meta = _nbgrader(cell)
-        if cell.cell_type == "code" and meta.get("solution"):
-            answers.update({name: meta["grade_id"] for name in defined_functions(cell.source)})
-    specs = []
-    for k, cell in enumerate(nb.cells):
-        meta = _nbgrader(cell)
-        if cell.cell_type != "code" or not meta.get("grade"):
+    for cell in code:
+        if _nbgrader(cell).get("solution"):
+            answers.update({name: _grade_id(cell) for name in defined_functions(_source(cell))})
+    specs, fixed = [], {}
+    for k, cell in enumerate(code):
+        meta, source = _nbgrader(cell), _source(cell)
+        if meta.get("grade") or meta.get("locked"):
+            fixed[_grade_id(cell)] = source
+        if not meta.get("grade"):
             continue
-        found = checker_call(cell.source)
+        found = checker_call(source)
         if found is None or found[0] not in exercises.EXERCISES or found[1] not in answers:
-            raise ValueError(f"{path.name} cell {k}: a graded check cell must call a checker of exercises.py "
+            raise ValueError(f"{path.name} code cell {k + 1}: a graded check cell must call a checker of exercises.py "
                              f"({', '.join(exercises.EXERCISES)}) on a function that an nbgrader solution "
-                             f"cell defines; it holds {cell.source!r}")
-        specs.append(ExerciseSpec(path.name, answers[found[1]], found[1], found[0], float(meta["points"])))
-    return specs
+                             f"cell defines; it holds {source!r}")
+        specs.append(ExerciseSpec(path.name, answers[found[1]], found[1], found[0], float(meta["points"]),
+                                  _grade_id(cell)))
+    sources = frozenset(_normal(_source(c)) for c in code if not _nbgrader(c).get("solution"))
+    return TeacherNotebook(path.name, tuple(specs), fixed, tuple(_grade_id(c) for c in code), sources)
 
 
-def teacher_exercises(folder) -> list[ExerciseSpec]:
-    """Every graded exercise of the numbered notebooks in ``folder``, in notebook order.
+def teacher_notebooks(folder, only=None) -> list[TeacherNotebook]:
+    """The numbered notebooks of ``folder`` that hold a graded exercise, in order.
+
+    ``only``: notebook numbers or names to keep (``["03", "05"]``).
 
     Raises
     ------
     ValueError
-        If a graded check cell does not call a known checker on a solution cell's function.
+        If a graded check cell does not call a known checker on a solution cell's function, or
+        ``only`` names a notebook without a graded exercise.
     """
-    return [spec for path in sorted(Path(folder).glob("[0-9]*.ipynb")) for spec in _specs_of(path)]
+    notebooks = [_teacher_notebook(p) for p in sorted(Path(folder).glob("[0-9]*.ipynb"))]
+    notebooks = [n for n in notebooks if n.specs]
+    if only is None:
+        return notebooks
+    kept = []
+    for wanted in only:
+        match = [n for n in notebooks if n.name == wanted or n.name.split("-")[0] == str(wanted)]
+        if not match:
+            graded = ", ".join(n.name.split("-")[0] for n in notebooks)
+            raise ValueError(f"notebook {wanted!r} has no graded exercise in {folder} (graded: {graded})")
+        kept += [n for n in match if n not in kept]
+    return sorted(kept, key=lambda n: n.name)
 
 
-def answer_cells(nb, spec: ExerciseSpec) -> list[str]:
-    """The student's answer to ``spec``: the source of its answer cell (found by ``grade_id``, else by the
-    last cell defining the function, never a graded check cell); [] if there is none."""
-    code = [c for c in nb.cells if c.get("cell_type") == "code" and not _nbgrader(c).get("grade")]
-    by_id = [c.source for c in code if _nbgrader(c).get("grade_id") == spec.exercise]
-    if by_id:
-        return by_id
-    defining = [c.source for c in code if spec.function in c.source and
-                (spec.function in defined_functions(c.source) or _tree(c.source) is None)]
-    return defining[-1:]
+def teacher_exercises(folder) -> list[ExerciseSpec]:
+    """Every graded exercise of the numbered notebooks in ``folder``, in notebook order."""
+    return [spec for nb in teacher_notebooks(folder) for spec in nb.specs]
+
+
+# ---------------------------------------------------------------- a hand-in
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The file's bytes: a regular file, never through a symbolic link, at most MAX_NOTEBOOK_BYTES."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        raise HandInError("not handed in") from None
+    if stat.S_ISLNK(info.st_mode):
+        raise HandInError("the hand-in is a symbolic link, which the grader never follows: hand in the notebook itself")
+    if not stat.S_ISREG(info.st_mode):
+        raise HandInError("the hand-in is not a regular file")
+    if info.st_size > MAX_NOTEBOOK_BYTES:
+        raise HandInError(f"the hand-in is {info.st_size:,} bytes; at most {MAX_NOTEBOOK_BYTES:,} are read "
+                          "(clear the outputs and hand it in again)")
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise HandInError("the hand-in is not a regular file")
+        chunks, size = [], 0
+        while size <= MAX_NOTEBOOK_BYTES:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(fd)
+    if size > MAX_NOTEBOOK_BYTES:
+        raise HandInError(f"the hand-in holds more than {MAX_NOTEBOOK_BYTES:,} bytes")
+    return b"".join(chunks)
+
+
+def read_hand_in(path) -> list[dict]:
+    """The cells of the hand-in at ``path`` (a list of dicts with ``cell_type`` and a text ``source``).
+
+    Raises
+    ------
+    HandInError
+        Missing, a symbolic link, not a regular file, too large, not a notebook, too many cells or too much code.
+    """
+    data = _read_bytes(Path(path))
+    try:
+        nb = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise HandInError("cannot read the hand-in as a notebook: it is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise HandInError(f"cannot read the hand-in as a notebook: not valid JSON (line {exc.lineno}, "
+                          f"column {exc.colno})") from None
+    except (RecursionError, MemoryError, ValueError):
+        raise HandInError("cannot read the hand-in as a notebook: its JSON is nested too deeply") from None
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+        raise HandInError("cannot read the hand-in as a notebook: no list of cells")
+    if len(nb["cells"]) > MAX_CELLS:
+        raise HandInError(f"the hand-in has {len(nb['cells']):,} cells; at most {MAX_CELLS:,} are graded")
+    cells, code_chars = [], 0
+    for cell in nb["cells"]:
+        if not isinstance(cell, dict) or not isinstance(cell.get("cell_type"), str):
+            raise HandInError("cannot read the hand-in as a notebook: a cell without a cell_type")
+        source = _source(cell)
+        if cell["cell_type"] == "code":
+            code_chars += len(source)
+        cells.append({"cell_type": cell["cell_type"], "source": source, "metadata": {"nbgrader": _nbgrader(cell)}})
+    if code_chars > MAX_CODE_CHARS:
+        raise HandInError(f"the hand-in holds {code_chars:,} characters of code; at most {MAX_CODE_CHARS:,} are run")
+    return cells
+
+
+def run_plan(teacher: TeacherNotebook, cells) -> Plan:
+    """The steps that run hand-in ``cells`` as nbgrader would, with the teacher's check and locked cells."""
+    checks, plan, placed = teacher.checks, Plan(), set()
+    position = {}                   # grade_id -> step index: where a deleted cell's predecessor stands
+    for number, cell in enumerate(cells, start=1):
+        if cell["cell_type"] != "code":
+            continue
+        gid = _grade_id(cell)
+        if gid in teacher.fixed:
+            if gid in placed:
+                continue            # a copy of a check or locked cell: the teacher's runs once
+            placed.add(gid)
+            plan.steps.append(checks[gid] if gid in checks else Cell(teacher.fixed[gid], f"cell {number}", False))
+        else:
+            teacher_code = _normal(cell["source"]) in teacher.sources
+            plan.steps.append(Cell(cell["source"], f"cell {number}", not teacher_code))
+        if gid is not None:
+            position.setdefault(gid, len(plan.steps) - 1)
+    end = len(plan.steps) - 1
+    restored: dict[int, list] = {}
+    for k, gid in enumerate(teacher.ids):
+        if gid in teacher.fixed and gid not in placed:
+            anchors = [position[g] for g in teacher.ids[:k] if g in position]
+            step = checks[gid] if gid in checks else Cell(teacher.fixed[gid], "a locked cell the grader restored", False)
+            restored.setdefault(max(anchors) if anchors else end, []).append(step)
+    steps = restored.get(-1, [])    # (a hand-in without a code cell)
+    for k, step in enumerate(plan.steps):
+        steps += [step, *restored.get(k, [])]
+    plan.steps = steps
+    return plan
+
+
+# ---------------------------------------------------------------- the student's code a check ran
+
+
+def _top_level(tree):
+    """``{name: node}`` for the functions (def, or ``name = lambda``) and aliases (``name = other``) a cell defines."""
+    found = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            found[node.name] = node
+        elif isinstance(node, ast.Assign) and isinstance(node.value, (ast.Lambda, ast.Name)):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    found[target.id] = node.value
+    return found
+
+
+def _names_used(node) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def _segment(source: str, node) -> str:
+    lines = source.splitlines()[node.lineno - 1: node.end_lineno]
+    return "\n".join(lines)
+
+
+def student_code_ran(plan: Plan, check_index: int, function: str, ran=(), defined=None) -> tuple[str | None, list]:
+    """The source of ``function`` as defined when step ``check_index`` runs, and the student's helpers it calls.
+
+    Returns ``(source of the function's def or None, [(name, label, source)] of the student's other
+    functions it reaches)``: by name, transitively, through the student's own cells before the check
+    (the teacher's unchanged cells are not the student's code); ``ran`` adds those the runner saw
+    running (``[cell number, first line, name]``), and ``defined`` (``[cell number, first line]``) is
+    where the runner saw the checked function come from, used when no ``def`` of it is found. Both are
+    untrusted: they can only add code to look at.
+    """
+    defs: dict[str, tuple] = {}
+    cells = []
+    for step in plan.steps[:check_index]:
+        if not isinstance(step, Cell):
+            continue
+        cells.append(step)
+        tree = _tree(step.source)
+        for name, node in (_top_level(tree).items() if tree else ()):
+            defs[name] = (step, node) if step.student else None
+    main, helpers, seen, todo, itself = None, [], {function}, [function], {function}
+    while todo:
+        name = todo.pop()
+        entry = defs.get(name)
+        if entry is None:
+            continue
+        step, node = entry
+        if isinstance(node, ast.Name):          # an alias: f = g
+            if name in itself:
+                itself.add(node.id)
+            if node.id not in seen:
+                seen.add(node.id)
+                todo.append(node.id)
+            continue
+        source = _segment(strip_magics(step.source), node)
+        if name in itself and main is None:
+            main = source
+        else:
+            helpers.append((name, step.label, source))
+        for used in sorted(_names_used(node) - seen):
+            seen.add(used)
+            todo.append(used)
+    if main is None and isinstance(defined, list) and len(defined) == 2:
+        found = _function_at(cells, defined[0], defined[1], None)
+        main = found[1] if found else None
+    for cell_number, line, name in ran:
+        found = _function_at(cells, cell_number, line, name)
+        if found and found[1] != main and all(found[1] != s for _, _, s in helpers):
+            helpers.append((name, *found))
+    return main, helpers
+
+
+def _function_at(cells, number, line, name) -> tuple[str, str] | None:
+    """``(label, source)`` of the function (or lambda) called ``name`` (any, if None) whose code starts at
+    ``line`` of the student's cell ``number``, or None."""
+    if not (isinstance(number, int) and isinstance(line, int) and 0 <= number < len(cells)
+            and cells[number].student):
+        return None
+    step = cells[number]
+    tree = _tree(step.source)
+    for node in ast.walk(tree) if tree else ():
+        if (isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+                and (node.decorator_list[0].lineno if getattr(node, "decorator_list", None) else node.lineno) == line
+                and name in (None, getattr(node, "name", "<lambda>"))):
+            return step.label, _segment(strip_magics(step.source), node)
+    return None
