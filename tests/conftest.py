@@ -92,3 +92,24 @@ def course():
     X, Theta = h.load_parameters(EX8 / "ex8_movieParams.mat")
     titles = h.load_movie_titles(EX8 / "movie_ids.txt")
     return Y, R, X, Theta, titles
+
+
+@pytest.fixture(scope="module")
+def runs():
+    """Notebook 06's explorer on fakes.small_ratings (module scope: its runs are kept between tests)."""
+    from recsys_tutorial import interactive as ia
+    from fakes import small_ratings
+
+    Y, R = small_ratings()
+    return ia.TrainingRuns(Y, R, {0: 5, 3: 1, 7: 4}, num_features=3, validation=0.2)
+
+
+@pytest.fixture(scope="module")
+def base_model():
+    """``(Y, R, model)``: a course model of fakes.small_ratings(4) for notebook 07's widget."""
+    import helpers as h
+    from fakes import WIDGET_TITLES as TITLES, small_ratings
+
+    Y, R = small_ratings(4)
+    _, base = h.recommend({}, Y, R, TITLES, num_features=3, num_iters=20, return_model=True)
+    return Y, R, base

@@ -280,3 +280,16 @@ def declared_huge_entry(path: Path, R, shape=(402_653_184,), chunks=48) -> Path:
                ("arr_1.npy", deflate(r.getvalue(), final=True), zlib.crc32(r.getvalue()), len(r.getvalue()))]
     path.write_bytes(_raw_zip(members))
     return path
+
+
+def small_ratings(seed=0, n_movies=40, n_users=30):
+    """Random ratings for the widgets' tests: every movie rated at least once."""
+    rng = np.random.default_rng(seed)
+    Y = rng.integers(1, 6, size=(n_movies, n_users)).astype(float)
+    R = rng.random(Y.shape) < 0.4
+    R[:, 0] = True                      # every movie rated at least once
+    return np.where(R, Y, 0.0), R
+
+
+#: Titles for small_ratings' 40 movies.
+WIDGET_TITLES = [f"movie {i} ({1990 + i})" for i in range(40)]

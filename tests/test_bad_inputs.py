@@ -19,7 +19,10 @@ F  round three (issue 22): entries planted in the workbook cache (wrong
    learner's own files where the cache is pointed; environment variables;
    results that overflow; a learner's gradient_fn returning NaN, one array
    or the wrong shapes; titles that are not strings or ids that are not
-   ASCII digits; a title line that made the title pattern backtrack.
+   ASCII digits; a title line that made the title pattern backtrack;
+G  the pictures and widgets of notebooks 06 and 07 (issue 22, item 3):
+   settings refused, not clamped; a widget without what it needs refuses to
+   be built; a refused rating changes nothing.
 
 The fake MovieLens files and hostile workbooks come from tests/fakes.py, the
 local HTTP server and the data folder from tests/conftest.py; nothing here
@@ -48,11 +51,11 @@ from scipy import sparse
 
 import build_data as bd
 import helpers as h
-from fakes import (FAR, SMALL, assert_untouched, declared_huge_entry, download_build, fake_ml100k_files, fake_Y_R,
-                   forge_size, make_source, make_workbook, make_zip, npz_entry, ole_file, ratings_book,
-                   ratings_frames_book, ratings_workbook, sheet_xml, write_workbook)
+from fakes import (FAR, SMALL, WIDGET_TITLES, assert_untouched, declared_huge_entry, download_build, fake_ml100k_files,
+                   fake_Y_R, forge_size, make_source, make_workbook, make_zip, npz_entry, ole_file, ratings_book,
+                   ratings_frames_book, ratings_workbook, sheet_xml, small_ratings, write_workbook)
 from recsys_tutorial import cache as _cache
-from recsys_tutorial import files, settings, workbooks
+from recsys_tutorial import files, interactive, settings, workbooks
 from recsys_tutorial import research as rs
 from recsys_tutorial.observed import ObservedRatings
 from xlsx_writer import workbook_matches, write_xlsx
@@ -1039,3 +1042,114 @@ def test_a_title_line_of_spaces_is_read_in_linear_time(tmp_path):
     p.write_text("1 a" + " " * 1_000_000 + "b\n2" + "\t" * 1_000_000 + "|x\n")
     titles = _within(60, lambda: h.load_movie_titles(p))
     assert titles[0].startswith("a ") and titles[0].endswith("b") and titles[1] == "x"
+
+
+# ---------------------------------------------------------------- G: the pictures and widgets (issue 22, item 3)
+
+
+@pytest.mark.parametrize("call, name, error", [
+    (lambda: interactive.descent_figure(0.1, y=1, lambda_=1), "y > lambda_", ValueError),       # was ZeroDivisionError
+    (lambda: interactive.descent_figure([]), "alphas", ValueError),                                # was ZeroDivisionError
+    (lambda: interactive.descent_figure([0.1, -0.2]), r"alphas\[1\]", ValueError),
+    (lambda: interactive.descent_figure(["0.1"]), r"alphas\[0\]", TypeError),
+    (lambda: interactive.descent_figure(0.1, num_iters=0), "num_iters", ValueError),
+    (lambda: interactive.descent_figure(0.1, lambda_=-1), "lambda_", ValueError),
+    (lambda: interactive.descent_figure(0.1, start=(0.1, np.nan)), "start", ValueError),
+    (lambda: interactive.descent_path(np.inf), "alpha", ValueError),
+    (lambda: interactive.build_descent_explorer(alpha=0.9), "alpha", ValueError),                 # the slider ends at 0.6
+    (lambda: interactive.build_descent_explorer(num_iters=1000), "num_iters", ValueError),
+])
+def test_descent_pictures_refuse_what_they_cannot_draw(call, name, error):
+    with pytest.raises(error, match=name):
+        call()
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    ({"lambda_": -5}, "lambda_"), ({"lambda_": 2.5}, "lambda_"), ({"alpha": 5}, "alpha"),
+    ({"alpha": 0.02}, "alpha"), ({"iterations": 10 ** 6}, "iterations"), ({"iterations": 15}, "iterations"),
+    ({"first_draw_after": -1}, "first_draw_after"),
+])
+def test_explorer_refuses_settings_its_sliders_would_clamp(runs, kwargs, name):
+    pytest.importorskip("ipywidgets")
+    with pytest.raises(ValueError, match=name) as err:
+        interactive.build_training_explorer(runs, WIDGET_TITLES, np.ones(40), **kwargs)
+    assert "slider" in str(err.value) or name == "first_draw_after"
+
+
+def test_explorer_names_the_nearest_value_a_slider_can_show(runs):
+    with pytest.raises(ValueError, match=r"got 0.02, nearest 0.0178"):
+        interactive.build_training_explorer(runs, WIDGET_TITLES, np.ones(40), alpha=0.02)
+    with pytest.raises(TypeError, match="runs must be an interactive.TrainingRuns"):
+        interactive.build_training_explorer(None, WIDGET_TITLES, np.ones(40))
+    with pytest.raises(ValueError, match="titles must have one entry per movie"):
+        interactive.build_training_explorer(runs, WIDGET_TITLES[:3], np.ones(40))
+    with pytest.raises(ValueError, match="num_ratings must have 40 entries"):
+        interactive.build_training_explorer(runs, WIDGET_TITLES, np.ones(3))
+
+
+def test_training_runs_refuse_an_empty_held_out_part():
+    with pytest.raises(ValueError, match=r"validation \(the share of ratings held out\) must be a finite number > 0"):
+        interactive.TrainingRuns(*small_ratings(), {}, validation=0.0)       # was accepted: "held-out RMSE nan"
+    with pytest.raises(ValueError, match="<= 0.5"):
+        interactive.TrainingRuns(*small_ratings(), {}, validation=0.9)
+    Y, R = small_ratings(n_movies=3, n_users=2)
+    with pytest.raises(ValueError, match="holds out 0 of the"):
+        interactive.TrainingRuns(Y, R, {}, validation=1e-6)
+
+
+@pytest.mark.parametrize("call, name, error", [
+    (lambda me: interactive.taste_figure(None, {2: 5}, WIDGET_TITLES), "me must be a helpers.FactorModel", TypeError),
+    (lambda me: interactive.taste_figure(me, {}, WIDGET_TITLES), "my_ratings is empty", ValueError),
+    (lambda me: interactive.taste_figure(me, {"no such film": 5}, WIDGET_TITLES), "neither a 0-based row", ValueError),
+    (lambda me: interactive.taste_figure(me, {2: 7}, WIDGET_TITLES), r"my_ratings\[2\]", ValueError),
+    (lambda me: interactive.taste_figure(me, {2: 5}, WIDGET_TITLES[:5]), "titles must have one entry per movie", ValueError),
+    (lambda me: interactive.taste_figure(me, {2: 5}, WIDGET_TITLES, max_movies=0), "max_movies", ValueError),
+])
+def test_taste_figure_refuses_what_it_cannot_draw(base_model, call, name, error):
+    with pytest.raises(error, match=name):
+        call(h.fold_in(base_model[2], {2: 5}))
+
+
+@pytest.mark.parametrize("stars", [0, 7, np.nan, np.inf, "5", None, True])
+def test_a_refused_rating_changes_nothing(base_model, stars):
+    """Issue 21: a rating outside 1-5 given through the widget's methods stayed in its state, after which every
+    rating and refresh failed. Now it is refused and the widget goes on working."""
+    pytest.importorskip("ipywidgets")
+    Y, R, base = base_model
+    w = interactive.RatingWidget(base, Y, R, WIDGET_TITLES, n=5, picture=False, ratings={3: 4})
+    before = (dict(w.ratings), w.top.value, len(w.mine.children))
+    with pytest.raises((TypeError, ValueError), match="stars for 'movie 5 \\(1995\\)'"):
+        w.rate(5, stars)
+    assert (dict(w.ratings), w.top.value, len(w.mine.children)) == before
+    w.rate(5, 2)
+    w.remove("movie 3 (1993)")
+    assert w.ratings == {5: 2.0}
+
+
+def test_rating_widget_refuses_unknown_movies_and_removals(base_model):
+    pytest.importorskip("ipywidgets")
+    Y, R, base = base_model
+    w = interactive.RatingWidget(base, Y, R, WIDGET_TITLES, n=5, picture=False)
+    for movie in (40, -1, "movie 99", 2.5, None):
+        with pytest.raises(ValueError, match="neither a 0-based row"):
+            w.rate(movie, 3)
+    with pytest.raises(ValueError, match="'movie 3 \\(1993\\)' is not among my ratings"):
+        w.remove(3)
+    assert w.ratings == {}
+
+
+@pytest.mark.parametrize("make, name, error", [
+    (lambda Y, R, m: interactive.RatingWidget(None, Y, R, WIDGET_TITLES), "model must be a trained helpers.FactorModel", TypeError),
+    (lambda Y, R, m: interactive.RatingWidget("model", Y, R, WIDGET_TITLES), "model", TypeError),
+    (lambda Y, R, m: interactive.RatingWidget(m, Y[:5], R[:5], WIDGET_TITLES[:5]), "one movie per row of Y", ValueError),
+    (lambda Y, R, m: interactive.RatingWidget(m, Y, R, WIDGET_TITLES[:5]), "titles", ValueError),
+    (lambda Y, R, m: interactive.RatingWidget(m, Y, R, WIDGET_TITLES, n=0), "n must be", ValueError),
+    (lambda Y, R, m: interactive.RatingWidget(m, Y, R, WIDGET_TITLES, lambda_=-1), "lambda_", ValueError),
+    (lambda Y, R, m: interactive.RatingWidget(m, Y, R, WIDGET_TITLES, picture="no"), "picture", TypeError),
+    (lambda Y, R, m: interactive.RatingWidget(m, Y, R, WIDGET_TITLES, ratings={3: 0}), r"my_ratings\[3\]", ValueError),
+])
+def test_rating_widget_refuses_to_be_built_without_what_it_needs(base_model, make, name, error):
+    pytest.importorskip("ipywidgets")
+    Y, R, base = base_model
+    with pytest.raises(error, match=name):
+        make(Y, R, base)
