@@ -32,15 +32,9 @@ import warnings
 
 import numpy as np
 
+from recsys_tutorial.exercises import decode   # the case file's values, as the checks read them
+
 LIMIT_SECONDS = 2.0
-
-
-def decode(data):
-    if isinstance(data, dict) and "tuple" in data:
-        return tuple(decode(v) for v in data["tuple"])
-    if isinstance(data, dict):
-        return np.array(data["values"], dtype=data["dtype"]).reshape(data["shape"])
-    return data
 
 
 def close(a, b) -> bool:

@@ -11,15 +11,13 @@ once per notebook, and nothing is written to the user's cache. A
 
 from __future__ import annotations
 
-import http.server
 import os
 import shutil
 import tempfile
-import threading
 
 import pytest
 
-from fakes import EX8
+from fakes import EX8, serving
 
 _made = []
 
@@ -43,33 +41,10 @@ def pytest_unconfigure(config):
 
 @pytest.fixture
 def server():
-    """An HTTP server on 127.0.0.1 serving ``routes`` (path -> bytes)."""
+    """An HTTP server on 127.0.0.1: ``(base URL, routes)``; put ``routes[path] = bytes`` to serve them."""
     routes: dict[str, bytes] = {}
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 (http.server naming)
-            body = routes.get(self.path)
-            if body is None:
-                self.send_error(404)
-                return
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{httpd.server_address[1]}"
-    try:
+    with serving(routes) as base:
         yield base, routes
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
 
 
 @pytest.fixture

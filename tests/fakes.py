@@ -7,9 +7,15 @@ Fixtures built on these (the HTTP server, a data folder to build into, the cours
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import io
 import os
 import struct
+import subprocess
+import sys
+import sysconfig
+import threading
 import zipfile
 import zlib
 from pathlib import Path
@@ -293,3 +299,57 @@ def small_ratings(seed=0, n_movies=40, n_users=30):
 
 #: Titles for small_ratings' 40 movies.
 WIDGET_TITLES = [f"movie {i} ({1990 + i})" for i in range(40)]
+
+
+def clean_venv(where: Path) -> Path:
+    """A new venv without the tutorial; requirements.txt's packages come from the running environment."""
+    subprocess.run([sys.executable, "-m", "venv", str(where)], check=True, capture_output=True)
+    python = where / "bin" / "python"
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             check=True, capture_output=True, text=True).stdout.strip()
+    Path(purelib, "requirements-txt.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    return python
+
+
+@contextlib.contextmanager
+def serving(routes: dict):
+    """An HTTP server on 127.0.0.1 serving ``routes`` (path -> bytes, changeable while it runs); yields its base URL."""
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server naming)
+            body = routes.get(self.path)
+            if body is None:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)
+
+
+def sandbox_or_skip() -> None:
+    """Skip a test where the grading sandbox cannot start, or fail it when ``GRADING_SANDBOX_REQUIRED=1`` (CI)."""
+    from teacher.grading import sandbox
+
+    try:
+        sandbox.check_available()
+    except sandbox.SandboxUnavailable as exc:
+        if os.environ.get("GRADING_SANDBOX_REQUIRED") == "1":
+            import pytest
+
+            pytest.fail(f"GRADING_SANDBOX_REQUIRED=1 but: {exc}")
+        import pytest
+
+        pytest.skip(str(exc))

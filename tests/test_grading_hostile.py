@@ -29,10 +29,10 @@ from pathlib import Path
 
 import pytest
 
+from fakes import sandbox_or_skip
 from teacher import sample_class
 from teacher.grading import sandbox
 from teacher.grading.notebooks import teacher_exercises
-from teacher.grading.sandbox import SandboxUnavailable
 
 pytestmark = pytest.mark.slow
 
@@ -46,17 +46,6 @@ AS_USER = (["ada_correct", "cat_earlier_helper", "dan_helper_loop"],
            ["profile_off", "forged_duplicate", "symlink_teacher", "daemon_grades", "rewrite_grader", "read_environ",
             "read_files", "fork_bomb", "memory_forks", "sysctl_ptrace", "loopback", "pipe_holder", "kill_everything",
             "grades.csv"])
-
-
-def available_or_skip():
-    try:
-        sandbox.check_available()
-    except SandboxUnavailable as exc:
-        if os.environ.get("GRADING_SANDBOX_REQUIRED") == "1":
-            pytest.fail(f"GRADING_SANDBOX_REQUIRED=1 but: {exc}")
-        pytest.skip(str(exc))
-    if shutil.which("make") is None:
-        pytest.skip("GNU make is not installed")
 
 
 class Loopback:
@@ -151,7 +140,9 @@ def loopback():
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory, loopback):
     """The whole hostile class, graded by `make grade` as the user running the tests."""
-    available_or_skip()
+    sandbox_or_skip()
+    if shutil.which("make") is None:
+        pytest.skip("GNU make is not installed")
     base = tmp_path_factory.mktemp("hostile")
     folder, canary = base / "class", base / "teacher-secret.txt"
     canary.write_text(SECRET_FILE)
@@ -256,7 +247,9 @@ def _user_prefix(name: str, home: Path, view: Path) -> list[str]:
 
 @pytest.mark.skipif(os.getuid() != 0, reason="creating an ordinary user needs root")
 def test_an_ordinary_user_grades_the_hostile_class_the_same(loopback):
-    available_or_skip()
+    sandbox_or_skip()
+    if shutil.which("make") is None:
+        pytest.skip("GNU make is not installed")
     if not all(shutil.which(tool) for tool in ("useradd", "userdel", "setpriv", "unshare")):
         pytest.skip("useradd, setpriv and unshare (util-linux, passwd) are needed")
     name = "gradetest" + secrets.token_hex(3)
@@ -311,7 +304,9 @@ def test_every_slot_reads_the_parsed_ratings_without_parsing_and_cannot_write_th
     from teacher.grading.notebooks import teacher_notebooks
     from teacher.grading.workspace import Workspace
 
-    available_or_skip()
+    sandbox_or_skip()
+    if shutil.which("make") is None:
+        pytest.skip("GNU make is not installed")
     workspace = Workspace(teacher_notebooks(ROOT / "notebooks", ["03"]), slots=2)
     cell = ("import glob, helpers\nfrom recsys_tutorial.paths import data_file\n"
             "def refuse(*args):\n    raise RuntimeError('parsed')\nhelpers.ratings_sheets = refuse\n"

@@ -34,7 +34,6 @@ import os
 import shutil
 import subprocess
 import sys
-import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -42,6 +41,7 @@ import nbformat
 import numpy as np
 import pytest
 
+from fakes import clean_venv, serving
 from recsys_tutorial.judging import RULES
 from teacher import exercises as teacher
 from teacher.handout import DATA_STEP, MARKER, audit, build, nbgrader_source, normalised, select, solution_lines, stage
@@ -215,16 +215,6 @@ def test_handout_holds_no_answer(handout):
 # ---------------------------------------------------------------- slow: a student's clean machine
 
 
-def clean_venv(where: Path) -> Path:
-    """A new venv without the tutorial; requirements.txt's packages come from the running environment."""
-    subprocess.run([sys.executable, "-m", "venv", str(where)], check=True, capture_output=True)
-    python = where / "bin" / "python"
-    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                             check=True, capture_output=True, text=True).stdout.strip()
-    Path(purelib, "requirements-txt.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    return python
-
-
 def ml100k_zip() -> bytes:
     """ml-100k.zip as GroupLens serves it, rebuilt from this checkout's built data/ (never committed)."""
     from build_data import RAW_FILES
@@ -239,9 +229,6 @@ def ml100k_zip() -> bytes:
 @pytest.fixture(scope="module")
 def student_machine(handout, tmp_path_factory):
     """The zip unzipped outside the repository, a clean venv, and the data built by the README's command."""
-    import http.server
-    import threading
-
     _, archive = handout
     home = tmp_path_factory.mktemp("student")
     with zipfile.ZipFile(archive) as z:
@@ -253,26 +240,10 @@ def student_machine(handout, tmp_path_factory):
     assert probe.returncode != 0 and "No module named 'helpers'" in probe.stderr, "the venv must start without it"
 
     body = ml100k_zip()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 (http.server naming)
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        data_env = {**env, "ML100K_URL": f"http://127.0.0.1:{httpd.server_address[1]}/ml-100k.zip"}
+    with serving({"/ml-100k.zip": body}) as base:
+        data_env = {**env, "ML100K_URL": f"{base}/ml-100k.zip"}
         run = subprocess.run([str(python), "data/build_data.py", "--md5", hashlib.md5(body).hexdigest()], cwd=folder,
                              env=data_env, capture_output=True, text=True, timeout=900)
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
     assert run.returncode == 0, f"the data step failed:\n{run.stdout}\n{run.stderr}"
     return folder, python, env
 

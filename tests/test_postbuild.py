@@ -19,12 +19,11 @@ import os
 import shutil
 import subprocess
 import sys
-import sysconfig
 from pathlib import Path
 
 import pytest
 
-from fakes import fake_ml100k_files, make_zip
+from fakes import clean_venv, fake_ml100k_files, make_zip
 
 from recsys_tutorial import paths
 
@@ -41,16 +40,6 @@ def copy_repository(dest: Path) -> Path:
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, dest / name)
     return dest
-
-
-def clean_venv(where: Path) -> Path:
-    """A new venv without the tutorial; requirements.txt's packages come from the running environment."""
-    subprocess.run([sys.executable, "-m", "venv", str(where)], check=True, capture_output=True)
-    python = where / "bin" / "python"
-    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                             check=True, capture_output=True, text=True).stdout.strip()
-    Path(purelib, "requirements-txt.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    return python
 
 
 def test_postbuild_installs_the_project_and_downloads_the_checked_zip(tmp_path, server):

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from fakes import sandbox_or_skip
 from teacher.grading import sandbox
 from teacher.grading.sandbox import RESULT_FD, Limits, Mount, Sandbox, SandboxUnavailable, Unconfined
 
@@ -21,18 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 ENV = {"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1", "HOME": "/tmp"}
 
 
-def available_or_skip():
-    try:
-        sandbox.check_available()
-    except SandboxUnavailable as exc:
-        if os.environ.get("GRADING_SANDBOX_REQUIRED") == "1":
-            pytest.fail(f"GRADING_SANDBOX_REQUIRED=1 but: {exc}")
-        pytest.skip(str(exc))
-
-
 @pytest.fixture(scope="module")
 def box(tmp_path_factory):
-    available_or_skip()
+    sandbox_or_skip()
     shown = tmp_path_factory.mktemp("shown")
     (shown / "data.txt").write_text("readable")
     os.chmod(shown, 0o755)
