@@ -69,6 +69,28 @@ def test_mounts_and_the_system_are_read_only(box):
     assert None not in errors
 
 
+def test_a_checkout_under_the_scratch_folder_gains_no_writable_parents(tmp_path):
+    """A checkout under /tmp shows its venv at its own path inside the scratch /tmp: the folders bwrap makes
+    for it must not let a hand-in create files there (the fresh-clone CI run found /tmp/<clone>/helpers.py)."""
+    sandbox_or_skip()
+    shown = tmp_path / "shown"
+    shown.mkdir()
+    os.chmod(tmp_path, 0o755)
+    os.chmod(shown, 0o755)
+    made = Sandbox(ENV, mounts=[Mount(str(shown), "/tmp/clone/checkout/.venv")], dirs=("/tmp/home",),
+                   limits=Limits(wall=30, cpu=30))
+    try:
+        code = ("errors = []\nfor path in ('/tmp/clone/helpers.py', '/tmp/clone/checkout/helpers.py', "
+                "'/tmp/home/mine.txt', '/tmp/mine.txt'):\n"
+                "    try:\n        open(path, 'w').write('x')\n        errors.append(None)\n"
+                "    except OSError as exc:\n        errors.append(exc.errno)\nreport(errors)")
+        _, errors = run(made, code)
+    finally:
+        made.close()
+    assert errors[:2] != [None, None] and None not in errors[:2], errors   # read-only where the checkout shows
+    assert errors[2:] == [None, None], errors                               # the scratch itself stays writable
+
+
 def test_the_environment_is_exactly_what_was_given(box, monkeypatch):
     monkeypatch.setenv("TEACHER_SECRET", "canary-0451")
     code = "report([open('/proc/1/environ').read(), open('/proc/self/environ').read(), dict(os.environ)])"

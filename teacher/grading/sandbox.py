@@ -263,6 +263,18 @@ def _system_binds() -> list[str]:
     return args
 
 
+def _scratch_shadows(mounts, dirs) -> list[str]:
+    """The top folders under the scratch ``/tmp`` that hold mounts (a checkout under /tmp puts the venv there).
+
+    bwrap makes a mount's missing parent folders in the scratch, writable by the hand-in: a hand-in could
+    then create ``/tmp/<checkout>/helpers.py`` in its view. Each such folder gets its own small tmpfs,
+    made read-only once the mounts are in; the writable ``dirs`` (``/tmp/home``, ``/tmp/mpl``) stay so.
+    """
+    writable = {d.rstrip("/") for d in dirs}
+    tops = {"/".join(m.dest.split("/")[:3]) for m in mounts if m.dest.startswith("/tmp/") and m.dest.count("/") >= 3}
+    return sorted(tops - writable)
+
+
 def bwrap_argv(bwrap: str, mounts, env: dict, limits: Limits, command, *, seccomp_fd=None, dirs=(),
                workdir="/tmp") -> list:
     """bwrap's command line for ``command``: ``mounts`` read-only, ``dirs`` made writable in the scratch
@@ -274,8 +286,13 @@ def bwrap_argv(bwrap: str, mounts, env: dict, limits: Limits, command, *, seccom
             "--size", str(limits.scratch), "--perms", "1777", "--tmpfs", "/tmp"]
     for folder in dirs:
         argv += ["--perms", "0777", "--dir", folder]
+    shadows = _scratch_shadows(mounts, dirs)
+    for folder in shadows:           # a read-only layer under the scratch for the mounts that sit in it
+        argv += ["--size", str(2**20), "--tmpfs", folder]
     for mount in mounts:
         argv += ["--ro-bind", mount.source, mount.dest]
+    for folder in shadows:
+        argv += ["--remount-ro", folder]
     argv += (["--remount-ro", "/usr/local"] if os.path.isdir("/usr/local") else []) + ["--remount-ro", "/"]
     if seccomp_fd is not None:
         argv += ["--seccomp", str(seccomp_fd)]
