@@ -329,11 +329,9 @@ ATTACKS = {
         "['{repo}/teacher/grading/grader.py', '{repo}/helpers.py', '{repo}/recsys_tutorial/exercises.py', "
         "'/grading/runner.py', '/grading/lib/helpers.py', sys.prefix + '/lib/python3.11/site-packages/sitecustomize.py']"
     )).replace("import os", "import os, sys"),), expect=(0, "forgot the mask R")),
-    "poison_cache": Case("others", before=("import glob, os\nfor path in glob.glob('/grading/cache/*') + "
-                                           "[os.environ['MOVIE_RECOMMENDER_CACHE'] + '/x.npz']:\n    try:\n"
-                                           "        open(path, 'wb').write(b'junk')\n        won = True\n"
-                                           "    except OSError:\n        pass",),
-                         expect=(0, "forgot the mask R")),
+    "poison_cache": Case("others", before=(_TRY_WRITE.replace("{paths!r}", (
+        "glob.glob('/grading/cache/*') + [os.environ['MOVIE_RECOMMENDER_CACHE'] + '/x.npz']"
+    )).replace("import os", "import glob, os"),), expect=(0, "forgot the mask R")),
     "tmp_persist": Case("others", before=("import os\nos.makedirs('/tmp/home/.ipython/profile_default/startup', "
                                           "exist_ok=True)\nopen('/tmp/home/.ipython/profile_default/startup/0.py', 'w')"
                                           ".write('raise SystemExit')\nopen('/tmp/mpl/matplotlibrc', 'w')"
@@ -368,12 +366,27 @@ ATTACKS = {
                                          "            time.sleep(1)\n    os._exit(0)",), expect=(0, "forgot the mask R")),
     "stderr_flood": Case("class", before=("import os\nwhile True:\n    os.write(2, b'x' * 2 ** 20)",),
                          expect=(0, "output")),
-    "memory_forks": Case("class", before=("import os, time\nfor k in range(3):\n    if os.fork() == 0:\n"
-                                          "        hold = [b'x' * 2 ** 27 for _ in range(12)]\n        time.sleep(60)\n"
-                                          "time.sleep(60)",), expect=(0, "memory")),
-    "fork_bomb": Case("class", before=("import os, time\nforks = 0\ntry:\n    while forks < 500:\n"
-                                       "        if os.fork() == 0:\n            time.sleep(600)\n            os._exit(0)\n"
-                                       "        forks += 1\nexcept OSError:\n    pass\nwon = forks >= 500",),
+    "memory_forks": Case("class", before=(textwrap.dedent("""\
+        import os, time
+        for k in range(3):
+            if os.fork() == 0:
+                hold = [b'x' * 2 ** 27 for _ in range(12)]
+                time.sleep(60)
+        time.sleep(60)
+        """),), expect=(0, "memory")),
+    "fork_bomb": Case("class", before=(textwrap.dedent("""\
+        import os, time
+        forks = 0
+        try:
+            while forks < 500:
+                if os.fork() == 0:
+                    time.sleep(600)
+                    os._exit(0)
+                forks += 1
+        except OSError:
+            pass
+        won = forks >= 500
+        """),),
                       expect=(0, "")),
     "loopback": Case("class", body="import socket\nfor host in ('127.0.0.1', '::1', 'localhost'):\n    try:\n"
                      "        socket.create_connection((host, {port}), timeout=2).sendall(b'pwned')\n"
@@ -385,14 +398,28 @@ ATTACKS = {
     "crash": Case("class", case="crash", expect=(0, "exit code 3")),
     "segfault": Case("class", before=("import ctypes\nctypes.string_at(0)",), expect=(0, "SIGSEGV")),
     "syntax_error": Case("class", case="syntax_error", expect=(0, "SyntaxError")),
-    "disk_fill": Case("class", before=("written = 0\nfor path in ('/tmp/fill', '/dev/shm/fill', '/tmp/home/fill2'):\n"
-                                       "    try:\n        with open(path, 'wb') as f:\n            for _ in range(2048):\n"
-                                       "                written += f.write(b'x' * 2 ** 20)\n    except OSError:\n"
-                                       "        pass\nwon = written > 2 ** 30",),
+    "disk_fill": Case("class", before=(textwrap.dedent("""\
+        written = 0
+        for path in ('/tmp/fill', '/dev/shm/fill', '/tmp/home/fill2'):
+            try:
+                with open(path, 'wb') as f:
+                    for _ in range(2048):
+                        written += f.write(b'x' * 2 ** 20)
+            except OSError:
+                pass
+        won = written > 2 ** 30
+        """),),
                       expect=(0, "forgot the mask R")),
-    "memfd_shm": Case("class", before=("import ctypes, os\ntry:\n    os.memfd_create('x')\n    won = True\n"
-                                       "except OSError:\n    pass\nif ctypes.CDLL(None).shmget(0, 2 ** 30, 0o1600) >= 0:\n"
-                                       "    won = True",), expect=(0, "forgot the mask R")),
+    "memfd_shm": Case("class", before=(textwrap.dedent("""\
+        import ctypes, os
+        try:
+            os.memfd_create('x')
+            won = True
+        except OSError:
+            pass
+        if ctypes.CDLL(None).shmget(0, 2 ** 30, 0o1600) >= 0:
+            won = True
+        """),), expect=(0, "forgot the mask R")),
     "sysctl_ptrace": Case("class", before=("import ctypes\nfor path in ('/proc/sys/kernel/printk_ratelimit', "
                                            "'/proc/sys/vm/overcommit_ratio'):\n    try:\n"
                                            "        value = open(path).read()\n        open(path, 'w').write(value)\n"
