@@ -1,28 +1,28 @@
 """Every environment variable the tutorial reads, parsed here and nowhere else.
 
-=========================  ===================================  ==============================================
-variable                   accepted values                      effect
-=========================  ===================================  ==============================================
-``MOVIELENS_DATA``         an absolute folder path, or one      where the data lives (default: the repository's
-                           starting with ``~`` or ``~user``     ``data/``); :mod:`recsys_tutorial.paths`
-``MOVIE_RECOMMENDER_CACHE``  an absolute folder path, one        the folder in which the cache of parsed
-                           starting with ``~`` or ``~user``,    workbooks keeps its own subfolder (default:
-                           or ``off``                           ``$XDG_CACHE_HOME/movie-recommender``);
-                                                                :mod:`recsys_tutorial.cache`
-``XDG_CACHE_HOME``         an absolute folder path              the user's cache folder (default
-                                                                ``$HOME/.cache``); as the XDG specification
-                                                                says, a relative path is ignored
-``MOVIE_RECOMMENDER_NUMBA``  ``on`` or ``off`` (also ``1``/``0``,   whether the fast cost runs numba's compiled
-                           ``true``/``false``, ``yes``/``no``)  kernel where numba is installed (default on);
-                                                                :mod:`recsys_tutorial.observed`
-``NBGRADER_EXECUTION``     ``autograde`` or ``validate``, as    check cells raise instead of printing
-                           nbgrader sets it while it grades     (:mod:`recsys_tutorial.exercises`)
-``ML100K_URL``             an ``http://`` or ``https://``       where the data step downloads MovieLens 100K
-                           address                              from (default: GroupLens); ``data/build_data.py``
-                                                                (a local zip: its ``--source``)
-``ML100K_MD5``             32 hexadecimal digits, or ``none``   the MD5 the downloaded zip must have (default:
-                                                                GroupLens' zip's); ``none`` skips the check
-=========================  ===================================  ==============================================
+===========================  ====================================  =================================================
+variable                     accepted values                       effect
+===========================  ====================================  =================================================
+``MOVIELENS_DATA``           an absolute folder path, or one       where the data lives (default: the repository's
+                             starting with ``~`` or ``~user``      ``data/``); :mod:`recsys_tutorial.paths`
+``MOVIE_RECOMMENDER_CACHE``  an absolute folder path, one          the folder in which the cache of parsed
+                             starting with ``~`` or ``~user``,     workbooks keeps its own subfolder (default:
+                             or ``off``                            ``$XDG_CACHE_HOME/movie-recommender``);
+                                                                   :mod:`recsys_tutorial.cache`
+``XDG_CACHE_HOME``           an absolute folder path               the user's cache folder (default
+                                                                   ``$HOME/.cache``); as the XDG specification
+                                                                   says, a relative path is ignored
+``MOVIE_RECOMMENDER_NUMBA``  ``on`` or ``off`` (also ``1``/``0``,  whether the fast cost runs numba's compiled
+                             ``true``/``false``, ``yes``/``no``)   kernel where numba is installed (default on);
+                                                                   :mod:`recsys_tutorial.observed`
+``NBGRADER_EXECUTION``       ``autograde`` or ``validate``, as     check cells raise instead of printing
+                             nbgrader sets it while it grades      (:mod:`recsys_tutorial.exercises`)
+``ML100K_URL``               an ``http://`` or ``https://``        where the data step downloads MovieLens 100K
+                             address                               from (default: GroupLens); ``data/build_data.py``
+                                                                   (a local zip: its ``--source``)
+``ML100K_MD5``               32 hexadecimal digits, or ``none``    the MD5 the downloaded zip must have (default:
+                                                                   GroupLens' zip's); ``none`` skips the check
+===========================  ====================================  =================================================
 
 Unset, or set to the empty string, means the default. Surrounding spaces are
 ignored and words are read in any case (``'OFF '`` is ``off``). Anything else
