@@ -11,6 +11,7 @@ import contextlib
 import http.server
 import io
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -337,6 +338,23 @@ def serving(routes: dict):
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout=5)
+
+
+def run_make(target: str, *variables: str) -> str:
+    """``make -s <target> VAR=value ...`` from the repository root, in the running environment; its stdout.
+
+    ``VENV`` points the Makefile at this environment and ``-o`` its install stamp keeps make from
+    (re)creating the venv or reinstalling requirements inside a test run.
+    """
+    import pytest
+
+    if shutil.which("make") is None:
+        pytest.skip(f"GNU make is not installed (this is `make {target}`)")
+    stamp = f"{sys.prefix}/.installed-stamp"
+    cmd = ["make", "-s", "-o", stamp, target, f"VENV={sys.prefix}", *variables]
+    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, f"{' '.join(cmd)} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
 
 
 def sandbox_or_skip() -> None:

@@ -758,8 +758,8 @@ def voila(workdir):
         server.stop()
 
 
-def open_and_run_all(page, server, token: str, name: str):
-    """Open a notebook in JupyterLab, wait for its kernel, Run All; returns kernel_idle()."""
+def open_notebook(page, server, token: str, name: str):
+    """Open a notebook in JupyterLab and wait for its kernel; returns kernel_idle(timeout)."""
     from playwright.sync_api import expect
 
     page.goto(f"{server.base_url}/lab/tree/{name}?token={token}&reset", timeout=60_000)
@@ -771,6 +771,12 @@ def open_and_run_all(page, server, token: str, name: str):
         expect(kernel_status).to_have_text(re.compile(r"\|\s*Idle\s*$"), timeout=timeout)
 
     kernel_idle()
+    return kernel_idle
+
+
+def open_and_run_all(page, server, token: str, name: str):
+    """Open a notebook in JupyterLab, wait for its kernel, Run All from the menu; returns kernel_idle()."""
+    kernel_idle = open_notebook(page, server, token, name)
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
     return kernel_idle
@@ -1211,15 +1217,7 @@ def tab_to(page, wanted, limit: int = 12) -> dict:
 
 def run_all_by_keyboard(page, server, token: str, name: str):
     """Open a notebook; Run All through the command palette (Ctrl+Shift+C), without the mouse."""
-    from playwright.sync_api import expect
-
-    page.goto(f"{server.base_url}/lab/tree/{name}?token={token}&reset", timeout=60_000)
-    status = page.locator("span.jp-StatusBar-TextItem[title^='Change kernel']").first
-
-    def kernel_idle(timeout=KERNEL_IDLE_MS):
-        expect(status).to_have_text(re.compile(r"\|\s*Idle\s*$"), timeout=timeout)
-
-    kernel_idle()
+    kernel_idle = open_notebook(page, server, token, name)
     page.keyboard.press("Control+Shift+c")
     page.keyboard.type("Run All Cells")
     page.locator(".lm-CommandPalette-item.lm-mod-active", has_text=re.compile(r"^Run All Cells")).wait_for()

@@ -41,7 +41,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from fakes import clean_venv, serving
+from fakes import clean_venv, run_make, serving
 from recsys_tutorial.judging import RULES
 from teacher import exercises as teacher
 from teacher.handout import DATA_STEP, MARKER, audit, build, nbgrader_source, normalised, select, solution_lines, stage
@@ -137,13 +137,7 @@ def test_build_refuses_a_folder_it_did_not_write(tmp_path):
 
 
 def make_handout(dest: Path, *extra: str) -> str:
-    if shutil.which("make") is None:
-        pytest.skip("GNU make is not installed (the hand-out is built by `make handout`)")
-    stamp = f"{sys.prefix}/.installed-stamp"
-    cmd = ["make", "-s", "-o", stamp, "handout", f"VENV={sys.prefix}", f"HANDOUT_DIR={dest}", *extra]
-    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, f"{' '.join(cmd)} failed:\n{result.stdout}\n{result.stderr}"
-    return result.stdout
+    return run_make("handout", f"HANDOUT_DIR={dest}", *extra)
 
 
 @pytest.fixture(scope="module")

@@ -32,13 +32,12 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from fakes import run_make
 from recsys_tutorial.judging import RULES
 from teacher.grading.notebooks import checker_call, defined_functions
 from teacher.handout import normalised, solution_lines
@@ -247,15 +246,7 @@ def test_student_command_line_takes_a_folder(tmp_path, capsys):
 
 def make_student(dest: Path, *extra: str):
     """Run `make student` into ``dest`` (a folder inside the repository root)."""
-    if shutil.which("make") is None:
-        pytest.skip("GNU make is not installed (the student copy is built by `make student`)")
-    stamp = f"{sys.prefix}/.installed-stamp"
-    # VENV points the Makefile at the running environment; -o stops make from
-    # (re)creating the venv or reinstalling requirements inside a test run.
-    cmd = ["make", "-s", "-o", stamp, "student", f"VENV={sys.prefix}", f"STUDENT_DIR={dest.relative_to(ROOT)}", *extra]
-    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, f"{' '.join(cmd)} failed:\n{result.stdout}\n{result.stderr}"
-    return result.stdout
+    return run_make("student", f"STUDENT_DIR={dest.relative_to(ROOT)}", *extra)
 
 
 @pytest.fixture(scope="module")
