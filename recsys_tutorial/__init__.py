@@ -23,7 +23,8 @@ on top of ``helpers``  what the notebooks show with it
 ``notebook``           the notebooks' one-line setup
 ``style``              the figure style, and figures shown with alt text
 ``plots``              the longer figures of the notebooks, by name
-``interactive``        notebook 06's explorer, notebook 07's rating widget
+``interactive``        the widgets: notebook 06's explorer and steerable descent,
+                       notebook 07's rating widget (a module each)
 ``exercises``          the check cells of the exercises in notebooks 03-07: their
                        fixed problems and expected values (``exercise_cases.json``)
 ``judging``            how a check judges a function against expected values and

@@ -212,7 +212,7 @@ def palette_png(image, *, fast=False) -> bytes:
     By default the best palette and the smallest file (median cut, optimised
     PNG) for figures stored in a notebook; ``fast=True`` (octree, least
     compression, ~12 ms for a 1880 x 640 picture) for widgets that redraw
-    while a learner waits (:func:`interactive.png`).
+    while a learner waits (:func:`interactive._common.png`).
     """
     from PIL import Image
 

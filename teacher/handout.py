@@ -47,11 +47,11 @@ __all__ = ["ROOT", "RUNTIME", "DATA_STEP", "assignments", "select", "normalised"
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The learner runtime a hand-out ships (globs under the repository root): ``helpers.py``; the
-#: modules of ``recsys_tutorial`` (the notebooks' setup may reach for any of them) and its checks'
-#: case file; of ``research/``, only what the data step reads (the rest serves notebooks 09-10,
+#: modules of ``recsys_tutorial`` and of its ``interactive`` widgets (the notebooks' setup may reach
+#: for any of them) and its checks' case file; of ``research/``, only what the data step reads (the rest serves notebooks 09-10,
 #: and its models compute the exercises' answers in other forms).
-RUNTIME = ("helpers.py", "recsys_tutorial/*.py", "recsys_tutorial/exercise_cases.json",
-           "recsys_tutorial/research/__init__.py", "recsys_tutorial/research/splits.py")
+RUNTIME = ("helpers.py", "recsys_tutorial/*.py", "recsys_tutorial/interactive/*.py",
+           "recsys_tutorial/exercise_cases.json", "recsys_tutorial/research/__init__.py", "recsys_tutorial/research/splits.py")
 #: The data step and the data card: students build the data themselves.
 DATA_STEP = ("data/README.md", "data/build_data.py", "data/xlsx_writer.py")
 REQUIREMENTS = "requirements.txt"

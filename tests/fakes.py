@@ -7,10 +7,12 @@ Fixtures built on these (the HTTP server, a data folder to build into, the cours
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import http.server
 import io
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -338,6 +340,23 @@ def serving(routes: dict):
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout=5)
+
+
+def renderer_of(fig):
+    """The figure drawn once by Agg, and its renderer (a bare Figure has no canvas of its own)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return canvas.get_renderer()
+
+
+def img_of(value: str) -> tuple[dict, bytes]:
+    """The attributes of the one <img> in an HTML widget's value, and its PNG bytes."""
+    tags = re.findall(r"<img ([^>]*)>", value)
+    assert len(tags) == 1, value[:300]
+    attrs = dict(re.findall(r'(\w+)="([^"]*)"', tags[0]))
+    return attrs, base64.b64decode(attrs["src"].split(",", 1)[1])
 
 
 def run_make(target: str, *variables: str) -> str:

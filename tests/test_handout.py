@@ -157,7 +157,8 @@ def _files(folder: Path) -> set[str]:
 def test_handout_holds_the_notebooks_the_runtime_and_the_data_step_only(handout):
     folder, archive = handout
     files = _files(folder)
-    modules = {f"recsys_tutorial/{p.name}" for p in (ROOT / "recsys_tutorial").glob("*.py")}
+    modules = {p.relative_to(ROOT).as_posix() for pattern in ("*.py", "interactive/*.py")
+               for p in (ROOT / "recsys_tutorial").glob(pattern)}
     expected = {"03-cost-function.ipynb", "05-mean-normalisation.ipynb", "README.md", "requirements.txt",
                 "helpers.py", "recsys_tutorial/exercise_cases.json", "recsys_tutorial/research/__init__.py",
                 "recsys_tutorial/research/splits.py", *modules, *DATA_STEP}

@@ -128,11 +128,11 @@ print(sorted(name for name, ok in found.items() if ok))
 def test_a_learners_own_modules_beside_a_notebook_shadow_nothing(tmp_path):
     """A learner's paths.py, validation.py (and other generic names) beside a notebook, run in a kernel."""
     for name in ("paths", "validation", "settings", "files", "cache", "style", "notebook", "plots", "exercises",
-                 "interactive", "workbooks", "observed", "research"):
+                 "interactive", "training", "descent", "rating", "_common", "workbooks", "observed", "research"):
         (tmp_path / f"{name}.py").write_text(f"raise RuntimeError('the learner\\'s own {name}.py was imported')\n")
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
         "from recsys_tutorial.notebook import np, helpers, DATA\n"
-        "from recsys_tutorial import paths, validation, exercises\n"
+        "from recsys_tutorial import paths, validation, exercises, interactive\n"
         "Y, R = helpers.load_ratings(DATA / 'ex8_movies.xlsx')\n"
         "print(Y.shape, paths.__file__.endswith('recsys_tutorial/paths.py'), "
         "validation.__file__.endswith('recsys_tutorial/validation.py'))")])
