@@ -48,6 +48,7 @@ import argparse
 import contextlib
 import hashlib
 import io
+import json
 import os
 import re
 import sys
@@ -72,6 +73,7 @@ for folder in (REPO_ROOT, HERE):   # the tutorial (installed or not) and xlsx_wr
 import helpers  # noqa: E402
 from recsys_tutorial.files import (MAX_TEXT_BYTES, DataError, atomic_write, check_zip_members,  # noqa: E402
                                    remove_stale_parts)
+from recsys_tutorial import paths  # noqa: E402
 from recsys_tutorial.validation import as_bool, as_float, as_int  # noqa: E402
 from recsys_tutorial.settings import download_md5, download_url  # noqa: E402
 from xlsx_writer import workbook_matches, write_xlsx  # noqa: E402  (data/xlsx_writer.py, beside this file)
@@ -908,10 +910,27 @@ def parameters_trained(path: Path, Y: np.ndarray, R: np.ndarray, lambda_: float)
     return helpers.cofi_cost(X, Theta, Y, R, lambda_) < helpers.cofi_cost(X0, Theta0, Y, R, lambda_)
 
 
+def _write_record(out: _Outputs, origin: str) -> None:
+    """``sources.json``: whose X and Θ ``movie_params.xlsx`` holds, 'course' or 'trained'
+    (:func:`recsys_tutorial.paths.parameters_origin` reads it for the notebooks' text and the tests).
+
+    A trained-path run that kept an existing ``movie_params.xlsx`` keeps its recorded origin: the
+    file may hold the course's parameters from an earlier build (they pass the trained-file check).
+    """
+    if origin == "trained" and out.files[PARAMS_BOOK]["status"] == "skipped (valid)":
+        origin = paths.parameters_origin(out.dest)
+    record = {"about": "written by data/build_data.py: where movie_params.xlsx's X and theta came from "
+                       "('course': ex8_movieParams.mat; 'trained': helpers.train_lbfgs on the ratings)",
+              "parameters": origin}
+    data = (json.dumps(record, indent=1) + "\n").encode("ascii")
+    out.write(paths.SOURCES, f"X and theta: {origin}", lambda p: write_bytes_atomic(p, data),
+              lambda p: p.read_bytes() == data)
+
+
 def _prepare_dest(dest: Path, quiet: bool) -> list[str]:
     """Create ``dest`` if needed and remove the temporary files interrupted runs left there."""
     dest.mkdir(parents=True, exist_ok=True)
-    stale = remove_stale_parts(dest, [*RAW_FILES, MOVIE_IDS, RATINGS_BOOK, PARAMS_BOOK, ZIP_CACHE_NAME])
+    stale = remove_stale_parts(dest, [*RAW_FILES, MOVIE_IDS, RATINGS_BOOK, PARAMS_BOOK, ZIP_CACHE_NAME, paths.SOURCES])
     if stale and not quiet:
         print(f"removed {len(stale)} temporary file(s) left by an interrupted run: {', '.join(stale)}", flush=True)
     return stale
@@ -1002,6 +1021,7 @@ def build(
     _write_raw(out, src)
     _write_ratings(out, arrays, labels, progress)
     training = _write_parameters(out, arrays, labels["params"], lambda_, num_iters, progress, quiet)
+    _write_record(out, "course" if "X" in arrays else "trained")
     return {
         "dest": str(dest),
         "sources": {

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 import build_data as bd
+from recsys_tutorial import paths
 from fakes import SHARED, assert_untouched, download_build, fake_ml100k_files, fake_Y_R, listing, make_source, make_zip
 
 COURSERA = SHARED / "coursera-ex8"
@@ -28,7 +29,7 @@ SKIP_NO_SHARED = pytest.mark.skipif(
 )
 
 RAW_NAMES = sorted(bd.RAW_FILES)
-ALL_OUTPUTS = sorted([*RAW_NAMES, bd.MOVIE_IDS, bd.RATINGS_BOOK, bd.PARAMS_BOOK])
+ALL_OUTPUTS = sorted([*RAW_NAMES, bd.MOVIE_IDS, bd.RATINGS_BOOK, bd.PARAMS_BOOK, paths.SOURCES])
 
 
 def read_sheets(path: Path, engine: str = "calamine") -> dict[str, np.ndarray]:
@@ -267,7 +268,7 @@ def test_zip_missing_member(dest, server):
 # --------------------------------------------------------------------------
 
 
-def test_local_coursera_source_is_copied_exactly(tmp_path):
+def test_local_coursera_source_is_copied_exactly(tmp_path, monkeypatch):
     import scipy.io
 
     src = make_source(tmp_path / "src")
@@ -278,6 +279,14 @@ def test_local_coursera_source_is_copied_exactly(tmp_path):
     p = scipy.io.loadmat(src / "coursera-ex8" / "ex8_movieParams.mat")
     params = read_sheets(out / "movie_params.xlsx")
     assert np.array_equal(params["X"], p["X"]) and np.array_equal(params["theta"], p["Theta"])
+    assert paths.parameters_origin(out) == "course"
+    # Rebuilt from MovieLens alone, the course's parameters pass the trained-file check (as the real
+    # ones do; these fakes are random) and are kept: so is the record that they are the course's.
+    with monkeypatch.context() as m:
+        m.setattr(bd, "parameters_trained", lambda *args: True)
+        summary = bd.build(out, source=src / "ml-100k", num_iters=2, progress=False, quiet=True)
+    assert summary["files"]["movie_params.xlsx"]["status"] == "skipped (valid)"
+    assert paths.parameters_origin(out) == "course"
     # A plain ml-100k directory and a local zip are accepted as --source too.
     for source in (src / "ml-100k", tmp_path / "ml-100k.zip"):
         if source.suffix == ".zip":
@@ -286,6 +295,7 @@ def test_local_coursera_source_is_copied_exactly(tmp_path):
         summary = bd.build(out2, source=source, md5=None, num_iters=2, progress=False, quiet=True)
         assert summary["sources"]["coursera"] is None
         assert np.array_equal(read_sheets(out2 / "ex8_movies.xlsx")["y"], fake_Y_R()[0])
+        assert paths.parameters_origin(out2) == "trained"
 
 
 @pytest.mark.parametrize(

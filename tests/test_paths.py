@@ -95,3 +95,20 @@ def test_a_bad_variable_names_itself(monkeypatch):
         monkeypatch.setenv(paths.DATA_ENV, value)
         with pytest.raises(SettingError, match=paths.DATA_ENV):
             paths.data_dir(check=False)
+
+
+@pytest.mark.parametrize("record, origin", [
+    ('{"parameters": "course"}', "course"), ('{"parameters": "trained"}', "trained"),
+    (None, "unknown"), ('{"parameters": "mine"}', "unknown"), ("[1, 2]", "unknown"), ("not json", "unknown"),
+    ("\udcff", "unknown"), ('{"parameters": "course"}' + " " * 2**17, "unknown"), ("folder", "unknown")])
+def test_where_the_parameters_came_from_is_a_hint_never_an_error(monkeypatch, tmp_path, record, origin):
+    """The data step records whose X and Θ movie_params.xlsx holds; notebooks 03 and 08 say it, and the
+    suite skips comparing their outputs when the parameters were trained (tests/conftest.py)."""
+    monkeypatch.setenv(paths.DATA_ENV, str(tmp_path))
+    if record == "folder":
+        (tmp_path / paths.SOURCES).mkdir()
+    elif record is not None:
+        (tmp_path / paths.SOURCES).write_bytes(record.encode("utf-8", "surrogateescape"))
+    assert paths.parameters_origin() == origin
+    note = paths.parameters_note()
+    assert {"course": "course's pre-trained", "trained": "not at fault", "unknown": "not recorded"}[origin] in note
