@@ -77,21 +77,21 @@ AS_ROOT = $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 lab: $(WARM_STAMP) student $(VENV)/.surprise-stamp
 	mkdir -p $(LAB_CONFIG)/custom
 	cp recsys_tutorial/static/accessible.css $(LAB_CONFIG)/custom/custom.css
-	@echo "JupyterLab is starting. Open the address it prints below (http://localhost:8888/lab?token=...)"
+	@echo "JupyterLab is starting. Open the address it prints below (http://localhost:8888/lab/tree/student?token=…)"
 	@echo "in your browser, then student/01-overview-toy-example.ipynb. Stop it with Ctrl+C, twice."
 	user_config=$$($(BIN)/jupyter --config-dir); \
 	JUPYTER_CONFIG_DIR=$(LAB_CONFIG) JUPYTER_CONFIG_PATH=$$user_config$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH} \
 	JUPYTERLAB_SETTINGS_DIR=$${JUPYTERLAB_SETTINGS_DIR:-$$user_config/lab/user-settings} \
 	JUPYTERLAB_WORKSPACES_DIR=$${JUPYTERLAB_WORKSPACES_DIR:-$$user_config/lab/workspaces} \
 	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/$(STUDENT_DIR) \
-	  --LabApp.custom_css=True $(AS_ROOT) $(LAB_ARGS)
+	  --LabApp.custom_css=True --LabApp.news_url=None $(AS_ROOT) $(LAB_ARGS)
 
 # Notebook 07's rating widget alone, as a web page: notebooks/your-top-ten.ipynb served by Voila (the `app`
 # extra of pyproject.toml, installed here). Voila runs the notebook in a kernel kept ready (preheat_kernel), so a
 # page opened once it has run shows the widget at once. APP_ARGS: more options, e.g. APP_ARGS="--port=8867".
 APP_ARGS ?=
 app: $(WARM_STAMP) $(VENV)/.app-stamp
-	@echo "Your own top ten is starting. Open the address Voila prints below (http://localhost:8866/)."
+	@echo "Your own top ten is starting. Open the address Voila prints below (by default http://localhost:8866/)."
 	$(BIN)/voila --preheat_kernel=True notebooks/your-top-ten.ipynb $(APP_ARGS)
 
 test: data $(VENV)/.surprise-stamp $(VENV)/.browser-stamp $(VENV)/.spark-stamp $(VENV)/.teacher-stamp

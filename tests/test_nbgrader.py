@@ -22,6 +22,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from recsys_tutorial.paths import data_dir
 from teacher.handout import audit
 from teacher.sample_class import answer_source
 
@@ -33,7 +34,10 @@ NOTEBOOK = "03-cost-function.ipynb"
 
 
 def run(cwd: Path, *args: str) -> str:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    # As the README says: the data folder named, because the runtime nbgrader copies beside each
+    # notebook would otherwise look for data/ beside itself.
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+           "MOVIELENS_DATA": str(data_dir())}
     env.pop("NBGRADER_EXECUTION", None)
     result = subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
@@ -51,8 +55,7 @@ def course(tmp_path_factory):
     (course / "nbgrader_config.py").write_text(
         "c = get_config()\n"
         f"c.CourseDirectory.root = {str(course)!r}\n"
-        "c.CourseDirectory.course_id = 'recommender'\n"
-        "c.CourseDirectory.db_assignments = [dict(name='cost')]\n")
+        "c.CourseDirectory.course_id = 'recommender'\n")
     run(course, "-m", "nbgrader", "generate_assignment", "cost", "--force")
     return course
 
@@ -93,6 +96,10 @@ def test_autograde_then_export_scores_a_correct_and_a_wrong_submission(course):
     assert "FAILED: my_cofi_cost: on the case lambda_=0: forgot the mask R" in outputs[0]["text"]
     assert outputs[-1]["output_type"] == "error" and outputs[-1]["ename"] == "AssertionError"
     assert (course / "autograded" / "bob" / "cost" / "recsys_tutorial").is_dir(), "nbgrader copies the runtime"
+    alice = nbformat.read(course / "autograded" / "alice" / "cost" / NOTEBOOK, as_version=4)
+    errors = [o.get("ename") for c in alice.cells if c.cell_type == "code" for o in c.outputs
+              if o["output_type"] == "error"]
+    assert errors == [], "the right answer's notebook runs without an error: the data is found"
 
     run(course, "-m", "nbgrader", "export")
     with open(course / "grades.csv", newline="", encoding="utf-8") as handle:

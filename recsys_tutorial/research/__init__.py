@@ -1,7 +1,7 @@
 """Held-out evaluation and the larger models of notebooks 09 and 10.
 
 :mod:`helpers` is the learner's core (notebooks 01-08); this package builds
-on it and on :mod:`_observed` (``helpers`` never imports ``research``).
+on it and on :mod:`~recsys_tutorial.observed` (``helpers`` never imports ``research``).
 
 =================  ==============================================================
 module             what lives there

@@ -1,6 +1,6 @@
 """Held-out ratings: MovieLens 100K's rating files and predefined splits, and random splits.
 
-Every function here returns :class:`~_observed.ObservedRatings`, 0-based and in
+Every function here returns :class:`~recsys_tutorial.observed.ObservedRatings`, 0-based and in
 the orientation of ``Y`` (movie ``item`` is row ``item - 1``, user ``user`` is
 column ``user - 1``). A training and a test set built together share one
 ``shape``, so that movie ``i`` and user ``j`` mean the same in both.
