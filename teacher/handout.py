@@ -196,7 +196,7 @@ Linux or macOS, in this folder:
 python3 -m venv .venv
 .venv/bin/python -m pip install -r requirements.txt
 .venv/bin/python data/build_data.py      # downloads MovieLens 100K from GroupLens (5 MB) and builds data/
-.venv/bin/jupyter lab
+.venv/bin/jupyter lab                     # as root (in some containers): add --allow-root
 ```
 
 Windows (PowerShell), in this folder:
@@ -211,7 +211,9 @@ py -3.11 -m venv .venv
 If your teacher gave you a folder that already holds the data, set `MOVIELENS_DATA` to it instead of
 running the data step. The data is MovieLens 100K by GroupLens Research: its licence allows teaching
 and research but forbids passing it on, so each of you builds your own copy (`data/README.md` says
-more). Do not hand it in.
+more). Do not hand it in. GroupLens' download does not hold the course's pre-trained parameters, so the
+data step trains its own: notebook 03 says so, and the course's numbers it quotes for them (such as
+22.22) then read differently. Your check cells are not affected.
 
 ## Work
 
