@@ -340,10 +340,15 @@ def download(url: str, timeout: float = DOWNLOAD_TIMEOUT, progress: bool = True)
                     bar.update(len(chunk))
             return b"".join(chunks)
     except urllib.error.HTTPError as exc:
-        raise DataError(f"{url}: download failed with HTTP {exc.code} {exc.reason}") from exc
+        raise DataError(f"{url}: download failed with HTTP {exc.code} {exc.reason}. {_OFFLINE}") from exc
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise DataError(f"{url}: download failed ({reason})") from exc
+        raise DataError(f"{url}: download failed ({reason}). {_OFFLINE}") from exc
+
+
+#: What to do when the download fails (offline, or GroupLens unreachable).
+_OFFLINE = ("Offline? Give a copy with --source (an ml-100k.zip or a folder holding ml-100k/), or set "
+            "MOVIELENS_DATA to a folder that already holds the built data.")
 
 
 def _check_md5(data: bytes, expected: str | None, label: str) -> None:

@@ -207,7 +207,7 @@ def test_download_http_error(dest, server):
 
 
 def test_download_connection_refused(dest):
-    with pytest.raises(bd.DataError, match="download failed"):
+    with pytest.raises(bd.DataError, match="download failed.*--source.*MOVIELENS_DATA"):
         download_build(dest, "http://127.0.0.1:9/ml-100k.zip", "0" * 32)
     assert_untouched(dest)
 
