@@ -1153,3 +1153,86 @@ def test_rating_widget_refuses_to_be_built_without_what_it_needs(base_model, mak
     Y, R, base = base_model
     with pytest.raises(error, match=name):
         make(Y, R, base)
+
+
+# ---------------------------------------------------------------- H: round four (the review of issue 22's fixes)
+
+
+def test_check_gradients_with_a_huge_lambda_is_a_number_or_names_lambda():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        diff = h.check_gradients(lambda_=1e300)                  # was nan
+        assert np.isfinite(diff) and diff < 1e-6
+        with pytest.raises(ValueError) as info:                  # was a message about eps
+            h.check_gradients(lambda_=1e308)
+    assert_names(str(info.value), "lambda_")
+
+
+def test_a_factor_model_keeps_its_own_read_only_arrays():
+    rng = np.random.default_rng(1)
+    X, T, bm = rng.normal(size=(6, 2)), rng.normal(size=(5, 2)), np.zeros(6)
+    model = h.FactorModel(3.0, bm, np.zeros(5), X, T)
+    before = model.predict_all(clip=False)
+    X[0, 0], bm[:] = np.nan, np.inf                           # the caller's arrays, changed afterwards
+    np.testing.assert_array_equal(model.predict_all(clip=False), before)
+    for name in ("X", "Theta", "b_movie", "b_user", "history"):
+        with pytest.raises(ValueError, match="read-only"):
+            getattr(model, name)[...] = np.nan
+    for name, value in [("mu", 1e308), ("rating_range", (5, 1)), ("X", X)]:
+        with pytest.raises(AttributeError) as info:
+            setattr(model, name, value)
+        assert_names(str(info.value), name, "read-only")
+    np.testing.assert_array_equal(model.predict_all(clip=False), before)
+
+
+@pytest.mark.parametrize("parts, named, error", [
+    ({"b_movie": np.zeros((2, 3))}, "b_movie must be a 1-D array", ValueError),      # was flattened
+    ({"history": [np.nan, np.inf]}, "history must be finite", ValueError),
+    ({"history": "abc"}, "history", ValueError),
+    ({"rating_range": 5}, "rating_range must be a pair", TypeError),
+    ({"info": 5}, "info must be a dict", TypeError),
+    ({"info": "ab"}, "info must be a dict", TypeError),
+    ({"mu": 10 ** 400}, "mu must be a finite number", ValueError),
+])
+def test_factor_model_parts_are_named(parts, named, error):
+    with pytest.raises(error) as info:
+        factor_model(**parts)
+    assert_names(str(info.value), named)
+
+
+VALIDATION_CASES = [
+    # (call, argument named, error): huge integers, ragged lists, masked arrays, dates, records, 2-D ratings
+    (lambda: h.ratings_vector({}, 10 ** 8), "n_movies must be an integer >= 1 and <= 10000", ValueError),
+    (lambda: h.ratings_vector({}, 10 ** 11), "n_movies", ValueError),
+    (lambda: h.init_parameters(10 ** 400, 5, 2), "n_movies", ValueError),
+    (lambda: h.cofi_cost(X_, T_, Y_, R_, lambda_=10 ** 400), "lambda_", ValueError),
+    (lambda: h.gradient_descent(X_, T_, Y_, R_, 0.0, 0.01, 10 ** 400), "num_iters", ValueError),
+    (lambda: h.similar_movies(X_, 0, TITLES, n=10 ** 400), "n must be", ValueError),
+    (lambda: h.cofi_cost(X_, T_, [[10 ** 400] * 5] * 6, R_), "Y must be", ValueError),
+    (lambda: h.ratings_vector({0: 10 ** 400}, 6), "my_ratings[0]", ValueError),
+    (lambda: h.ratings_vector([10 ** 400, 0, 0, 0, 0, 0], 6), "my_ratings", ValueError),
+    (lambda: h.cofi_cost(X_, T_, [[1, 2], [3]], R_), "Y must be an array of numbers with rows of equal length", ValueError),
+    (lambda: h.normalize_ratings(Y_, [[1, 0], [1]]), "R must be", ValueError),
+    (lambda: h.cofi_cost([[1, 2], [3]], T_, Y_, R_), "X must be", ValueError),
+    (lambda: h.ratings_vector([[1, 2], [3]], 6), "my_ratings", ValueError),
+    (lambda: factor_model(b_movie=[[1, 2], [3]]), "b_movie", ValueError),
+    (lambda: factor_model().predict([[1, 2], [3]], [0]), "rows", ValueError),
+    (lambda: h.similar_movies([[1, 2], [3]], 0, TITLES), "X must be", ValueError),
+    (lambda: h.normalize_ratings(np.ma.masked_array(Y_, mask=~R_), R_), "Y must be a plain array", ValueError),
+    (lambda: h.cofi_cost(X_, T_, Y_, np.ma.masked_array(R_)), "R must be a plain array", ValueError),
+    (lambda: h.cofi_cost(X_, T_, Y_.astype("datetime64[s]"), R_), "Y must hold numbers", ValueError),
+    (lambda: h.cofi_cost(X_, T_, Y_.astype("timedelta64[s]"), R_), "Y must hold numbers", ValueError),
+    (lambda: h.cofi_cost(X_, T_, np.zeros((6, 5), dtype=[("a", float)]), R_), "Y must hold numbers", ValueError),
+    (lambda: h.ratings_vector(np.zeros((2, 3)), 6), "my_ratings must be a 1-D array", ValueError),   # was flattened
+    (lambda: h.add_user(np.zeros((3, 2)), Y_, R_), "my_ratings must be a 1-D array", ValueError),
+]
+
+
+@pytest.mark.parametrize("case", VALIDATION_CASES, ids=[f"validation{i:02d}" for i in range(len(VALIDATION_CASES))])
+def test_what_numpy_would_misread_is_named(case):
+    call, named, error = case
+    with pytest.raises((TypeError, ValueError)) as info:
+        call()
+    assert type(info.value) is error, f"{type(info.value).__name__}: {info.value}"
+    assert named in str(info.value), str(info.value)
+    assert len(str(info.value)) < 600
