@@ -471,10 +471,13 @@ def _diverged(J_history, alpha, lambda_):
     J0, J, t = J_history[0], J_history[-1], len(J_history) - 1
     if np.isfinite(J) and J <= 100 * max(J0, 1e-12):
         return None
-    return DivergenceError(
-        f"gradient descent diverged at iteration {t}: the cost went from {J0:.4g} to {J:.4g}. "
-        f"The learning rate alpha={alpha:g} is too large for this problem (lambda_={lambda_:g}); "
-        f"try alpha={alpha / 10:g} or smaller.", t, np.asarray(J_history))
+    why = (f"The learning rate alpha={alpha:g} is too large for lambda_={lambda_:g}: alpha * lambda_ = "
+           f"{alpha * lambda_:.3g} >= 2, so the penalty alone overshoots at each step; lower lambda_, or keep "
+           f"alpha below 2 / lambda_ = {2 / lambda_:.3g}" if alpha * lambda_ >= 2 else
+           f"The learning rate alpha={alpha:g} is too large for this problem (lambda_={lambda_:g}); "
+           f"try alpha={alpha / 10:g} or smaller")
+    return DivergenceError(f"gradient descent diverged at iteration {t}: the cost went from {J0:.4g} to {J:.4g}. "
+                           f"{why}.", t, np.asarray(J_history))
 
 
 def gradient_descent(X, Theta, Y, R, lambda_, alpha, num_iters, *, gradient_fn=None, sparse=None,

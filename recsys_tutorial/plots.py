@@ -45,7 +45,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, StrMethodFormatter
 
 from . import style
-from .validation import as_float, as_mask, as_matrix, as_vector
+from .validation import as_float, as_int, as_mask, as_matrix, as_nonempty, as_vector
 
 __all__ = ["num", "signed", "short_title", "rating_table", "als_costs", "feature_maps", "rating_density", "rating_histograms",
            "masked_cost_panels", "error_histogram", "finite_differences", "gradient_agreement",
@@ -337,7 +337,8 @@ def rating_density(R, block: int = 8) -> Figure:
     White for none, black for half or more. (The matrix has more cells than the
     picture has pixels, hence the blocks.)
     """
-    R = as_mask(R)
+    R = as_nonempty(as_mask(R), "R")
+    block = as_int(block, "block", low=1, high=max(R.shape))    # no larger than the matrix: the padding allocates
     padded = np.pad(R, [(0, -R.shape[0] % block), (0, -R.shape[1] % block)])   # pad to multiples of block
     density = padded.reshape(padded.shape[0] // block, block, padded.shape[1] // block, block).mean(axis=(1, 3))
     fig = Figure(figsize=(5, 5), layout="constrained")

@@ -195,6 +195,14 @@ def as_mask(R, name: str = "R") -> np.ndarray:
     return num.astype(bool)
 
 
+def as_nonempty(arr: np.ndarray, name: str) -> np.ndarray:
+    """``arr`` itself, unless it has no entries (a picture of nothing, the largest of nothing)."""
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape}): there is nothing to draw or compare; "
+                         "give at least one entry")
+    return arr
+
+
 def as_ratings(Y, R) -> tuple[np.ndarray, np.ndarray]:
     """``(Y, R)`` as float ratings and a boolean mask of one shape, finite where rated."""
     Y = as_matrix(Y, "Y")
@@ -336,6 +344,24 @@ def as_indices(a, name: str) -> np.ndarray:
             raise ValueError(f"{name} must hold integer indices; got dtype {arr.dtype}")
         arr = as_int64
     return arr.astype(np.int64, copy=False)
+
+
+def as_counts(a, name: str, size: int) -> np.ndarray:
+    """``size`` counts (whole numbers >= 0, integer-valued floats allowed), as int64: 2.7 is refused, not truncated."""
+    arr = as_indices(as_vector(a, name, size=size), name)
+    if arr.size and arr.min() < 0:
+        raise ValueError(f"{name} must hold counts (>= 0); found {int(arr.min())} at position {int(np.argmin(arr))}")
+    return arr
+
+
+def as_limits(value, name: str) -> tuple[float, float]:
+    """An axis range ``(low, high)``: two finite numbers, ``low < high``."""
+    if isinstance(value, str) or not isinstance(value, (tuple, list, np.ndarray)) or len(value) != 2:
+        raise TypeError(f"{name} must be a pair (low, high) of numbers; got {value!r}")
+    low, high = (as_float(v, f"{name}[{i}]") for i, v in enumerate(value))
+    if not low < high:
+        raise ValueError(f"{name} must be (low, high) with low < high; got ({low:g}, {high:g})")
+    return low, high
 
 
 def as_observed(ratings, name: str = "ratings"):

@@ -1158,6 +1158,24 @@ def test_rating_widget_refuses_to_be_built_without_what_it_needs(base_model, mak
 # ---------------------------------------------------------------- H: round four (the review of issue 22's fixes)
 
 
+def _finishes_within(seconds, call):
+    """``call()`` in a thread, its exception re-raised here; a failed test if it has not finished after ``seconds``."""
+    box = {}
+
+    def run():
+        try:
+            box["value"] = call()
+        except BaseException as exc:   # noqa: BLE001 - handed to the test
+            box["error"] = exc
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"blocked for over {seconds} s"
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
 def test_check_gradients_with_a_huge_lambda_is_a_number_or_names_lambda():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -1236,3 +1254,67 @@ def test_what_numpy_would_misread_is_named(case):
     assert type(info.value) is error, f"{type(info.value).__name__}: {info.value}"
     assert named in str(info.value), str(info.value)
     assert len(str(info.value)) < 600
+
+
+@pytest.mark.parametrize("block, error", [(0, ValueError), (-3, ValueError), (2.5, ValueError), ("8", TypeError),
+                                          (10 ** 5, ValueError), (10 ** 400, ValueError)],
+                         ids=["0", "-3", "2.5", "'8'", "1e5", "1e400"])
+def test_rating_density_block_is_checked_before_anything_is_allocated(block, error):
+    from recsys_tutorial import plots
+
+    with pytest.raises(error) as info:                    # 10**5 tried to allocate 9 GiB
+        _finishes_within(60, lambda: plots.rating_density(R_, block=block))
+    assert_names(str(info.value), "block")
+    with pytest.raises(ValueError, match="R is empty"):
+        plots.rating_density(np.zeros((0, 0), dtype=bool))
+
+
+@pytest.mark.parametrize("call, named", [
+    (lambda runs: interactive.descent_path(0.1, 10 ** 8), "num_iters must be an integer >= 1 and <= 1000"),
+    (lambda runs: interactive.descent_figure([0.1], 10 ** 6), "num_iters must be an integer >= 1 and <= 1000"),
+    (lambda runs: runs.run(1.0, 0.01, 10 ** 8), "iterations must be an integer >= 0 and <= 1000"),
+    (lambda runs: runs.run(1e308, 0.01, 10), "lambda_ must be a finite number >= 0 and <= 1000"),
+    (lambda runs: runs.run(1e200, 0.01, 10), "lambda_"),
+    (lambda runs: runs.run(1.0, 1e300, 10), "alpha"),
+])
+def test_descent_and_training_runs_have_an_upper_limit(runs, call, named):
+    with pytest.raises(ValueError) as info:               # each of these never returned, or returned J = inf
+        _finishes_within(60, lambda: call(runs))
+    assert named in str(info.value), str(info.value)
+
+
+def test_a_divergence_caused_by_lambda_names_lambda():
+    with pytest.raises(h.DivergenceError) as info:        # blamed alpha=0.01
+        h.gradient_descent(X_, T_, Y_, R_, 1e200, 0.01, 5)
+    assert_names(str(info.value), "lambda_=1e+200", "alpha * lambda_", "lower lambda_")
+    with pytest.raises(h.DivergenceError, match=r"alpha=1e\+06 is too large"):
+        h.gradient_descent(X_, T_, Y_, R_, 0.0, 1e6, 50)
+    for lam, alpha in [(1000.0, 1.0), (50.0, 0.1)]:       # the largest a TrainingRuns accepts: J stays finite
+        with pytest.raises(h.DivergenceError) as info:
+            h.gradient_descent(X_, T_, Y_, R_, lam, alpha, 50)
+        assert np.all(np.isfinite(info.value.J_history))
+
+
+@pytest.mark.parametrize("call, named, error", [
+    (lambda runs: interactive.descent_verdict([], False), "costs must hold at least two", ValueError),  # 'settles'
+    (lambda runs: interactive.descent_verdict([np.nan, 1.0], False), "costs", ValueError),           # 'on its way'
+    (lambda runs: interactive.descent_verdict([1.0, 0.5], "no"), "diverged", TypeError),              # 'diverges'
+    (lambda runs: interactive.descent_verdict(None, False), "costs", ValueError),
+    (lambda runs: interactive.TrainingPicture(max_iterations=0), "max_iterations", ValueError),
+    (lambda runs: interactive.TrainingPicture(max_iterations=-5), "max_iterations", ValueError),
+    (lambda runs: interactive.TrainingPicture(rmse_limits=(1, 1)), "rmse_limits", ValueError),
+    (lambda runs: interactive.TrainingPicture(rmse_limits=(np.nan, 1)), "rmse_limits[0]", ValueError),
+    (lambda runs: interactive.TrainingPicture(rmse_limits="ab"), "rmse_limits", TypeError),
+    (lambda runs: interactive.TrainingPicture().update(runs.run(1.0, 0.01, 10), cost_limits=(5, 1)), "cost_limits",
+     ValueError),
+    (lambda runs: interactive.TrainingPicture().update(runs.run(1.0, 0.01, 10), cost_limits="x"), "cost_limits",
+     TypeError),
+    (lambda runs: interactive.build_training_explorer(runs, WIDGET_TITLES, np.full(40, 2.7)), "num_ratings",
+     ValueError),                                                                                     # truncated
+    (lambda runs: interactive.build_training_explorer(runs, WIDGET_TITLES, np.full(40, -1)), "num_ratings",
+     ValueError),
+])
+def test_widget_settings_are_checked(runs, call, named, error):
+    with pytest.raises(error) as info:
+        call(runs)
+    assert type(info.value) is error and named in str(info.value), str(info.value)
