@@ -153,8 +153,8 @@ def _draw_table(ax, values, missing, title, movies, users, filled) -> None:
         ax.text(j, i, _cell_text(values[i, j], missing[i, j]), ha="center", va="center", fontsize=12,
                 color=style.text_color_on(cmap(RATING_NORM(values[i, j]))),
                 fontweight="bold" if missing[i, j] else "normal")
-    ax.set_xticks(range(len(users)), users)
-    ax.set_yticks(range(len(movies)), movies)
+    ax.set_xticks(range(len(users)), [style.literal(u) for u in users])
+    ax.set_yticks(range(len(movies)), [style.literal(m) for m in movies])
     ax.xaxis.tick_top()
     ax.set_title(title, pad=10)
 
@@ -264,7 +264,7 @@ def _label_groups(ax, points, names, color, where) -> None:
         else:                            # a mostly vertical arrow: label to the right of its tip
             place = dict(xytext=(8, 0), ha="left", va="center")
             text = " & ".join(g["names"])
-        ax.annotate(text, (x, y), textcoords="offset points", fontsize=10, color=color, **place)
+        ax.annotate(style.literal(text), (x, y), textcoords="offset points", fontsize=10, color=color, **place)
 
 
 def _feature_panel_text(X, Theta, movies, users, title) -> str:
@@ -738,7 +738,7 @@ def _place_labels(fig, ax, coords, titles, num_ratings, shown, min_ratings) -> l
     fig.draw(renderer)                                   # lays the axes out, so label boxes are final
     inside, placed, labelled = ax.get_window_extent(renderer), [], []
     for i in sorted(squares.values(), key=lambda i: -num_ratings[i]):
-        label = ax.annotate(short_title(titles[i]), coords[i], xytext=(4, 2), textcoords="offset points",
+        label = ax.annotate(style.literal(short_title(titles[i])), coords[i], xytext=(4, 2), textcoords="offset points",
                             fontsize=9, path_effects=[patheffects.withStroke(linewidth=3, foreground="white")])
         box = label.get_window_extent(renderer).padded(2)
         if any(box.overlaps(other) for other in placed) or box.x1 > inside.x1:
@@ -770,10 +770,10 @@ def movie_map(coords, titles, num_ratings, group, colored, *, shown=None, min_la
     ax = fig.subplots()
     others = shown & ~np.isin(group, colored)
     other_name = _series(sorted(set(group[others]))) if others.any() else "other"
-    ax.scatter(*coords[others].T, s=9, color="#c8c8c8", label=other_name)
+    ax.scatter(*coords[others].T, s=9, color="#c8c8c8", label=style.literal(other_name))
     for c, name in enumerate(colored):
         members = shown & (group == name)
-        ax.scatter(*coords[members].T, s=12, color=f"C{c}", alpha=0.8, edgecolor="none", label=name)
+        ax.scatter(*coords[members].T, s=12, color=f"C{c}", alpha=0.8, edgecolor="none", label=style.literal(name))
     ax.set(xlabel="first principal component", ylabel="second principal component",
            title="Learned movie features, projected to 2-D, coloured by genre")
     ax.legend(title=f"genre (u.item), movies with {num_ratings[shown].min():g}+ ratings", loc="lower left",

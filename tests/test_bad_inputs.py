@@ -1318,3 +1318,61 @@ def test_widget_settings_are_checked(runs, call, named, error):
     with pytest.raises(error) as info:
         call(runs)
     assert type(info.value) is error and named in str(info.value), str(info.value)
+
+
+DOLLAR_TITLES = ["$9.99 (2008)", "$x^{$", r"$\foo$ (1999)", "a \\$ b"]
+
+
+def _render(fig) -> int:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return len(canvas.buffer_rgba())
+
+
+def test_titles_with_dollars_are_drawn_as_they_are():
+    """Matplotlib read '$' as mathtext: "$x^{$" failed to draw, "$\\foo$" too."""
+    from recsys_tutorial import plots
+
+    Y, R = Y_[:4, :2], R_[:4, :2]
+    fig = plots.rating_table(Y, R, DOLLAR_TITLES, ["$user", "b"])
+    assert _render(fig) and "$x^{$" in fig.axes[0].get_yticklabels()[1].get_text().replace("\\", "")
+    coords = np.array([[0.0, 0.0], [1.0, 1.0], [-1.0, 0.5], [0.5, -1.0]])
+    fig = plots.movie_map(coords, DOLLAR_TITLES, np.full(4, 100), np.array(["$a", "$b{", "$a", "$b{"]), ["$b{"])
+    assert _render(fig)
+    rng = np.random.default_rng(0)
+    fig = plots.feature_maps([(rng.normal(size=(4, 2)), rng.normal(size=(2, 2)), "t")], DOLLAR_TITLES,
+                             ["$u{", "$v"])
+    assert _render(fig)
+
+
+def test_a_dollar_title_in_the_rating_widget(base_model):
+    """RatingWidget.rate raised on a '$' title and kept the rating, after which every rating failed."""
+    pytest.importorskip("ipywidgets")
+    Y, R, base = base_model
+    titles = [*WIDGET_TITLES[:5], "$x^{$", *WIDGET_TITLES[6:]]
+    w = interactive.RatingWidget(base, Y, R, titles, n=5, picture=True)
+    w.rate("$x^{$", 4)
+    assert w.ratings == {5: 4.0} and "$x^{$" in w.picture.value
+    fig = interactive.taste_figure(h.fold_in(base, {5: 4}, titles=titles), {5: 4}, titles)
+    assert _render(fig)
+
+
+def test_a_picture_that_cannot_be_drawn_changes_nothing(base_model, monkeypatch):
+    pytest.importorskip("ipywidgets")
+    from recsys_tutorial.interactive import rating
+
+    Y, R, base = base_model
+    w = interactive.RatingWidget(base, Y, R, WIDGET_TITLES, n=5, picture=True, ratings={3: 4})
+    before = (dict(w.ratings), w.top.value, w.picture.value, len(w.mine.children))
+
+    def broken(*args, **kwargs):
+        raise ValueError("the picture cannot be drawn")
+    monkeypatch.setattr(rating, "taste_figure", broken)
+    with pytest.raises(ValueError, match="cannot be drawn"):
+        w.rate(5, 2)
+    assert (dict(w.ratings), w.top.value, w.picture.value, len(w.mine.children)) == before
+    monkeypatch.undo()
+    w.rate(5, 2)
+    assert w.ratings == {3: 4.0, 5: 2.0}
