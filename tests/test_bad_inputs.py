@@ -1376,3 +1376,70 @@ def test_a_picture_that_cannot_be_drawn_changes_nothing(base_model, monkeypatch)
     monkeypatch.undo()
     w.rate(5, 2)
     assert w.ratings == {3: 4.0, 5: 2.0}
+
+
+def _cache_at(tmp_path, monkeypatch):
+    monkeypatch.setenv(settings.CACHE_ENV, str(tmp_path / "cache"))
+    assert _cache.owned_folder(create=True) is not None
+    A, B = tmp_path / "A.xlsx", tmp_path / "B.xlsx"
+    return A, ratings_workbook(A, seed=1), B, ratings_workbook(B, seed=2, shape=(4, 3))
+
+
+def _assert_loads(book, arrays):
+    Y, R = h.load_ratings(book)
+    np.testing.assert_array_equal(Y, arrays[0])
+    np.testing.assert_array_equal(R, arrays[1])
+
+
+def test_a_path_like_that_changes_its_mind_cannot_poison_the_cache(tmp_path, monkeypatch):
+    A, YR_A, B, YR_B = _cache_at(tmp_path, monkeypatch)
+
+    class Fickle:                      # names A when hashed, B when parsed (the wrapper called __fspath__ twice)
+        calls = 0
+
+        def __fspath__(self):
+            Fickle.calls += 1
+            return str(A) if Fickle.calls == 1 else str(B)
+    _assert_loads(Fickle(), YR_A)
+    _assert_loads(A, YR_A)             # was B's arrays, stored under A's key
+
+
+def test_a_link_swapped_during_the_parse_cannot_poison_the_cache(tmp_path, monkeypatch):
+    A, YR_A, B, YR_B = _cache_at(tmp_path, monkeypatch)
+    link = tmp_path / "link.xlsx"
+    link.symlink_to(A)
+    real = h.ratings_sheets
+
+    def swapping(p):                   # the link points at B while the workbook is parsed, at A before and after
+        link.unlink()
+        link.symlink_to(B)
+        try:
+            return real(p)
+        finally:
+            link.unlink()
+            link.symlink_to(A)
+    monkeypatch.setattr(h, "ratings_sheets", swapping)
+    _assert_loads(link, YR_A)
+    monkeypatch.setattr(h, "ratings_sheets", real)
+    _assert_loads(A, YR_A)             # was B's arrays, stored under A's key
+
+
+@pytest.mark.parametrize("arrays", [lambda Y, R: [Y.T.copy(), R.T.copy()], lambda Y, R: [np.ones((2, 2)), np.ones((2, 2), bool)],
+                                    lambda Y, R: [Y[:-1].copy(), R[:-1].copy()]], ids=["transposed", "2x2-ones", "a-row-short"])
+def test_an_entry_of_another_shape_than_the_workbook_declares_is_not_returned(tmp_path, monkeypatch, arrays):
+    A, (Y, R), _, _ = _cache_at(tmp_path, monkeypatch)
+    entry = _cache.entry_path(LOAD, A)
+    npz_entry(entry, arrays(Y, R))
+    assert _cache._lookup(entry, _cache.LOADED_RATINGS) is not None       # valid arrays, by themselves
+    npz_entry(entry, arrays(Y, R))
+    _assert_loads(A, (Y, R))
+    np.testing.assert_array_equal(_cache._lookup(entry, _cache.LOADED_RATINGS)[0], Y)   # replaced by the parse's
+
+
+def test_a_workbook_that_declares_no_area_loads_but_is_not_cached(tmp_path, monkeypatch):
+    monkeypatch.setenv(settings.CACHE_ENV, str(tmp_path / "cache"))
+    folder = _cache.owned_folder(create=True)
+    book = ratings_book(tmp_path / "plain.xlsx")               # sheets without a <dimension>
+    first = h.load_ratings(book)
+    _assert_loads(book, first)
+    assert not list(folder.glob("*.npz"))
