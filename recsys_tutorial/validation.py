@@ -364,6 +364,56 @@ def as_limits(value, name: str) -> tuple[float, float]:
     return low, high
 
 
+def as_text(value, name: str) -> str:
+    """A string (a title, a name, a label): None, numbers and lists are refused rather than drawn as text."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string; got {value!r} ({type(value).__name__})")
+    return value
+
+
+def as_labels(values, name: str, *, size=None) -> list[str]:
+    """Labels for what a picture draws, one per line, row or panel: strings or numbers (written as text), at
+    least one, all different once written (``1`` and ``'1'`` would collapse into one legend entry)."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{name} must be a list of labels (strings or numbers); got {type(values).__name__}")
+    labels = []
+    for i, v in enumerate(values):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (str, numbers.Real)):
+            raise TypeError(f"{name}[{i}] must be a string or a number; got {v!r} ({type(v).__name__})")
+        labels.append(v if isinstance(v, str) else f"{v:g}" if isinstance(v, float) else str(v))
+    if size is not None and len(labels) != size:
+        raise ValueError(f"{name} must have {size} entries; got {len(labels)}")
+    if not labels:
+        raise ValueError(f"{name} is empty: give at least one")
+    seen: dict = {}
+    for i, label in enumerate(labels):
+        if label in seen:
+            raise ValueError(f"{name} must all differ (each names one thing in the picture and its alt text); "
+                             f"{name}[{seen[label]}] and {name}[{i}] are both {label!r}")
+        seen[label] = i
+    return labels
+
+
+def as_series(mapping, name: str, *, most=None, size=None, min_size: int = 1) -> dict[str, np.ndarray]:
+    """``{label: values}`` for a picture: at least one and at most ``most`` entries, labels as :func:`as_labels`,
+    each a finite 1-D array of at least ``min_size`` (and, given ``size``, exactly ``size``) values."""
+    if not isinstance(mapping, Mapping):
+        try:
+            mapping = dict(mapping)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must be a dict {{label: values}}; got {type(mapping).__name__}") from None
+    labels = as_labels(list(mapping), f"{name}'s labels")
+    if most is not None and len(labels) > most:
+        raise ValueError(f"{name} has {len(labels)} entries; at most {most} can be drawn apart in one picture")
+    out = {}
+    for label, key in zip(labels, mapping):
+        values = as_vector(mapping[key], f"{name}[{key!r}]", size=size)
+        if values.size < min_size:
+            raise ValueError(f"{name}[{key!r}] must hold at least {min_size} value(s); got {values.size}")
+        out[label] = values
+    return out
+
+
 def as_observed(ratings, name: str = "ratings"):
     """``ratings`` itself if it is an :class:`~recsys_tutorial.observed.ObservedRatings`, else a TypeError
     saying how to get one."""
@@ -472,7 +522,8 @@ def as_model_parts(mu, b_movie, b_user, X, Theta, rating_range, history, info) -
         if len(rating_range) != 2 or not rating_range[0] < rating_range[1]:
             raise ValueError(f"rating_range must be (low, high) with low < high; got {rating_range!r}")
     if info is not None and not isinstance(info, Mapping):
-        raise TypeError(f"info must be a dict (what the model is, how it was fitted) or None; got {type(info).__name__}")
+        raise TypeError(f"info must be a dict (what the model is, how it was fitted) or None; "
+                        f"got {type(info).__name__}")
     return {"mu": mu, "b_movie": read_only(b_movie), "b_user": read_only(b_user), "X": read_only(X),
             "Theta": read_only(Theta), "rating_range": rating_range,
             "history": read_only(as_vector([] if history is None else history, "history")), "info": dict(info or {})}

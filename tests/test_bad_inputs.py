@@ -1443,3 +1443,107 @@ def test_a_workbook_that_declares_no_area_loads_but_is_not_cached(tmp_path, monk
     first = h.load_ratings(book)
     _assert_loads(book, first)
     assert not list(folder.glob("*.npz"))
+
+
+def _plot_cases():
+    from recsys_tutorial import plots
+
+    Y, R = Y_[:2, :3], R_[:2, :3]
+    costs = np.array([3.0, 2.0, 1.0])
+    tab = h.check_gradients(return_details=True)[1]
+    counts, means = np.array([1.0, 10.0, 100.0]), np.array([1.0, 3.0, 2.0])
+    coords = np.array([[0.0, 0.0], [1.0, 1.0]])
+    curves = pd.DataFrame({"training": [1.0, 0.9], "validation": [1.1, 1.0]}, index=[1, 2])
+    table = pd.DataFrame({"validation": [1.0, 0.9], "test": [1.1, 1.0]}, index=[0.1, 1.0])
+    return [
+        # (call, named, error)
+        (lambda: plots.rating_table(Y, R, None, ["a", "b", "c"]), "movies must be a list", TypeError),
+        (lambda: plots.rating_table(Y, R, "ab", ["a", "b", "c"]), "movies must be a list", TypeError),
+        (lambda: plots.rating_table(Y, R, ["m", "n"], ["a", "a", "a"]), "users must all differ", ValueError),
+        (lambda: plots.rating_table(np.where(R, np.nan, 0), R, ["m", "n"], ["a", "b", "c"]), "Y has NaN", ValueError),
+        (lambda: plots.rating_table(Y, R, ["m", "n"], ["a", "b", "c"], predicted=Y * np.nan), "predicted must be finite",
+         ValueError),
+        (lambda: plots.rating_table(np.zeros((0, 0)), np.zeros((0, 0)), [], []), "movies is empty", ValueError),
+        (lambda: plots.als_costs({"a": []}), "runs['a'] must hold at least 1", ValueError),
+        (lambda: plots.als_costs(None), "runs must be a dict", TypeError),
+        (lambda: plots.als_costs({1: costs, "1": costs}), "runs's labels must all differ", ValueError),
+        (lambda: plots.als_costs({k: costs for k in range(8)}), "at most 5", ValueError),        # drew 5, said 8
+        (lambda: plots.feature_maps([1, 2], ["m"], ["u"]), "panels[0] must be a tuple", TypeError),
+        (lambda: plots.feature_maps([], ["m"], ["u"]), "panels is empty", ValueError),
+        (lambda: plots.rating_histograms(Y, np.zeros_like(R)), "R has no rated entry", ValueError),
+        (lambda: plots.rating_histograms(np.where(R, np.nan, 0), R), "Y has NaN", ValueError),
+        (lambda: plots.masked_cost_panels(Y * np.nan, Y, R), "P must be finite", ValueError),
+        (lambda: plots.masked_cost_panels(np.full(Y.shape, 1e300), Y, R), "P is out of range", ValueError),
+        (lambda: plots.error_histogram([]), "errors is empty", ValueError),
+        (lambda: plots.error_histogram([1e308, 1.0]), "errors is out of range", ValueError),
+        (lambda: plots.error_histogram([1.0], what=None), "what must be a string", TypeError),
+        (lambda: plots.finite_differences([], [], [], []), "eps is empty", ValueError),
+        (lambda: plots.finite_differences([0.0, -1.0], [1, 1], [1, 1], [1, 1]), "eps must be", ValueError),
+        (lambda: plots.gradient_agreement({}), "panels' titles is empty", ValueError),
+        (lambda: plots.gradient_agreement({"a": tab.iloc[:0]}), "must have a row per entry", ValueError),
+        (lambda: plots.gradient_agreement({"a": tab.reset_index(drop=True)}), "indexed 'X[i,j]'", ValueError),
+        (lambda: plots.gradient_agreement({"a": tab * 1e300}), "is out of range", ValueError),
+        (lambda: plots.prediction_histograms({}), "panels's labels is empty", ValueError),
+        (lambda: plots.prediction_histograms({"a": []}), "panels['a'] must hold at least 1", ValueError),
+        (lambda: plots.means_vs_counts(counts, {}), "panels's labels is empty", ValueError),
+        (lambda: plots.means_vs_counts(np.array([0.0, 1, 2]), {"a": means}), "counts must be numbers of ratings >= 1",
+         ValueError),
+        (lambda: plots.mean_funnel([], [], 3.5, 1.0), "counts is empty", ValueError),
+        (lambda: plots.mean_funnel([-1.0, 2, 3], means, 3.5, 1.0), "counts must be", ValueError),
+        (lambda: plots.shrunk_means([], [], [], 3.5, 1.0), "counts is empty", ValueError),
+        (lambda: plots.cost_curve(costs, None), "title must be a string", TypeError),
+        (lambda: plots.cost_curve(costs, 123), "title must be a string", TypeError),
+        (lambda: plots.cost_curve([1e308, -1e308], "t"), "J_history is out of range", ValueError),
+        (lambda: plots.cost_curves({"A": costs, "B": costs}, "t", colors=["red"]), "one colour per curve (2)",
+         ValueError),                                                                            # drew 1 of 2
+        (lambda: plots.cost_curves({"A": costs}, "t", colors=["notacolor"]), "colors[0]", ValueError),
+        (lambda: plots.cost_curves({"A": costs}, "t", colors="red"), "colors must be a list", TypeError),
+        (lambda: plots.cost_curves({"A": []}, "t"), "histories['A'] must hold at least 1", ValueError),
+        (lambda: plots.cost_curves({"A": costs}, None), "title must be a string", TypeError),
+        (lambda: plots.cost_curves({"A": costs}, "t", zoom="no"), "zoom must be True or False", TypeError),
+        (lambda: plots.cost_curves({1: costs, "1": costs}, "t"), "must all differ", ValueError),
+        (lambda: plots.cost_curves({"A": [1e308, -1e308]}, "t"), "out of range", ValueError),
+        (lambda: plots.short_title(None), "title must be a string", TypeError),
+        (lambda: plots.num("abc"), "value must be a finite number", TypeError),
+        (lambda: plots.num(1, digits=-1), "digits", ValueError),
+        (lambda: plots.movie_map(coords, None, [5, 5], ["a", "b"], ["a"]), "titles", ValueError),
+        (lambda: plots.movie_map(coords, [1, 2], [5, 5], ["a", "b"], ["a"]), "titles must be strings", TypeError),
+        (lambda: plots.movie_map(coords, ["x", "y"], [5, 5], ["a", "b"], ["a"], shown=[0, 0]), "shown picks no movie",
+         ValueError),
+        (lambda: plots.movie_map(coords, ["x", "y"], [5, 5], ["a", "b"], ["a"], shown=[0.5, 1]), "shown must hold",
+         ValueError),
+        (lambda: plots.movie_map(coords, ["x", "y"], [5, 5], ["a", "b"], ["a"], min_label_ratings="x"),
+         "min_label_ratings", TypeError),
+        (lambda: plots.movie_map(coords, ["x", "y"], [-1, 5], ["a", "b"], ["a"]), "num_ratings", ValueError),
+        (lambda: plots.movie_map(np.zeros((0, 2)), [], [], [], ["a"]), "at least one movie", ValueError),
+        (lambda: plots.movie_map(coords, ["x", "y"], [5, 5], ["a", "b"], "ab"), "colored must be a list", TypeError),
+        (lambda: plots.masked_vs_unmasked({}, {}, [3.0]), "costs's labels is empty", ValueError),
+        (lambda: plots.masked_vs_unmasked({"a": costs}, {"a": [3.0]}, []), "actual is empty", ValueError),
+        (lambda: plots.convergence({"a": ([0, 1, 2], [3, 2])}, "t"), "runs['a'] J must have 3 entries", ValueError),
+        (lambda: plots.convergence({}, "t"), "runs's labels is empty", ValueError),
+        (lambda: plots.convergence({"a": (1, 2, 3)}, "t"), "must be a pair (seconds, J_history)", TypeError),
+        (lambda: plots.validation_curve({"validation": [1]}, "lambda", title="t"), "table must be a DataFrame",
+         TypeError),
+        (lambda: plots.validation_curve(table.iloc[:0], "lambda", title="t"), "is empty", ValueError),
+        (lambda: plots.validation_curve(table, None, title="t"), "name must be a string", TypeError),
+        (lambda: plots.validation_curve(table.set_axis([0.0, -1.0]), "lambda", title="t"), "must be numbers", ValueError),
+        (lambda: plots.training_curves({}, "t"), "curves' lambdas is empty", ValueError),
+        (lambda: plots.training_curves({1.0: curves}, None), "title must be a string", TypeError),
+        (lambda: plots.training_curves({1.0: curves.iloc[:0]}, "t"), "curves[1.0] must be a DataFrame", TypeError),
+        (lambda: plots.running_average([], 0.9, "ref", "t"), "rmse is empty", ValueError),
+        (lambda: plots.running_average([0.9], 0.9, None, "t"), "reference_label must be a string", TypeError),
+    ]
+
+
+PLOT_CASES = _plot_cases()
+
+
+@pytest.mark.parametrize("case", PLOT_CASES, ids=[f"plot{i:02d}" for i in range(len(PLOT_CASES))])
+def test_a_picture_refuses_what_it_cannot_draw(case):
+    call, named, error = case
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                 # refused before any RuntimeWarning
+        with pytest.raises((TypeError, ValueError)) as info:
+            call()
+    assert type(info.value) is error, f"{type(info.value).__name__}: {info.value}"
+    assert named in str(info.value), str(info.value)
