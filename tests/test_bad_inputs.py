@@ -1547,3 +1547,35 @@ def test_a_picture_refuses_what_it_cannot_draw(case):
             call()
     assert type(info.value) is error, f"{type(info.value).__name__}: {info.value}"
     assert named in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize("value, named", [
+    ("https://example.org/ml-100k.zip\r\nX-Evil: 1", "line breaks"), ("https://example.org/ml 100k.zip", "spaces"),
+    ("https://example.org/ml-100k.zip\n", None), ("https://user:secret@example.org/ml-100k.zip", "user name or password"),
+    ("https://user@example.org/ml-100k.zip", "user name or password"), ("https://exa\tmple.org/x.zip", "spaces"),
+])
+def test_a_download_address_with_spaces_breaks_or_credentials_is_refused(monkeypatch, value, named):
+    monkeypatch.setenv(settings.URL_ENV, value)
+    if named is None:                                   # surrounding spaces and a final line break are trimmed
+        assert settings.download_url() == value.strip()
+        return
+    with pytest.raises(settings.SettingError) as info:
+        settings.download_url()
+    assert_names(str(info.value), settings.URL_ENV, named)
+    assert "secret" not in str(info.value)
+
+
+@pytest.mark.parametrize("ratings, named, error", [
+    ("abc", "ratings must be a dict", TypeError), (5, "ratings must be a dict", TypeError),
+    (np.zeros((2, 20)), "my_ratings must be a 1-D array", ValueError), (np.zeros(3), "one entry per movie", ValueError),
+])
+def test_rating_widget_starting_ratings_are_checked(base_model, ratings, named, error):
+    pytest.importorskip("ipywidgets")
+    Y, R, base = base_model
+    with pytest.raises(error) as info:
+        interactive.RatingWidget(base, Y, R, WIDGET_TITLES, n=5, picture=False, ratings=ratings)
+    assert named in str(info.value), str(info.value)
+    vec = np.zeros(len(WIDGET_TITLES))
+    vec[[2, 7]] = [5, 1]
+    w = interactive.RatingWidget(base, Y, R, WIDGET_TITLES, n=5, picture=False, ratings=vec)     # a vector: its ratings
+    assert w.ratings == {2: 5.0, 7: 1.0}

@@ -150,7 +150,17 @@ class RatingWidget:
         return box
 
     def _start(self, ratings) -> dict:
-        rows, stars = _rated_rows(dict(ratings or {}), self.titles)
+        """The starting ratings: None, a dict ``{row or title: stars}`` or a vector (0 = not rated) as
+        :func:`helpers.ratings_vector` takes it."""
+        if ratings is None:
+            return {}
+        if isinstance(ratings, (str, bytes)) or not hasattr(ratings, "__iter__"):
+            raise TypeError(f"ratings must be a dict {{row or title: stars}}, a vector of one rating per movie "
+                            f"(0 = not rated) or None; got {type(ratings).__name__}")
+        if not hasattr(ratings, "items"):
+            vec = helpers.ratings_vector(ratings, len(self.titles))
+            ratings = {int(i): vec[i] for i in np.flatnonzero(vec)}
+        rows, stars = _rated_rows(dict(ratings), self.titles)
         return {int(r): float(s) for r, s in zip(rows, stars)}
 
     def _repr_mimebundle_(self, **kwargs):
