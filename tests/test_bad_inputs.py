@@ -1579,3 +1579,48 @@ def test_rating_widget_starting_ratings_are_checked(base_model, ratings, named, 
     vec[[2, 7]] = [5, 1]
     w = interactive.RatingWidget(base, Y, R, WIDGET_TITLES, n=5, picture=False, ratings=vec)     # a vector: its ratings
     assert w.ratings == {2: 5.0, 7: 1.0}
+
+
+def _ids_line(ml: Path, line: str) -> None:
+    data = (ml / "u.data").read_bytes().splitlines(keepends=True)
+    (ml / "u.data").write_bytes(b"".join([data[0], line.encode() + b"\n", *data[2:]]))
+
+
+@pytest.mark.parametrize("damage, named", [
+    (lambda src: _ids_line(src / "ml-100k", f"{10 ** 30}\t1\t5\t881250949"), "u.data', line 2: field 'user'"),
+    (lambda src: _ids_line(src / "ml-100k", f"1\t{10 ** 12}\t5\t881250949"), "u.data', line 2: field 'item'"),
+    (lambda src: _ids_line(src / "ml-100k", "1" * 50_000_000), "u.data"),
+])
+def test_huge_ids_and_lines_in_u_data_name_the_file_and_line(tmp_path, dest, capsys, damage, named):
+    """An id of 10**30 or a 50 MB line gave pandas' OverflowError as a traceback."""
+    src = make_source(tmp_path / "src", with_coursera=False)
+    damage(src)
+    code = bd.main(["--source", str(src), "--dest", str(dest), "--no-progress", "--no-shared"])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err and "OverflowError" not in err, err[-2000:]
+    assert_names(err, named)
+    assert len(err) < 2000
+    assert_untouched(dest)
+
+
+@pytest.mark.parametrize("name, kind, named", [
+    ("ml-100k", "loop", "a symbolic link in a loop"), ("ml-100k", "dangling", "a link that leads nowhere"),
+    ("coursera-ex8", "file", "a file"), ("coursera-ex8", "loop", "a symbolic link in a loop"),
+])
+def test_a_data_folder_that_is_not_a_folder_is_not_skipped(tmp_path, dest, capsys, name, kind, named):
+    """A looping ml-100k/ fell back to a download; a coursera-ex8 that is a file was silently ignored."""
+    src = make_source(tmp_path / "src", with_coursera=False)
+    if name == "ml-100k":
+        (src / "ml-100k").rename(tmp_path / "moved")
+    where = src / name
+    if kind == "file":
+        where.write_text("not a folder")
+    elif kind == "loop":
+        where.symlink_to(where)
+    else:
+        where.symlink_to(tmp_path / "nowhere")
+    code = bd.main(["--source", str(src), "--dest", str(dest), "--no-progress", "--no-shared"])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err and "download" not in err.lower(), err[-2000:]
+    assert_names(err, str(where), named)
+    assert_untouched(dest)
