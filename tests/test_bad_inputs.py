@@ -23,6 +23,13 @@ F  round three (issue 22): entries planted in the workbook cache (wrong
 G  the pictures and widgets of notebooks 06 and 07 (issue 22, item 3):
    settings refused, not clamped; a widget without what it needs refuses to
    be built; a refused rating changes nothing.
+H  round four (a review of issue 22's fixes): check_gradients with a huge
+   lambda_; a FactorModel changed through its caller's arrays; huge integers,
+   ragged lists, masked arrays, dates, records and 2-D ratings; rating_density's
+   block; descents and training runs that never returned; a divergence caused
+   by lambda_; titles with '$'; a path-like, a link or a planted entry that
+   poisoned the cache; every picture's arguments; ML100K_URL with line breaks
+   or credentials; huge ids in u.data; data folders that are not folders.
 
 The fake MovieLens files and hostile workbooks come from tests/fakes.py, the
 local HTTP server and the data folder from tests/conftest.py; nothing here
