@@ -42,7 +42,7 @@ from threadpoolctl import threadpool_limits
 from recsys_tutorial.cache import cached_by_content
 from recsys_tutorial.observed import ObservedRatings
 from recsys_tutorial.files import existing_file, mat_variables, text_lines
-from recsys_tutorial.validation import (as_bool, as_factor_pair, as_factors, as_finite_result, as_float, as_gradients,
+from recsys_tutorial.validation import (as_bool, as_factor_pair, as_factor_sizes, as_factors, as_finite_result, as_float, as_gradients,
                                         as_index, as_indices, as_int, as_loaded_ratings, as_mask, as_matrix, as_ratings,
                                         as_model_parts, as_titles, as_user_ratings, as_vector, cost_inputs,
                                         overflow_error)
@@ -441,9 +441,7 @@ def init_parameters(n_movies, n_users, num_features, seed=0, scale=0.1):
     X : ndarray of shape (n_movies, num_features)
     Theta : ndarray of shape (n_users, num_features)
     """
-    n_movies = as_int(n_movies, "n_movies", low=1)
-    n_users = as_int(n_users, "n_users", low=1)
-    num_features = as_int(num_features, "num_features", low=1)
+    n_movies, n_users, num_features = as_factor_sizes(n_movies, n_users, num_features)
     scale = as_float(scale, "scale", low=0, low_open=True)
     rng = np.random.default_rng(as_int(seed, "seed", low=0))
     start = rng.normal(0.0, scale, size=(n_movies, num_features)), rng.normal(0.0, scale, size=(n_users, num_features))

@@ -26,7 +26,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from .workbooks import MAX_ROWS
+from .workbooks import MAX_CELLS, MAX_ROWS
 
 #: Where a result counts as overflowing: beyond this, sums and products of a few such numbers are inf.
 OVERFLOW = 1e300
@@ -267,6 +267,23 @@ def as_factor_pair(X, Theta, n_movies=None, n_users=None, source: str = ""):
         raise ValueError(f"{at}X and Theta must have the same number of features (columns); "
                          f"got X {X.shape} and Theta {Theta.shape}")
     return X, Theta
+
+
+#: The most numbers X and Theta may hold together: twice a sheet's most cells (80 MB; MovieLens 100K's with
+#: 10 features: 26,260).
+MAX_FACTOR_NUMBERS = 2 * MAX_CELLS
+
+
+def as_factor_sizes(n_movies, n_users, num_features) -> tuple[int, int, int]:
+    """The sizes of ``X`` (n_movies, num_features) and ``Theta`` (n_users, num_features), each at least 1,
+    together at most :data:`MAX_FACTOR_NUMBERS` numbers: checked before anything is allocated."""
+    n_movies, n_users = as_int(n_movies, "n_movies", low=1), as_int(n_users, "n_users", low=1)
+    num_features = as_int(num_features, "num_features", low=1)
+    if (n_movies + n_users) * num_features > MAX_FACTOR_NUMBERS:
+        raise ValueError(f"num_features={num_features:,} for {n_movies:,} movies and {n_users:,} users makes X and "
+                         f"Theta {(n_movies + n_users) * num_features:,} numbers, beyond {MAX_FACTOR_NUMBERS:,} "
+                         "(about 80 MB): use fewer features (the tutorial uses 10)")
+    return n_movies, n_users, num_features
 
 
 def as_factors(X, Theta, Y, R):

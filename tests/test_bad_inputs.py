@@ -1250,6 +1250,12 @@ VALIDATION_CASES = [
     (lambda: h.cofi_cost(X_, T_, np.zeros((6, 5), dtype=[("a", float)]), R_), "Y must hold numbers", ValueError),
     (lambda: h.ratings_vector(np.zeros((2, 3)), 6), "my_ratings must be a 1-D array", ValueError),   # was flattened
     (lambda: h.add_user(np.zeros((3, 2)), Y_, R_), "my_ratings must be a 1-D array", ValueError),
+    # sizes that allocated tens of GiB before saying anything
+    (lambda: h.init_parameters(10 ** 7, 10 ** 7, 1000), "num_features=1,000 for 10,000,000 movies", ValueError),
+    (lambda: h.train_lbfgs(Y_, R_, num_features=10 ** 9, num_iters=1), "num_features=1,000,000,000", ValueError),
+    (lambda: h.recommend({0: 5}, Y_, R_, TITLES, num_features=10 ** 9, num_iters=1), "num_features", ValueError),
+    (lambda: rs.fit_mf_als(training_set(), 10 ** 9), "num_features", ValueError),
+    (lambda: interactive.TrainingRuns(Y_, R_, {}, num_features=10 ** 8), "num_features", ValueError),
 ]
 
 
