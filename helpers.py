@@ -42,9 +42,9 @@ from threadpoolctl import threadpool_limits
 from recsys_tutorial.cache import cached_by_content
 from recsys_tutorial.observed import ObservedRatings
 from recsys_tutorial.files import existing_file, mat_variables, text_lines
-from recsys_tutorial.validation import (as_bool, as_factor_pair, as_factors, as_finite_result, as_float, as_gradients,
+from recsys_tutorial.validation import (as_bool, as_factor_pair, as_factor_sizes, as_factors, as_finite_result, as_float, as_gradients,
                                         as_index, as_indices, as_int, as_loaded_ratings, as_mask, as_matrix, as_ratings,
-                                        as_titles, as_user_ratings, as_vector, check_prediction_range, cost_inputs,
+                                        as_model_parts, as_titles, as_user_ratings, as_vector, cost_inputs,
                                         overflow_error)
 from recsys_tutorial.workbooks import MAX_WORKBOOK_BYTES, WORKBOOK_SUFFIXES, cell_name, parameter_sheets, ratings_sheets
 
@@ -326,12 +326,18 @@ def check_gradients(lambda_=0.0, seed=0, gradient_fn=None, *, return_details=Fal
         return _cost_and_gradients(p[: n_movies * k].reshape(n_movies, k), p[n_movies * k:].reshape(n_users, k),
                                    Y, R, lambda_, gradients=False)[0]
 
-    num = numerical_gradient(cost, np.concatenate([X.ravel(), Theta.ravel()]))
+    try:
+        num = numerical_gradient(cost, np.concatenate([X.ravel(), Theta.ravel()]))
+    except ValueError:   # the cost overflowed: lambda_ is the only input the caller chose
+        raise overflow_error("check_gradients: the cost of its small problem", {"lambda_": lambda_}) from None
     grads = (gradient_fn or cofi_gradients)(X.copy(), Theta.copy(), Y.copy(), R.copy(), lambda_)
     Xg, Tg = as_gradients(grads, X, Theta)
     ana = np.concatenate([Xg.ravel(), Tg.ravel()])
-    denom = np.linalg.norm(num + ana)
-    diff = float(np.linalg.norm(num - ana) / denom) if denom > 0 else float(np.linalg.norm(num - ana))
+    scale = max(np.max(np.abs(num)), np.max(np.abs(ana)), 1e-300)   # norms of gradients near 1e300 overflow
+    a, b = num / scale, ana / scale
+    denom = np.linalg.norm(a + b)
+    diff = float(np.linalg.norm(a - b) / denom) if denom > 0 else float(np.linalg.norm(a - b) * scale)
+    as_finite_result(diff, "check_gradients: the relative difference", lambda: {"lambda_": lambda_})
     if not return_details:
         return diff
     names = [f"X[{i},{j}]" for i in range(n_movies) for j in range(k)]
@@ -435,9 +441,7 @@ def init_parameters(n_movies, n_users, num_features, seed=0, scale=0.1):
     X : ndarray of shape (n_movies, num_features)
     Theta : ndarray of shape (n_users, num_features)
     """
-    n_movies = as_int(n_movies, "n_movies", low=1)
-    n_users = as_int(n_users, "n_users", low=1)
-    num_features = as_int(num_features, "num_features", low=1)
+    n_movies, n_users, num_features = as_factor_sizes(n_movies, n_users, num_features)
     scale = as_float(scale, "scale", low=0, low_open=True)
     rng = np.random.default_rng(as_int(seed, "seed", low=0))
     start = rng.normal(0.0, scale, size=(n_movies, num_features)), rng.normal(0.0, scale, size=(n_users, num_features))
@@ -465,10 +469,13 @@ def _diverged(J_history, alpha, lambda_):
     J0, J, t = J_history[0], J_history[-1], len(J_history) - 1
     if np.isfinite(J) and J <= 100 * max(J0, 1e-12):
         return None
-    return DivergenceError(
-        f"gradient descent diverged at iteration {t}: the cost went from {J0:.4g} to {J:.4g}. "
-        f"The learning rate alpha={alpha:g} is too large for this problem (lambda_={lambda_:g}); "
-        f"try alpha={alpha / 10:g} or smaller.", t, np.asarray(J_history))
+    why = (f"The learning rate alpha={alpha:g} is too large for lambda_={lambda_:g}: alpha * lambda_ = "
+           f"{alpha * lambda_:.3g} >= 2, so the penalty alone overshoots at each step; lower lambda_, or keep "
+           f"alpha below 2 / lambda_ = {2 / lambda_:.3g}" if alpha * lambda_ >= 2 else
+           f"The learning rate alpha={alpha:g} is too large for this problem (lambda_={lambda_:g}); "
+           f"try alpha={alpha / 10:g} or smaller")
+    return DivergenceError(f"gradient descent diverged at iteration {t}: the cost went from {J0:.4g} to {J:.4g}. "
+                           f"{why}.", t, np.asarray(J_history))
 
 
 def gradient_descent(X, Theta, Y, R, lambda_, alpha, num_iters, *, gradient_fn=None, sparse=None,
@@ -630,23 +637,12 @@ class FactorModel:
 
     def __init__(self, mu, b_movie, b_user, X=None, Theta=None, *, rating_range=(1.0, 5.0),
                  history=None, info=None):
-        self.mu = as_float(mu, "mu")
-        self.b_movie = as_vector(np.ravel(b_movie), "b_movie")
-        self.b_user = as_vector(np.ravel(b_user), "b_user")
-        n_movies, n_users = self.b_movie.size, self.b_user.size
-        if (X is None) != (Theta is None):
-            raise ValueError("give both X and Theta, or neither")
-        if X is None:
-            X, Theta = np.zeros((n_movies, 0)), np.zeros((n_users, 0))
-        self.X, self.Theta = as_factor_pair(X, Theta, n_movies, n_users)
-        check_prediction_range(self.mu, self.b_movie, self.b_user, self.X, self.Theta)   # no prediction overflows
-        if rating_range is not None:
-            rating_range = tuple(as_float(v, "rating_range") for v in rating_range)
-            if len(rating_range) != 2 or not rating_range[0] < rating_range[1]:
-                raise ValueError(f"rating_range must be (low, high) with low < high; got {rating_range!r}")
-        self.rating_range = rating_range
-        self.history = np.asarray(history if history is not None else [], dtype=float)
-        self.info = dict(info or {})
+        # checked, and kept as read-only copies: a caller's later changes cannot make a prediction NaN or inf
+        self.__dict__.update(as_model_parts(mu, b_movie, b_user, X, Theta, rating_range, history, info))
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"a FactorModel is read-only ({name} cannot be set): build a new one, "
+                             "helpers.FactorModel(mu, b_movie, b_user, X, Theta)")
 
     @property
     def shape(self) -> tuple[int, int]:  # (n_movies, n_users)

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import hashlib
 import io
 import json
@@ -383,10 +384,25 @@ class Sources:
     zip_to_cache: bytes | None = None
 
 
+def _is_folder(path: Path) -> bool:
+    """Whether ``path`` is a folder. One that exists but is not (a file, a link in a loop or to nothing) is an
+    error naming it: skipping it would quietly take the data from elsewhere (or download it)."""
+    if path.is_dir():
+        return True
+    if not os.path.lexists(path):
+        return False
+    try:
+        os.stat(path)
+        what = "a file"
+    except OSError as exc:
+        what = "a symbolic link in a loop" if exc.errno == errno.ELOOP else f"a link that leads nowhere ({exc.strerror})"
+    raise DataError(f"{path}: expected a folder of data files, but it is {what}; move it away or make it the folder")
+
+
 def _coursera_dir(directory: Path) -> Path | None:
     """Return the Coursera ex8 directory inside (or at) ``directory``, if any."""
     for cand in (directory / "coursera-ex8", directory):
-        if cand.is_dir() and any((cand / n).exists() for n in COURSERA_FILES[:2]):
+        if _is_folder(cand) and any((cand / n).exists() for n in COURSERA_FILES[:2]):
             missing = [n for n in COURSERA_FILES if not (cand / n).is_file()]
             if missing:
                 raise FileNotFoundError(f"{cand}: Coursera ex8 directory is missing {', '.join(missing)}")
@@ -417,7 +433,7 @@ def _movielens_local(path: Path, md5: str | None) -> MovieLensSource | None:
     """
     if path.is_file():
         return MovieLensSource.from_zip(_zip_bytes(path, md5), str(path))
-    if (path / "ml-100k").is_dir():
+    if _is_folder(path / "ml-100k"):
         return MovieLensSource.from_dir(path / "ml-100k")
     if any((path / n).exists() for n in ("u.data", "u.item", "u.user")):
         return MovieLensSource.from_dir(path)

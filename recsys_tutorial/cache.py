@@ -26,8 +26,11 @@ ever written or deleted. A location that cannot be written just means no cache.
 code that parses it (the source of the loader's module, ``workbooks.py``,
 ``files.py``, ``validation.py`` and this file, and the numpy, pandas and
 python-calamine versions), so neither a changed workbook nor changed parsing
-code is ever answered from an old entry. The file is hashed again after the
-parse and the entry written only if the bytes did not change meanwhile. Only
+code is ever answered from an old entry. The path is taken once (a path-like
+object is asked for it once) and its links resolved once, so the file hashed
+is the file parsed; it is hashed again after the parse and the entry written
+only if the same file (device, inode, size, modification time) holds the
+same bytes. Only
 a regular file is hashed: a FIFO or a device is left to the loader, which
 refuses it, and is never opened here (opening a FIFO blocks).
 
@@ -65,9 +68,19 @@ links and blocks on a FIFO; numpy's own header readers
 (``np.lib.format.read_array_header_1_0``/``2_0``) and :mod:`zipfile` do the
 parsing here, this module only the checks between them.
 
-What the checks cannot tell: an entry with valid ratings that are not the
-workbook's. Only the user's own account can write the private folder, and
-it could as well edit the workbook; the cache does not guard against it.
+5. The shape the workbook itself declares: an entry is bound to its
+   workbook's sheet ``R`` dimension (``<dimension ref="A1:E7">``, read from
+   the head of the sheet's XML, a few milliseconds,
+   :func:`workbooks.declared_area`): entries of another shape (``[Y.T,
+   R.T]``, a 2 x 2 of ones) are discarded, and a workbook that declares no
+   such dimension is not cached.
+
+What the checks cannot tell: an entry with valid ratings of the right shape
+that are not the workbook's. Only the user's own account can write the
+private folder (mode 0700), and it could as well edit the workbook or this
+code: whoever can write that folder is trusted. (An HMAC with a key kept in
+the same folder would not change that: whoever can write there can read the
+key.)
 """
 
 from __future__ import annotations
@@ -93,7 +106,7 @@ import numpy as np
 from .files import atomic_write, check_zip_members, remove_stale_parts
 from .settings import cache_folder
 from .validation import as_loaded_ratings
-from .workbooks import MAX_CELLS, MAX_COLS, MAX_ROWS
+from .workbooks import MAX_CELLS, MAX_COLS, MAX_ROWS, declared_area
 
 __all__ = ["SUBFOLDER", "MAX_ENTRIES", "EntrySpec", "LOADED_RATINGS", "cached_by_content", "owned_folder",
            "entry_path"]
@@ -127,7 +140,10 @@ class EntrySpec:
     arrays``, raising ValueError; an entry is accepted only if it returns the
     same arrays (same dtypes, shapes and values; NaN never equals NaN).
     ``same_shape``: every array has one shape (checked from the headers,
-    before any is allocated).
+    before any is allocated). ``declared_shape(f)``: the shape the open file
+    ``f`` itself declares its arrays to have (cheaply, without parsing it), or
+    None: an entry is returned, and written, only for the shape its file
+    declares, and a file that declares none is not cached.
     """
 
     dtypes: tuple
@@ -135,6 +151,7 @@ class EntrySpec:
     max_elements: int
     normalise: Callable
     same_shape: bool = True
+    declared_shape: Callable | None = None
 
     def max_member_bytes(self, i: int) -> int:
         return _MAX_HEADER + np.dtype(self.dtypes[i]).itemsize * self.max_elements
@@ -152,7 +169,7 @@ def _normalise_ratings(Y, R):
 #: What :func:`helpers.load_ratings` returns for a workbook: Y float64 and R bool of one shape within the
 #: workbook limits, the values :func:`validation.as_loaded_ratings` accepts.
 LOADED_RATINGS = EntrySpec((np.dtype(np.float64), np.dtype(np.bool_)), (MAX_ROWS, MAX_COLS), MAX_CELLS,
-                           _normalise_ratings)
+                           _normalise_ratings, declared_shape=lambda f: declared_area(f, "R"))
 
 
 # ---------------------------------------------------------------- the key
@@ -202,15 +219,23 @@ def _open_regular(path, max_bytes: int, *, follow: bool = False):
         yield f
 
 
-def _content_key(path: Path, func, max_bytes: int) -> str | None:
-    """The entry key of ``func(path)``, or None if ``path`` is not a regular file of at most ``max_bytes``."""
+def _hashed(path: Path, func, max_bytes: int) -> tuple[str, tuple] | None:
+    """The entry key of ``func(path)`` and the identity of the file hashed (device, inode, size, mtime), or None
+    if ``path`` is not a regular file of at most ``max_bytes``."""
     with _open_regular(path, max_bytes, follow=True) as f:   # a workbook may be a link to one
         if f is None:
             return None
         h = hashlib.sha256(_code_fingerprint(func.__module__))
         h.update(f"{func.__module__}.{func.__qualname__}\n".encode())
         h.update(hashlib.file_digest(f, "sha256").digest())  # read in chunks, however large the file
-        return h.hexdigest()
+        info = os.fstat(f.fileno())
+        return h.hexdigest(), (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+
+
+def _content_key(path: Path, func, max_bytes: int) -> str | None:
+    """The entry key of ``func(path)``, or None if ``path`` is not a regular file of at most ``max_bytes``."""
+    hashed = _hashed(path, func, max_bytes)
+    return None if hashed is None else hashed[0]
 
 
 # ---------------------------------------------------------------- the folder
@@ -442,6 +467,16 @@ def _prune(folder: Path) -> None:
 # ---------------------------------------------------------------- the decorator
 
 
+def _declared_shape(path: Path, spec: EntrySpec, max_bytes: int) -> tuple | None:
+    """The shape ``path`` declares its arrays to have (``spec.declared_shape``), ``()`` if ``spec`` binds no
+    shape, None if the file declares none (or is no longer a regular file)."""
+    if spec.declared_shape is None:
+        return ()
+    with _open_regular(path, max_bytes, follow=True) as f:
+        return None if f is None else spec.declared_shape(f)
+
+
+
 def cached_by_content(suffixes, max_bytes=None, spec: EntrySpec = LOADED_RATINGS):
     """Decorator: cache ``func(path)`` (a tuple of arrays) on disk, keyed by the file's content.
 
@@ -465,23 +500,31 @@ def cached_by_content(suffixes, max_bytes=None, spec: EntrySpec = LOADED_RATINGS
         @functools.wraps(func)
         def wrapper(path, *args, **kwargs):
             base = cache_folder()          # a bad MOVIE_RECOMMENDER_CACHE: SettingError, naming it
-            key = None
+            hashed = None
             if base is not None and not (args or kwargs) and isinstance(path, (str, os.PathLike)):
                 try:
-                    p = Path(os.fspath(path))
-                    key = _content_key(p, func, limit) if p.suffix.lower() in suffixes else None
+                    # The path once (a path-like whose __fspath__ changes cannot poison an entry), its links
+                    # resolved once: the file hashed is the file parsed, whatever a link points at meanwhile.
+                    p = Path(os.path.realpath(os.fspath(path)))
+                    hashed = _hashed(p, func, limit) if p.suffix.lower() in suffixes else None
                 except (TypeError, ValueError, OSError):   # bytes paths, NUL characters, unreadable folders
-                    key = None
-            if key is None:
+                    hashed = None
+            if hashed is None:
                 return func(path, *args, **kwargs)
-            name = f"{func.__name__}-{key[:40]}.npz"
+            declared = _declared_shape(p, spec, limit)
+            if declared is None:           # the file does not say what shape it holds: nothing to bind an entry to
+                return func(p)
+            name = f"{func.__name__}-{hashed[0][:40]}.npz"
             folder = _owned_folder(base, create=False)
             hit = _lookup(folder / name, spec) if folder is not None else None
-            if hit is not None:
+            if hit is not None and declared in ((), hit[0].shape):
                 return hit
-            result = func(path)
-            try:
-                if _conforms(result, spec) and _content_key(p, func, limit) == key:  # unchanged while parsed
+            if hit is not None:            # valid arrays, but not of the shape the file declares: not its entry
+                (folder / name).unlink(missing_ok=True)
+            result = func(p)
+            try:   # stored only if the file is the same one, unchanged, after the parse (same bytes, inode, mtime)
+                if (_conforms(result, spec) and declared in ((), result[0].shape)
+                        and _hashed(p, func, limit) == hashed):
                     folder = _owned_folder(base, create=True)
                     if folder is not None:
                         _write_entry(folder / name, result)

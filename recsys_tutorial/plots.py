@@ -45,7 +45,8 @@ from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, StrMethodFormatter
 
 from . import style
-from .validation import as_float, as_mask, as_matrix, as_vector
+from .validation import (OVERFLOW, as_bool, as_float, as_int, as_labels, as_mask, as_matrix, as_nonempty, as_ratings,
+                         as_series, as_text, as_titles, as_vector, overflow_error)
 
 __all__ = ["num", "signed", "short_title", "rating_table", "als_costs", "feature_maps", "rating_density", "rating_histograms",
            "masked_cost_panels", "error_histogram", "finite_differences", "gradient_agreement",
@@ -66,7 +67,8 @@ def num(value, digits: int = 2) -> str:
 
     ``num(-0.004)`` is ``"0.00"``, never ``"-0.00"``; ``num(45910.4, 0)`` is ``"45,910"``.
     """
-    text = f"{round(float(value), digits) + 0.0:,.{digits}f}"
+    value, digits = as_float(value, "value"), as_int(digits, "digits", low=0, high=20)
+    text = f"{round(value, digits) + 0.0:,.{digits}f}"
     return text.replace("-", MINUS)
 
 
@@ -116,6 +118,23 @@ def _plain(text: str) -> str:
     return text.replace("\\lambda", "λ").replace("\\sigma", "σ").replace("$", "")
 
 
+def _counts(counts, name: str = "counts", *, low: float = 1) -> np.ndarray:
+    """Numbers of ratings for a log axis: at least one, each at least ``low``."""
+    counts = as_nonempty(as_vector(counts, name), name)
+    if counts.min() < low:
+        raise ValueError(f"{name} must be numbers of ratings >= {low:g} (drawn on a log axis); found "
+                         f"{counts.min():g} at position {int(np.argmin(counts))}")
+    return counts
+
+
+def _within_range(values, what: str, name: str, *, squared: bool = False):
+    """``values`` unless one is beyond :data:`validation.OVERFLOW` (its axis range would overflow), or, when
+    ``squared``, beyond its square root (its square would)."""
+    if np.max(np.abs(values), initial=0.0) > (np.sqrt(OVERFLOW) if squared else OVERFLOW):
+        raise overflow_error(what, {name: values})
+    return values
+
+
 def _log_counts(ax, high) -> None:
     """A log x axis of counts with plain tick labels up to ``high``."""
     ax.set_xscale("log")
@@ -153,8 +172,8 @@ def _draw_table(ax, values, missing, title, movies, users, filled) -> None:
         ax.text(j, i, _cell_text(values[i, j], missing[i, j]), ha="center", va="center", fontsize=12,
                 color=style.text_color_on(cmap(RATING_NORM(values[i, j]))),
                 fontweight="bold" if missing[i, j] else "normal")
-    ax.set_xticks(range(len(users)), users)
-    ax.set_yticks(range(len(movies)), movies)
+    ax.set_xticks(range(len(users)), [style.literal(u) for u in users])
+    ax.set_yticks(range(len(movies)), [style.literal(m) for m in movies])
     ax.xaxis.tick_top()
     ax.set_title(title, pad=10)
 
@@ -170,8 +189,8 @@ def rating_table(Y, R, movies, users, predicted=None) -> Figure:
     With ``predicted`` (the model's ratings, same shape as ``Y``) two grids side by side:
     the ratings we had, and the table filled in by the model, its predictions framed.
     """
-    Y, R = as_matrix(Y, "Y"), as_mask(R)
-    movies, users = [str(m) for m in movies], [str(u) for u in users]
+    Y, R = as_ratings(Y, R)
+    movies, users = as_labels(movies, "movies"), as_labels(users, "users")
     if Y.shape != R.shape or Y.shape != (len(movies), len(users)):
         raise ValueError(f"Y {Y.shape} and R {R.shape} must both be (movies, users) = "
                          f"({len(movies)}, {len(users)})")
@@ -185,7 +204,7 @@ def rating_table(Y, R, movies, users, predicted=None) -> Figure:
             f"Grid of the ratings table, {size}: each of the {R.sum()} known ratings is a cell coloured from "
             f"0 stars (dark purple) to 5 (light yellow) and labelled with its stars; the {len(blanks)} blank "
             f"cells are hatched with a question mark: {where}."))
-    P = as_matrix(predicted, "predicted")
+    P = as_matrix(predicted, "predicted", finite=True)
     if P.shape != Y.shape:
         raise ValueError(f"predicted has shape {P.shape}; expected Y's shape {Y.shape}")
     fig = Figure(figsize=(8.5, 3.6), layout="constrained")
@@ -207,9 +226,7 @@ def als_costs(runs) -> Figure:
 
     ``runs``: ``{label: costs after each sweep}``.
     """
-    runs = {str(label): as_vector(costs, f"runs[{label!r}]") for label, costs in dict(runs).items()}
-    if not runs:
-        raise ValueError("runs is empty: give at least one {label: costs}")
+    runs = as_series(runs, "runs", most=5)          # five markers: each line told apart without its colour
     fig = Figure(figsize=(5.5, 3), layout="constrained")
     ax = fig.subplots()
     for (label, costs), marker in zip(runs.items(), "os^vD"):
@@ -264,7 +281,7 @@ def _label_groups(ax, points, names, color, where) -> None:
         else:                            # a mostly vertical arrow: label to the right of its tip
             place = dict(xytext=(8, 0), ha="left", va="center")
             text = " & ".join(g["names"])
-        ax.annotate(text, (x, y), textcoords="offset points", fontsize=10, color=color, **place)
+        ax.annotate(style.literal(text), (x, y), textcoords="offset points", fontsize=10, color=color, **place)
 
 
 def _feature_panel_text(X, Theta, movies, users, title) -> str:
@@ -289,14 +306,21 @@ def feature_maps(panels, movies, users) -> Figure:
     The arrows are rescaled to the size of the movie cloud; a user's predicted rating
     for a movie is large when the arrow points towards it.
     """
-    movies, users = [str(m) for m in movies], [str(u) for u in users]
+    movies, users = as_labels(movies, "movies"), as_labels(users, "users")
+    if isinstance(panels, (str, bytes)) or not hasattr(panels, "__iter__"):
+        raise TypeError(f"panels must be a list of (X, Theta, title); got {type(panels).__name__}")
     checked = []
-    for k, (X, Theta, title) in enumerate(panels):
+    for k, panel in enumerate(panels):
+        if not isinstance(panel, (tuple, list)) or len(panel) != 3:
+            raise TypeError(f"panels[{k}] must be a tuple (X, Theta, title); got {panel!r:.80}")
+        X, Theta, title = panel[0], panel[1], as_text(panel[2], f"panels[{k}] title")
         X, Theta = as_matrix(X, f"panels[{k}] X", finite=True), as_matrix(Theta, f"panels[{k}] Theta", finite=True)
         if X.shape != (len(movies), 2) or Theta.shape != (len(users), 2):
             raise ValueError(f"panels[{k}]: X must be ({len(movies)}, 2) and Theta ({len(users)}, 2); "
                              f"got {X.shape} and {Theta.shape}")
-        checked.append((X, Theta, str(title)))
+        checked.append((X, Theta, title))
+    if not checked:
+        raise ValueError("panels is empty: give at least one (X, Theta, title)")
     fig = Figure(figsize=(4.75 * len(checked), 4.6), layout="constrained")
     for ax, (X, Theta, title) in zip(np.atleast_1d(fig.subplots(1, len(checked))), checked):
         arrows = Theta * (0.6 * np.abs(X).max() / np.abs(Theta).max())
@@ -337,7 +361,8 @@ def rating_density(R, block: int = 8) -> Figure:
     White for none, black for half or more. (The matrix has more cells than the
     picture has pixels, hence the blocks.)
     """
-    R = as_mask(R)
+    R = as_nonempty(as_mask(R), "R")
+    block = as_int(block, "block", low=1, high=max(R.shape))    # no larger than the matrix: the padding allocates
     padded = np.pad(R, [(0, -R.shape[0] % block), (0, -R.shape[1] % block)])   # pad to multiples of block
     density = padded.reshape(padded.shape[0] // block, block, padded.shape[1] // block, block).mean(axis=(1, 3))
     fig = Figure(figsize=(5, 5), layout="constrained")
@@ -390,9 +415,9 @@ def _tallest(edges, heights, what) -> str:
 
 def rating_histograms(Y, R) -> Figure:
     """Three bar charts: how many ratings of each star, ratings per movie, ratings per user (doubling bins)."""
-    Y, R = as_matrix(Y, "Y"), as_mask(R)
-    if Y.shape != R.shape:
-        raise ValueError(f"Y {Y.shape} and R {R.shape} must have the same shape")
+    Y, R = as_ratings(Y, R)
+    if not R.any():
+        raise ValueError("R has no rated entry: there are no ratings to count")
     per_movie, per_user = R.sum(axis=1), R.sum(axis=0)
     stars, counts = np.unique(Y[R], return_counts=True)
     fig = Figure(figsize=(9.3, 3.2), layout="constrained")
@@ -432,7 +457,9 @@ def masked_cost_panels(P, Y, R) -> Figure:
 
     ``P`` is ``X @ Theta.T``; J (λ = 0) is half the sum of the last panel.
     """
-    P, Y, R = as_matrix(P, "P"), as_matrix(Y, "Y"), as_mask(R)
+    (Y, R), P = as_ratings(Y, R), as_matrix(P, "P", finite=True)
+    _within_range(P, "masked_cost_panels: the squared errors", "P", squared=True)
+    _within_range(Y[R], "masked_cost_panels: the squared errors", "Y (a rated entry)", squared=True)
     if not P.shape == Y.shape == R.shape:
         raise ValueError(f"P {P.shape}, Y {Y.shape} and R {R.shape} must have the same shape")
     squared = (R * (P - Y)) ** 2
@@ -461,9 +488,9 @@ def masked_cost_panels(P, Y, R) -> Figure:
 
 def error_histogram(errors, what: str = "the course's pre-trained parameters") -> Figure:
     """Histogram of prediction errors (prediction − rating), quarter-star bins, the ±1 star band shaded."""
-    errors = as_vector(errors, "errors")
-    if errors.size == 0:
-        raise ValueError("errors is empty")
+    errors = as_nonempty(_within_range(as_vector(errors, "errors"), "error_histogram: the RMSE", "errors",
+                                       squared=True), "errors")
+    what = as_text(what, "what")
     rmse = float(np.sqrt(np.mean(errors ** 2)))
     within_one = float(np.mean(np.abs(errors) < 1))
     fig = Figure(figsize=(6, 3), layout="constrained")
@@ -489,7 +516,7 @@ def finite_differences(eps, one_sided, central, central_quadratic, used: float =
     The error curves are computed in notebook 04 at p = 2; ``used`` is the ε of the
     gradient check, drawn as a dotted line.
     """
-    eps = as_vector(eps, "eps")
+    eps = _counts(eps, "eps", low=np.finfo(float).tiny)    # steps > 0, on a log axis
     curves = {"p³, one-sided  (f(p+ε) − f(p)) / ε": as_vector(one_sided, "one_sided", size=eps.size),
               "p³, central  (f(p+ε) − f(p−ε)) / 2ε": as_vector(central, "central", size=eps.size),
               "p², central": as_vector(central_quadratic, "central_quadratic", size=eps.size)}
@@ -520,18 +547,23 @@ def gradient_agreement(panels) -> Figure:
     ``numerical`` and ``analytic``, index ``X[...]`` / ``Theta[...]``. A correct gradient
     puts every point on the diagonal.
     """
-    panels = dict(panels)
+    panels = dict(zip(as_labels(list(dict(panels)), "panels' titles"), dict(panels).values()))
     for title, tab in panels.items():
         if not all(hasattr(tab, name) for name in ("index", "columns")) or \
                 not {"numerical", "analytic"} <= set(tab.columns):
             raise TypeError(f"panels[{title!r}] must be a DataFrame with columns 'numerical' and 'analytic' "
                             f"(helpers.check_gradients(..., return_details=True)); got {type(tab).__name__}")
+        if len(tab) == 0 or not all(isinstance(i, str) for i in tab.index):
+            raise ValueError(f"panels[{title!r}] must have a row per entry, indexed 'X[i,j]' or 'Theta[i,j]' "
+                             f"(helpers.check_gradients(..., return_details=True)); got {len(tab)} rows")
     fig = Figure(figsize=(4.5 * len(panels), 4), layout="constrained")
     parts = []
     for ax, (title, tab) in zip(np.atleast_1d(fig.subplots(1, len(panels))), panels.items()):
-        numerical = as_vector(tab["numerical"], f"{title} numerical")
-        analytic = as_vector(tab["analytic"], f"{title} analytic", size=numerical.size)
-        lim = 1.1 * max(np.abs(numerical).max(), np.abs(analytic).max())
+        numerical = _within_range(as_vector(tab["numerical"], f"{title} numerical"), "the axis range",
+                                  f"{title} numerical")
+        analytic = _within_range(as_vector(tab["analytic"], f"{title} analytic", size=numerical.size), "the axis range",
+                                 f"{title} analytic")
+        lim = 1.1 * max(np.abs(numerical).max(), np.abs(analytic).max(), 1e-12)
         ax.plot([-lim, lim], [-lim, lim], color="grey", lw=0.8, zorder=1)
         is_x = np.asarray(tab.index.str.startswith("X"))
         ax.scatter(numerical[is_x], analytic[is_x], s=18, label="∂J/∂X entries")
@@ -560,7 +592,7 @@ def _spread(values, digits: int = 2) -> str:
 
 def prediction_histograms(panels) -> Figure:
     """Histograms of predicted ratings, one panel per ``{title: predictions}``, in bins 1/8 star wide."""
-    panels = {str(title): as_vector(values, f"panels[{title!r}]") for title, values in dict(panels).items()}
+    panels = as_series(panels, "panels")
     bins = np.arange(-1, 6.01, 0.125) - 0.0625       # bins 1/8 star wide, one of them centred on 0
     fig = Figure(figsize=(4 * len(panels), 2.8), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(panels), sharex=True))
@@ -579,16 +611,23 @@ def prediction_histograms(panels) -> Figure:
         f"{'; '.join(parts)}."))
 
 
+def _correlation(x, y) -> str:
+    """The correlation of ``x`` and ``y`` as alt text writes it; "undefined" when either does not vary."""
+    if x.size < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return "undefined (the values do not vary)"
+    return num(float(np.corrcoef(x, y)[0, 1]))
+
+
 def _against_counts(counts, values) -> str:
     """How ``values`` go with the number of ratings: their range and their correlation with log(count)."""
-    r = float(np.corrcoef(np.log(counts), values)[0, 1])
-    return f"{_spread(values)} stars; correlation with the log of the number of ratings {num(r)}"
+    r = _correlation(np.log(counts), values)
+    return f"{_spread(values)} stars; correlation with the log of the number of ratings {r}"
 
 
 def means_vs_counts(counts, panels) -> Figure:
     """Each movie's mean against its number of ratings (log scale), one scatter per ``{title: means}``."""
-    counts = as_vector(counts, "counts")
-    panels = {str(t): as_vector(v, f"panels[{t!r}]", size=counts.size) for t, v in dict(panels).items()}
+    counts = _counts(counts)
+    panels = as_series(panels, "panels", size=counts.size)
     fig = Figure(figsize=(4.5 * len(panels), 3.2), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(panels), sharex=True))
     for k, (ax, (title, values)) in enumerate(zip(axes, panels.items())):
@@ -603,7 +642,7 @@ def means_vs_counts(counts, panels) -> Figure:
 
 def mean_funnel(counts, means, overall: float, sigma: float) -> Figure:
     """Each movie's mean against its number of ratings n, with the chance band overall ± 2σ/√n (dashed)."""
-    counts = as_vector(counts, "counts")
+    counts = _counts(counts)
     means = as_vector(means, "means", size=counts.size)
     overall, sigma = as_float(overall, "overall"), as_float(sigma, "sigma", low=0)
     n = np.logspace(0, np.log10(counts.max()), 100)
@@ -625,13 +664,13 @@ def mean_funnel(counts, means, overall: float, sigma: float) -> Figure:
         f"{num(overall - 2 * sigma, 1)} to {num(overall + 2 * sigma, 1)} stars at 1 rating, ±{2 * sigma / 10:.1f} at "
         f"100. Means spread {_spread(means)}; the extreme means, {num(means.min())} and {num(means.max())}, all "
         f"come from movies with at most {counts[extreme].max():g} ratings. The band is wide on the left and "
-        f"narrow on the right, where {outside[many].mean():.0%} of the {many.sum()} movies with 100 or more "
-        f"ratings lie outside it."))
+        f"narrow on the right" + (f", where {outside[many].mean():.0%} of the {many.sum()} movies with 100 or more "
+                                  "ratings lie outside it." if many.any() else "; no movie has 100 ratings.")))
 
 
 def shrunk_means(counts, plain, shrunk, overall: float, k: float) -> Figure:
     """Plain and shrunk means against the number of ratings: shrinking pulls the few-rating movies in."""
-    counts = as_vector(counts, "counts")
+    counts = _counts(counts)
     plain = as_vector(plain, "plain", size=counts.size)
     shrunk = as_vector(shrunk, "shrunk", size=counts.size)
     overall, k = as_float(overall, "overall"), as_float(k, "k", low=0)
@@ -650,8 +689,9 @@ def shrunk_means(counts, plain, shrunk, overall: float, k: float) -> Figure:
         f"against their number of ratings (log scale); a dotted line marks the overall mean {overall:.2f}. For "
         f"the {one.sum()} movies with {counts.min():g} rating{'s' if counts.min() != 1 else ''}, plain means run "
         f"from {num(plain[one].min())} to {num(plain[one].max())}, shrunk means only from {num(shrunk[one].min())} "
-        f"to {num(shrunk[one].max())}. For the {many.sum()} movies with 100 or more ratings the two differ by at "
-        f"most {num(np.abs(plain - shrunk)[many].max())} stars."))
+        f"to {num(shrunk[one].max())}. " + (f"For the {many.sum()} movies with 100 or more ratings the two differ "
+                                            f"by at most {num(np.abs(plain - shrunk)[many].max())} stars." if
+                                            many.any() else "No movie has 100 ratings.")))
 
 
 # ------------------------------------------------------------------ 06: training
@@ -665,7 +705,8 @@ def _steps(J) -> tuple[int, int]:
 
 def cost_curve(J_history, title: str) -> Figure:
     """One training run's cost curve, marking its steepest step and where 90 % of its fall is done."""
-    J = as_vector(J_history, "J_history")
+    J = _within_range(as_vector(J_history, "J_history"), "cost_curve: the axis range", "J_history")
+    title = as_text(title, "title")
     if J.size < 2:
         raise ValueError(f"J_history needs the cost before and after at least one step; got {J.size} value(s)")
     steepest, ninety = _steps(J)
@@ -684,12 +725,30 @@ def cost_curve(J_history, title: str) -> Figure:
         + (f"; it rises at {_count(rises, 'step')}." if rises else ".")))
 
 
+def _colors(colors, n: int) -> list:
+    """``n`` matplotlib colours (default the palette's first ``n``): one per curve, none left out."""
+    from matplotlib.colors import is_color_like
+
+    if colors is None:
+        return [f"C{k}" for k in range(n)]
+    if isinstance(colors, str) or not hasattr(colors, "__iter__"):
+        raise TypeError(f"colors must be a list of colours, one per curve; got {colors!r}")
+    colors = list(colors)
+    if len(colors) != n:
+        raise ValueError(f"colors must give one colour per curve ({n}); got {len(colors)}")
+    for i, c in enumerate(colors):
+        if not is_color_like(c):
+            raise ValueError(f"colors[{i}] is not a colour matplotlib knows ('C0', '#0072b2', 'black'); got {c!r}")
+    return colors
+
+
 def cost_curves(histories, title: str, *, colors=None, zoom: bool = False) -> Figure:
     """Several cost curves on one chart, ``{label: J_history}``; ``zoom`` crops spikes above the first start."""
-    histories = {str(label): as_vector(J, f"histories[{label!r}]") for label, J in dict(histories).items()}
-    if not histories:
-        raise ValueError("histories is empty: give at least one {label: J_history}")
-    colors = list(colors) if colors is not None else [f"C{k}" for k in range(len(histories))]
+    histories = as_series(histories, "histories")
+    for label, J in histories.items():
+        _within_range(J, "cost_curves: the axis range", f"histories[{label!r}]")
+    title, zoom = as_text(title, "title"), as_bool(zoom, "zoom")
+    colors = _colors(colors, len(histories))
     fig = Figure(figsize=(6.5, 3.2), layout="constrained")
     ax = fig.subplots()
     for (label, J), color in zip(histories.items(), colors):
@@ -716,6 +775,7 @@ def cost_curves(histories, title: str, *, colors=None, zoom: bool = False) -> Fi
 
 def short_title(title: str) -> str:
     """A MovieLens title as it reads aloud: ``"Godfather, The (1972)"`` becomes ``"The Godfather"``."""
+    title = as_text(title, "title")
     name = title.rsplit(" (", 1)[0] if title.endswith(")") else title
     for article in ("The", "A", "An"):
         if name.endswith(f", {article}"):
@@ -737,7 +797,7 @@ def _place_labels(fig, ax, coords, titles, num_ratings, shown, min_ratings) -> l
     fig.draw(renderer)                                   # lays the axes out, so label boxes are final
     inside, placed, labelled = ax.get_window_extent(renderer), [], []
     for i in sorted(squares.values(), key=lambda i: -num_ratings[i]):
-        label = ax.annotate(short_title(titles[i]), coords[i], xytext=(4, 2), textcoords="offset points",
+        label = ax.annotate(style.literal(short_title(titles[i])), coords[i], xytext=(4, 2), textcoords="offset points",
                             fontsize=9, path_effects=[patheffects.withStroke(linewidth=3, foreground="white")])
         box = label.get_window_extent(renderer).padded(2)
         if any(box.overlaps(other) for other in placed) or box.x1 > inside.x1:
@@ -749,6 +809,17 @@ def _place_labels(fig, ax, coords, titles, num_ratings, shown, min_ratings) -> l
     return labelled
 
 
+def _shown(shown, n: int) -> np.ndarray:
+    """``shown``: one True/False (or 1/0) per movie, at least one True."""
+    shown = as_vector(shown, "shown", size=n)
+    if not np.all((shown == 0) | (shown == 1)):
+        bad = shown[(shown != 0) & (shown != 1)][0]
+        raise ValueError(f"shown must hold True/False (or 1/0) per movie; found {bad:g}")
+    if not shown.any():
+        raise ValueError("shown picks no movie: the map would be empty")
+    return shown.astype(bool)
+
+
 def movie_map(coords, titles, num_ratings, group, colored, *, shown=None, min_label_ratings: int = 40) -> Figure:
     """Movies at their 2-D coordinates (e.g. the first two principal components of their features).
 
@@ -756,23 +827,29 @@ def movie_map(coords, titles, num_ratings, group, colored, *, shown=None, min_la
     colours in that order, every other group is drawn grey. ``shown`` (a mask) picks the
     movies on the map; the most rated movie of each small square of the map is labelled.
     """
-    coords = as_matrix(coords, "coords", finite=True)
+    coords = _within_range(as_matrix(coords, "coords", finite=True), "movie_map: the map's range", "coords")
     n = coords.shape[0]
+    sizes = [len(x) if hasattr(x, "__len__") and not isinstance(x, str) else None for x in (titles, group)]
+    if coords.shape[1] != 2 or n == 0 or sizes != [n, n]:
+        raise ValueError(f"coords must be (movies, 2), at least one movie, group and titles one per movie; got "
+                         f"coords {coords.shape}, group of {sizes[1]}, {sizes[0]} titles")
+    titles = as_titles(titles, n)
     num_ratings = as_vector(num_ratings, "num_ratings", size=n)
-    group = np.asarray(group, dtype=object)
-    shown = np.ones(n, dtype=bool) if shown is None else as_vector(shown, "shown", size=n).astype(bool)
-    if coords.shape[1] != 2 or group.shape != (n,) or len(titles) != n:
-        raise ValueError(f"coords must be (movies, 2), group and titles one per movie; got coords {coords.shape}, "
-                         f"group {group.shape}, {len(titles)} titles")
-    colored = [str(name) for name in colored]
+    group = np.asarray([as_text(g, f"group[{i}]") for i, g in enumerate(group)], dtype=object)
+    shown = np.ones(n, dtype=bool) if shown is None else _shown(shown, n)
+    if num_ratings[shown].min() < 1:
+        raise ValueError(f"num_ratings of the movies shown must be >= 1 (a log scale); "
+                         f"found {num_ratings[shown].min():g}")
+    colored = as_labels(colored, "colored")
+    min_label_ratings = as_float(min_label_ratings, "min_label_ratings", low=0)
     fig = Figure(figsize=(9.5, 7), layout="constrained")
     ax = fig.subplots()
     others = shown & ~np.isin(group, colored)
     other_name = _series(sorted(set(group[others]))) if others.any() else "other"
-    ax.scatter(*coords[others].T, s=9, color="#c8c8c8", label=other_name)
+    ax.scatter(*coords[others].T, s=9, color="#c8c8c8", label=style.literal(other_name))
     for c, name in enumerate(colored):
         members = shown & (group == name)
-        ax.scatter(*coords[members].T, s=12, color=f"C{c}", alpha=0.8, edgecolor="none", label=name)
+        ax.scatter(*coords[members].T, s=12, color=f"C{c}", alpha=0.8, edgecolor="none", label=style.literal(name))
     ax.set(xlabel="first principal component", ylabel="second principal component",
            title="Learned movie features, projected to 2-D, coloured by genre")
     ax.legend(title=f"genre (u.item), movies with {num_ratings[shown].min():g}+ ratings", loc="lower left",
@@ -793,12 +870,12 @@ def _map_text(coords, titles, num_ratings, group, colored, shown, others, other_
         top, bottom = max(labelled, key=lambda i: coords[i, 1]), min(labelled, key=lambda i: coords[i, 1])
         ends = (f" {len(labelled)} titles are labelled: leftmost {at[left]}, rightmost {at[right]}, highest "
                 f"{at[top]}, lowest {at[bottom]}.")
-    r = float(np.corrcoef(coords[shown, 1], np.log(num_ratings[shown]))[0, 1])
+    r = _correlation(coords[shown, 1], np.log(num_ratings[shown]))
     grey = f"; {other_name}, {_count(others.sum(), 'movie')}, in grey" if others.any() else ""
     return (f"Scatter map of the {shown.sum():,} movies with {num_ratings[shown].min():g} or more ratings, placed by "
             f"the first two principal components of their learned features and coloured by genre: {sizes}"
             f"{grey}.{ends} The second coordinate goes with how often a movie "
-            f"was rated: its correlation with the log of the number of ratings is {num(r)}.")
+            f"was rated: its correlation with the log of the number of ratings is {r}.")
 
 
 # ------------------------------------------------------------------ 08: the article's bugs
@@ -807,9 +884,8 @@ def _map_text(coords, titles, num_ratings, group, colored, shown, others, other_
 def masked_vs_unmasked(costs, predictions, actual) -> Figure:
     """Left: the masked cost J of each run, ``{label: J_history}``. Right: histograms of each run's
     predictions on the rated cells, ``{label: predictions}``, beside the actual ratings' mean."""
-    costs = {str(label): as_vector(J, f"costs[{label!r}]") for label, J in dict(costs).items()}
-    predictions = {str(label): as_vector(p, f"predictions[{label!r}]") for label, p in dict(predictions).items()}
-    actual = as_vector(actual, "actual")
+    costs, predictions = as_series(costs, "costs"), as_series(predictions, "predictions")
+    actual = as_nonempty(as_vector(actual, "actual"), "actual")
     fig = Figure(figsize=(9.5, 3.4), layout="constrained")
     axes = fig.subplots(1, 2)
     for label, J in costs.items():
@@ -835,10 +911,22 @@ def masked_vs_unmasked(costs, predictions, actual) -> Figure:
 # ------------------------------------------------------------------ 09: evaluation
 
 
+def _timed_runs(runs) -> dict:
+    """``{label: (seconds, J_history)}``, checked: at most four (one format each), two arrays of one length."""
+    pairs = as_series({k: [0.0] for k in dict(runs)}, "runs", most=4)     # the labels: at least one, all different
+    checked = {}
+    for label, (key, pair) in zip(pairs, dict(runs).items()):
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise TypeError(f"runs[{key!r}] must be a pair (seconds, J_history); got {type(pair).__name__}")
+        t = as_nonempty(as_vector(pair[0], f"runs[{key!r}] seconds"), f"runs[{key!r}] seconds")
+        checked[label] = (t, as_vector(pair[1], f"runs[{key!r}] J", size=t.size))
+    return checked
+
+
 def convergence(runs, title: str) -> Figure:
     """J − min J + 1 (log scale) against seconds, one curve per ``{label: (seconds, J_history)}``."""
-    runs = {str(label): (as_vector(t, f"runs[{label!r}] seconds"), as_vector(J, f"runs[{label!r}] J"))
-            for label, (t, J) in dict(runs).items()}
+    runs = _timed_runs(runs)
+    title = as_text(title, "title")
     J_min = min(J.min() for _, J in runs.values())
     fig = Figure(figsize=(5.5, 3.5), layout="constrained")
     ax = fig.subplots()
@@ -859,7 +947,10 @@ def convergence(runs, title: str) -> Figure:
 def validation_curve(table, name: str, *, title: str) -> Figure:
     """RMSE against a setting (log scale), ``table`` indexed by the setting with columns ``validation``
     (which chooses: a grey line marks its minimum) and ``test`` (reported only)."""
-    xs = as_vector(table.index, f"the index of table ({name})")
+    name, title = as_text(name, "name"), as_text(title, "title")
+    if not all(hasattr(table, a) for a in ("index", "columns")) or not {"validation", "test"} <= set(table.columns):
+        raise TypeError(f"table must be a DataFrame with columns 'validation' and 'test'; got {type(table).__name__}")
+    xs = _counts(table.index, f"the index of table ({name})", low=np.finfo(float).tiny)   # > 0: a log axis
     val = as_vector(table["validation"], "table['validation']", size=xs.size)
     test = as_vector(table["test"], "table['test']", size=xs.size)
     best = int(np.argmin(val))
@@ -883,7 +974,14 @@ def validation_curve(table, name: str, *, title: str) -> Figure:
 def training_curves(curves, title: str) -> Figure:
     """RMSE after every sweep, ``{λ: DataFrame indexed by sweep with columns training, validation}``:
     solid for the training part, dashed for validation, one colour per λ."""
-    curves = dict(curves)
+    curves, title = dict(curves), as_text(title, "title")
+    as_labels(list(curves), "curves' lambdas")
+    for lam, c in curves.items():
+        as_float(lam, "a key of curves (λ)")
+        if not all(hasattr(c, a) for a in ("index", "columns")) or not {"training", "validation"} <= set(c.columns) \
+                or len(c) == 0:
+            raise TypeError(f"curves[{lam!r}] must be a DataFrame with columns 'training' and 'validation', a row "
+                            f"per sweep; got {type(c).__name__}")
     fig = Figure(figsize=(6.5, 3.8), layout="constrained")
     ax = fig.subplots()
     parts = []
@@ -906,8 +1004,9 @@ def training_curves(curves, title: str) -> Figure:
 
 def running_average(rmse, reference: float, reference_label: str, title: str) -> Figure:
     """The test RMSE of the average of the first n draws against n, with a reference model's RMSE (dashed)."""
-    rmse = as_vector(rmse, "rmse")
+    rmse = as_nonempty(as_vector(rmse, "rmse"), "rmse")
     reference = as_float(reference, "reference")
+    reference_label, title = as_text(reference_label, "reference_label"), as_text(title, "title")
     n = np.arange(1, rmse.size + 1)
     fig = Figure(figsize=(5.5, 3.5), layout="constrained")
     ax = fig.subplots()

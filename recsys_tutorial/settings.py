@@ -18,8 +18,8 @@ variable                     accepted values                       effect
 ``NBGRADER_EXECUTION``       ``autograde`` or ``validate``, as     check cells raise instead of printing
                              nbgrader sets it while it grades      (:mod:`recsys_tutorial.exercises`)
 ``ML100K_URL``               an ``http://`` or ``https://``        where the data step downloads MovieLens 100K
-                             address                               from (default: GroupLens); ``data/build_data.py``
-                                                                   (a local zip: its ``--source``)
+                             address, without spaces, control      from (default: GroupLens); ``data/build_data.py``
+                             characters or ``user:password@``      (a local zip: its ``--source``)
 ``ML100K_MD5``               32 hexadecimal digits, or ``none``    the MD5 the downloaded zip must have (default:
                                                                    GroupLens' zip's); ``none`` skips the check
 ===========================  ====================================  =================================================
@@ -156,6 +156,13 @@ def download_url() -> str | None:
     if scheme not in _URL_SCHEMES or not ok:
         raise SettingError(f"{URL_ENV}={value!r}: expected the http:// or https:// address of ml-100k.zip, e.g. "
                            "https://files.grouplens.org/datasets/movielens/ml-100k.zip (a local zip: --source)")
+    if parts.username is not None or parts.password is not None:
+        raise SettingError(f"{URL_ENV} holds a user name or password (user:password@host): the data step "
+                           "downloads a public file and never sends credentials; give the address without them")
+    bad = next((c for c in value if c.isspace() or ord(c) < 32 or ord(c) == 127), None)
+    if bad is not None:   # a line break could add a header to the request; a space is no part of an address
+        raise SettingError(f"{URL_ENV}={value!r}: an address holds no spaces, line breaks or control characters "
+                           f"(found {bad!r}); encode a space in a path as %20")
     return value
 
 

@@ -238,3 +238,9 @@ def text_color_on(rgba) -> str:
     luminance = 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
     # contrast with black is (L + 0.05) / 0.05, with white 1.05 / (L + 0.05): equal at L ~ 0.179
     return "black" if luminance > 0.179 else "white"
+
+
+def literal(text: str) -> str:
+    """``text`` for matplotlib to draw as it is: each ``$`` escaped, so that a movie title such as
+    "$9.99 (2008)" or "$x^{$" is not parsed as mathtext (which fails, or draws something else)."""
+    return str(text).replace("$", r"\$")

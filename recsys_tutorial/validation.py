@@ -26,8 +26,16 @@ from typing import Callable, Mapping
 
 import numpy as np
 
+from .workbooks import MAX_CELLS, MAX_ROWS
+
 #: Where a result counts as overflowing: beyond this, sums and products of a few such numbers are inf.
 OVERFLOW = 1e300
+
+#: The largest integer :func:`as_int` accepts (64-bit, what NumPy counts with).
+INT_MAX = 2**63 - 1
+
+#: The most movies a user's ratings may cover: a ratings sheet holds at most this many rows (the workbook limit).
+MAX_MOVIES = MAX_ROWS
 
 
 def _first(mask: np.ndarray) -> tuple[int, ...]:
@@ -44,6 +52,15 @@ def _range_text(low, high, low_open, high_open) -> str:
     return " and ".join(parts)
 
 
+def _to_float(value, name: str, want: str) -> float:
+    """``float(value)``, or a ValueError naming ``name`` for an integer too large for a float (10**400)."""
+    try:
+        return float(value)
+    except OverflowError:
+        size = f"an integer of {int(value).bit_length()} bits" if isinstance(value, numbers.Integral) else repr(value)
+        raise ValueError(f"{name} must be {want}; got {size}, beyond the largest float (about 1.8e308)") from None
+
+
 def as_float(value, name: str, *, low=None, high=None, low_open=False, high_open=False) -> float:
     """A finite real number within ``[low, high]`` (ends open when asked), as a float.
 
@@ -53,7 +70,7 @@ def as_float(value, name: str, *, low=None, high=None, low_open=False, high_open
     want = f"a finite number{' ' + bound if bound else ''}"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be {want}; got {value!r} ({type(value).__name__})")
-    v = float(value)
+    v = _to_float(value, name, want)
     too_low = low is not None and (v <= low if low_open else v < low)
     too_high = high is not None and (v >= high if high_open else v > high)
     if not np.isfinite(v) or too_low or too_high:
@@ -71,9 +88,14 @@ def as_int(value, name: str, *, low=None, high=None) -> int:
     want = f"an integer{' ' + bound if bound else ''}"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be {want}; got {value!r} ({type(value).__name__})")
-    if not np.isfinite(float(value)) or float(value) != int(value):
-        raise ValueError(f"{name} must be {want}; got {value!r}")
+    if not isinstance(value, numbers.Integral):
+        f = _to_float(value, name, want)
+        if not np.isfinite(f) or f != int(f):
+            raise ValueError(f"{name} must be {want}; got {value!r}")
     v = int(value)
+    if abs(v) > INT_MAX:
+        raise ValueError(f"{name} must be {want}; got an integer of {v.bit_length()} bits, beyond 64-bit "
+                         f"integers (at most {INT_MAX:,}): give a number of a sensible size")
     if (low is not None and v < low) or (high is not None and v > high):
         raise ValueError(f"{name} must be {want}; got {value!r}")
     return v
@@ -95,15 +117,32 @@ def as_choice(value, name: str, choices) -> str:
     return value
 
 
+def _asarray(a, name: str) -> np.ndarray:
+    """``np.asarray(a)``, refusing what it would misread: ragged lists (NumPy's "inhomogeneous shape" error),
+    masked arrays (their mask would be dropped), dates and structured records (not numbers)."""
+    if isinstance(a, np.ma.MaskedArray):
+        raise ValueError(f"{name} must be a plain array; got a masked array, whose mask would be ignored. Fill the "
+                         f"masked entries ({name}.filled(0)) and say what is rated with R")
+    try:
+        arr = np.asarray(a)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise ValueError(f"{name} must be an array of numbers with rows of equal length; got a "
+                         f"{type(a).__name__} NumPy cannot make into one ({str(exc)[:160]})") from None
+    if arr.dtype.kind in "MmV":
+        raise ValueError(f"{name} must hold numbers; got dtype {arr.dtype} (dates, durations or records): "
+                         "convert it to plain numbers first")
+    return arr
+
+
 def _real_array(a, name: str) -> np.ndarray:
-    arr = np.asarray(a)
+    arr = _asarray(a, name)
     if np.iscomplexobj(arr):
         raise ValueError(f"{name} must hold real numbers; got complex values (dtype {arr.dtype})")
-    if arr.dtype == object or arr.dtype.kind in "USVMm":
+    if arr.dtype == object or arr.dtype.kind in "US":
         try:
             arr = arr.astype(float)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"{name} must be a numeric array; got dtype {arr.dtype} ({exc})") from None
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise ValueError(f"{name} must be a numeric array; got dtype {arr.dtype} ({str(exc)[:160]})") from None
         if np.iscomplexobj(arr):  # pragma: no cover - astype(float) refuses complex
             raise ValueError(f"{name} must hold real numbers")
     return np.asarray(arr, dtype=float)
@@ -138,7 +177,7 @@ def as_vector(a, name: str, *, size=None, finite: bool = True) -> np.ndarray:
 
 def as_mask(R, name: str = "R") -> np.ndarray:
     """A 2-D boolean array from True/False or 0/1 flags."""
-    arr = np.asarray(R)
+    arr = _asarray(R, name)
     if arr.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array; got shape {arr.shape}")
     if arr.dtype == bool:
@@ -154,6 +193,14 @@ def as_mask(R, name: str = "R") -> np.ndarray:
         bad = np.unique(num[~flags])[:5]
         raise ValueError(f"{name} must hold only 0/1 or True/False flags; found {bad.tolist()}")
     return num.astype(bool)
+
+
+def as_nonempty(arr: np.ndarray, name: str) -> np.ndarray:
+    """``arr`` itself, unless it has no entries (a picture of nothing, the largest of nothing)."""
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape}): there is nothing to draw or compare; "
+                         "give at least one entry")
+    return arr
 
 
 def as_ratings(Y, R) -> tuple[np.ndarray, np.ndarray]:
@@ -222,6 +269,23 @@ def as_factor_pair(X, Theta, n_movies=None, n_users=None, source: str = ""):
     return X, Theta
 
 
+#: The most numbers X and Theta may hold together: twice a sheet's most cells (80 MB; MovieLens 100K's with
+#: 10 features: 26,260).
+MAX_FACTOR_NUMBERS = 2 * MAX_CELLS
+
+
+def as_factor_sizes(n_movies, n_users, num_features) -> tuple[int, int, int]:
+    """The sizes of ``X`` (n_movies, num_features) and ``Theta`` (n_users, num_features), each at least 1,
+    together at most :data:`MAX_FACTOR_NUMBERS` numbers: checked before anything is allocated."""
+    n_movies, n_users = as_int(n_movies, "n_movies", low=1), as_int(n_users, "n_users", low=1)
+    num_features = as_int(num_features, "num_features", low=1)
+    if (n_movies + n_users) * num_features > MAX_FACTOR_NUMBERS:
+        raise ValueError(f"num_features={num_features:,} for {n_movies:,} movies and {n_users:,} users makes X and "
+                         f"Theta {(n_movies + n_users) * num_features:,} numbers, beyond {MAX_FACTOR_NUMBERS:,} "
+                         "(about 80 MB): use fewer features (the tutorial uses 10)")
+    return n_movies, n_users, num_features
+
+
 def as_factors(X, Theta, Y, R):
     """``(X, Theta, Y, R)`` checked against each other (shapes in the course notation)."""
     Y, R = as_ratings(Y, R)
@@ -261,7 +325,7 @@ def as_user_ratings(my_ratings, n_movies, titles=None, *, low: float = 1.0, high
     From a vector, or a dict ``{key: stars}`` keyed by 0-based row or, given
     ``titles``, by exact title (:func:`helpers.ratings_vector`).
     """
-    n_movies = as_int(n_movies, "n_movies", low=1)
+    n_movies = as_int(n_movies, "n_movies", low=1, high=MAX_MOVIES)
     if hasattr(my_ratings, "items"):
         titles = None if titles is None else as_titles(titles, n_movies)
         vec = np.zeros(n_movies)
@@ -271,7 +335,7 @@ def as_user_ratings(my_ratings, n_movies, titles=None, *, low: float = 1.0, high
                 raise ValueError(f"my_ratings: movie row {row} ({key!r}) is rated twice")
             vec[row] = as_float(rating, f"my_ratings[{key!r}]", low=low, high=high)
         return vec
-    vec = as_vector(np.ravel(my_ratings), "my_ratings")
+    vec = as_vector(my_ratings, "my_ratings")     # a 2-D table is refused, not flattened
     if vec.size != n_movies:
         raise ValueError(f"my_ratings must have one entry per movie ({n_movies}); got {vec.size}")
     bad = np.flatnonzero((vec != 0) & ((vec < low) | (vec > high)))
@@ -288,7 +352,7 @@ def as_index(value, name: str, size: int) -> int:
 
 def as_indices(a, name: str) -> np.ndarray:
     """A 1-D array of integer indices (integer-valued floats allowed), as int64."""
-    arr = np.asarray(a)
+    arr = _asarray(a, name)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D; got shape {arr.shape}")
     if arr.size and not np.issubdtype(arr.dtype, np.integer):
@@ -297,6 +361,74 @@ def as_indices(a, name: str) -> np.ndarray:
             raise ValueError(f"{name} must hold integer indices; got dtype {arr.dtype}")
         arr = as_int64
     return arr.astype(np.int64, copy=False)
+
+
+def as_counts(a, name: str, size: int) -> np.ndarray:
+    """``size`` counts (whole numbers >= 0, integer-valued floats allowed), as int64: 2.7 is refused, not truncated."""
+    arr = as_indices(as_vector(a, name, size=size), name)
+    if arr.size and arr.min() < 0:
+        raise ValueError(f"{name} must hold counts (>= 0); found {int(arr.min())} at position {int(np.argmin(arr))}")
+    return arr
+
+
+def as_limits(value, name: str) -> tuple[float, float]:
+    """An axis range ``(low, high)``: two finite numbers, ``low < high``."""
+    if isinstance(value, str) or not isinstance(value, (tuple, list, np.ndarray)) or len(value) != 2:
+        raise TypeError(f"{name} must be a pair (low, high) of numbers; got {value!r}")
+    low, high = (as_float(v, f"{name}[{i}]") for i, v in enumerate(value))
+    if not low < high:
+        raise ValueError(f"{name} must be (low, high) with low < high; got ({low:g}, {high:g})")
+    return low, high
+
+
+def as_text(value, name: str) -> str:
+    """A string (a title, a name, a label): None, numbers and lists are refused rather than drawn as text."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string; got {value!r} ({type(value).__name__})")
+    return value
+
+
+def as_labels(values, name: str, *, size=None) -> list[str]:
+    """Labels for what a picture draws, one per line, row or panel: strings or numbers (written as text), at
+    least one, all different once written (``1`` and ``'1'`` would collapse into one legend entry)."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{name} must be a list of labels (strings or numbers); got {type(values).__name__}")
+    labels = []
+    for i, v in enumerate(values):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (str, numbers.Real)):
+            raise TypeError(f"{name}[{i}] must be a string or a number; got {v!r} ({type(v).__name__})")
+        labels.append(v if isinstance(v, str) else f"{v:g}" if isinstance(v, float) else str(v))
+    if size is not None and len(labels) != size:
+        raise ValueError(f"{name} must have {size} entries; got {len(labels)}")
+    if not labels:
+        raise ValueError(f"{name} is empty: give at least one")
+    seen: dict = {}
+    for i, label in enumerate(labels):
+        if label in seen:
+            raise ValueError(f"{name} must all differ (each names one thing in the picture and its alt text); "
+                             f"{name}[{seen[label]}] and {name}[{i}] are both {label!r}")
+        seen[label] = i
+    return labels
+
+
+def as_series(mapping, name: str, *, most=None, size=None, min_size: int = 1) -> dict[str, np.ndarray]:
+    """``{label: values}`` for a picture: at least one and at most ``most`` entries, labels as :func:`as_labels`,
+    each a finite 1-D array of at least ``min_size`` (and, given ``size``, exactly ``size``) values."""
+    if not isinstance(mapping, Mapping):
+        try:
+            mapping = dict(mapping)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must be a dict {{label: values}}; got {type(mapping).__name__}") from None
+    labels = as_labels(list(mapping), f"{name}'s labels")
+    if most is not None and len(labels) > most:
+        raise ValueError(f"{name} has {len(labels)} entries; at most {most} can be drawn apart in one picture")
+    out = {}
+    for label, key in zip(labels, mapping):
+        values = as_vector(mapping[key], f"{name}[{key!r}]", size=size)
+        if values.size < min_size:
+            raise ValueError(f"{name}[{key!r}] must hold at least {min_size} value(s); got {values.size}")
+        out[label] = values
+    return out
 
 
 def as_observed(ratings, name: str = "ratings"):
@@ -375,6 +507,43 @@ def as_finite_result(values, what: str, inputs: Callable[[], Mapping]):
         if value is not None and not np.all(np.isfinite(value)):
             raise overflow_error(what, inputs())
     return values
+
+
+def read_only(arr: np.ndarray) -> np.ndarray:
+    """A read-only copy of ``arr``: what a caller does to its own array afterwards cannot change it."""
+    arr = np.array(arr, dtype=float, order="C")
+    arr.setflags(write=False)
+    return arr
+
+
+def as_model_parts(mu, b_movie, b_user, X, Theta, rating_range, history, info) -> dict:
+    """The parts of a :class:`helpers.FactorModel`, checked, as read-only copies (name -> value).
+
+    Biases are 1-D (a 2-D table is refused, not flattened), ``X`` and ``Theta``
+    fit them, no prediction overflows (:func:`check_prediction_range`),
+    ``rating_range`` is ``(low, high)`` with ``low < high`` or None,
+    ``history`` finite costs and ``info`` a dict.
+    """
+    mu = as_float(mu, "mu")
+    b_movie, b_user = as_vector(b_movie, "b_movie"), as_vector(b_user, "b_user")
+    if (X is None) != (Theta is None):
+        raise ValueError("give both X and Theta, or neither")
+    if X is None:
+        X, Theta = np.zeros((b_movie.size, 0)), np.zeros((b_user.size, 0))
+    X, Theta = as_factor_pair(X, Theta, b_movie.size, b_user.size)
+    check_prediction_range(mu, b_movie, b_user, X, Theta)   # no prediction overflows
+    if rating_range is not None:
+        if isinstance(rating_range, str) or not isinstance(rating_range, (tuple, list, np.ndarray)):
+            raise TypeError(f"rating_range must be a pair (low, high) or None; got {type(rating_range).__name__}")
+        rating_range = tuple(as_float(v, "rating_range") for v in rating_range)
+        if len(rating_range) != 2 or not rating_range[0] < rating_range[1]:
+            raise ValueError(f"rating_range must be (low, high) with low < high; got {rating_range!r}")
+    if info is not None and not isinstance(info, Mapping):
+        raise TypeError(f"info must be a dict (what the model is, how it was fitted) or None; "
+                        f"got {type(info).__name__}")
+    return {"mu": mu, "b_movie": read_only(b_movie), "b_user": read_only(b_user), "X": read_only(X),
+            "Theta": read_only(Theta), "rating_range": rating_range,
+            "history": read_only(as_vector([] if history is None else history, "history")), "info": dict(info or {})}
 
 
 def check_prediction_range(mu: float, b_movie, b_user, X, Theta) -> None:

@@ -529,6 +529,38 @@ def check_workbook(path) -> None:
 # --------------------------------------------------------------------------
 
 
+def declared_area(fp: BinaryIO, sheet: str) -> tuple[int, int] | None:
+    """The (rows, columns) sheet ``sheet`` of the open workbook ``fp`` declares as its used area (its
+    ``<dimension ref="A1:E7">``, from A1), read from the head of its XML; None if it declares none (or not from
+    A1) or cannot be told cheaply. Reads a few kilobytes: a zip whose end record lists more than
+    :data:`MAX_MEMBERS` parts, or has a comment, is not opened (None)."""
+    import struct
+
+    try:
+        fp.seek(0, 2)
+        size = fp.tell()
+        fp.seek(max(size - 22, 0))
+        sig, _, _, _, total, cd_size, _, comment = struct.unpack("<4s4H2LH", fp.read(22))
+        if sig != b"PK\x05\x06" or comment or total > MAX_MEMBERS or cd_size > MAX_PART_BYTES:
+            return None
+        fp.seek(0)
+        with zipfile.ZipFile(fp) as zf:
+            parts = _sheet_parts(fp, Path("workbook"), zf.infolist())
+            members = ({m for m, name in parts.items() if name == sheet}
+                       or {m for m, name in parts.items() if name.lower() == sheet.lower()})
+            if len(members) != 1:
+                return None
+            with zf.open(members.pop()) as f:
+                head = f.read(65536)
+        found = _DIMENSION.search(head)
+        first, _, last = found.group(1).decode("latin-1").partition(":") if found else ("", "", "")
+        if _reference(first) != (1, 1):
+            return None
+        return _reference(last or first)
+    except (OSError, ValueError, EOFError, RuntimeError, struct.error, zipfile.BadZipFile, zlib.error):
+        return None   # _SheetProblem and _TooLarge are ValueErrors
+
+
 def read_sheets(path: Path, wanted: list[str]) -> dict[str, pd.DataFrame]:
     """Read the named sheets (matched case-sensitively first, then case-insensitively).
 

@@ -23,6 +23,13 @@ F  round three (issue 22): entries planted in the workbook cache (wrong
 G  the pictures and widgets of notebooks 06 and 07 (issue 22, item 3):
    settings refused, not clamped; a widget without what it needs refuses to
    be built; a refused rating changes nothing.
+H  round four (a review of issue 22's fixes): check_gradients with a huge
+   lambda_; a FactorModel changed through its caller's arrays; huge integers,
+   ragged lists, masked arrays, dates, records and 2-D ratings; rating_density's
+   block; descents and training runs that never returned; a divergence caused
+   by lambda_; titles with '$'; a path-like, a link or a planted entry that
+   poisoned the cache; every picture's arguments; ML100K_URL with line breaks
+   or credentials; huge ids in u.data; data folders that are not folders.
 
 The fake MovieLens files and hostile workbooks come from tests/fakes.py, the
 local HTTP server and the data folder from tests/conftest.py; nothing here
@@ -1153,3 +1160,480 @@ def test_rating_widget_refuses_to_be_built_without_what_it_needs(base_model, mak
     Y, R, base = base_model
     with pytest.raises(error, match=name):
         make(Y, R, base)
+
+
+# ---------------------------------------------------------------- H: round four (the review of issue 22's fixes)
+
+
+def _finishes_within(seconds, call):
+    """``call()`` in a thread, its exception re-raised here; a failed test if it has not finished after ``seconds``."""
+    box = {}
+
+    def run():
+        try:
+            box["value"] = call()
+        except BaseException as exc:   # noqa: BLE001 - handed to the test
+            box["error"] = exc
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"blocked for over {seconds} s"
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def test_check_gradients_with_a_huge_lambda_is_a_number_or_names_lambda():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        diff = h.check_gradients(lambda_=1e300)                  # was nan
+        assert np.isfinite(diff) and diff < 1e-6
+        with pytest.raises(ValueError) as info:                  # was a message about eps
+            h.check_gradients(lambda_=1e308)
+    assert_names(str(info.value), "lambda_")
+
+
+def test_a_factor_model_keeps_its_own_read_only_arrays():
+    rng = np.random.default_rng(1)
+    X, T, bm = rng.normal(size=(6, 2)), rng.normal(size=(5, 2)), np.zeros(6)
+    model = h.FactorModel(3.0, bm, np.zeros(5), X, T)
+    before = model.predict_all(clip=False)
+    X[0, 0], bm[:] = np.nan, np.inf                           # the caller's arrays, changed afterwards
+    np.testing.assert_array_equal(model.predict_all(clip=False), before)
+    for name in ("X", "Theta", "b_movie", "b_user", "history"):
+        with pytest.raises(ValueError, match="read-only"):
+            getattr(model, name)[...] = np.nan
+    for name, value in [("mu", 1e308), ("rating_range", (5, 1)), ("X", X)]:
+        with pytest.raises(AttributeError) as info:
+            setattr(model, name, value)
+        assert_names(str(info.value), name, "read-only")
+    np.testing.assert_array_equal(model.predict_all(clip=False), before)
+
+
+@pytest.mark.parametrize("parts, named, error", [
+    ({"b_movie": np.zeros((2, 3))}, "b_movie must be a 1-D array", ValueError),      # was flattened
+    ({"history": [np.nan, np.inf]}, "history must be finite", ValueError),
+    ({"history": "abc"}, "history", ValueError),
+    ({"rating_range": 5}, "rating_range must be a pair", TypeError),
+    ({"info": 5}, "info must be a dict", TypeError),
+    ({"info": "ab"}, "info must be a dict", TypeError),
+    ({"mu": 10 ** 400}, "mu must be a finite number", ValueError),
+])
+def test_factor_model_parts_are_named(parts, named, error):
+    with pytest.raises(error) as info:
+        factor_model(**parts)
+    assert_names(str(info.value), named)
+
+
+VALIDATION_CASES = [
+    # (call, argument named, error): huge integers, ragged lists, masked arrays, dates, records, 2-D ratings
+    (lambda: h.ratings_vector({}, 10 ** 8), "n_movies must be an integer >= 1 and <= 10000", ValueError),
+    (lambda: h.ratings_vector({}, 10 ** 11), "n_movies", ValueError),
+    (lambda: h.init_parameters(10 ** 400, 5, 2), "n_movies", ValueError),
+    (lambda: h.cofi_cost(X_, T_, Y_, R_, lambda_=10 ** 400), "lambda_", ValueError),
+    (lambda: h.gradient_descent(X_, T_, Y_, R_, 0.0, 0.01, 10 ** 400), "num_iters", ValueError),
+    (lambda: h.similar_movies(X_, 0, TITLES, n=10 ** 400), "n must be", ValueError),
+    (lambda: h.cofi_cost(X_, T_, [[10 ** 400] * 5] * 6, R_), "Y must be", ValueError),
+    (lambda: h.ratings_vector({0: 10 ** 400}, 6), "my_ratings[0]", ValueError),
+    (lambda: h.ratings_vector([10 ** 400, 0, 0, 0, 0, 0], 6), "my_ratings", ValueError),
+    (lambda: h.cofi_cost(X_, T_, [[1, 2], [3]], R_), "Y must be an array of numbers with rows of equal length", ValueError),
+    (lambda: h.normalize_ratings(Y_, [[1, 0], [1]]), "R must be", ValueError),
+    (lambda: h.cofi_cost([[1, 2], [3]], T_, Y_, R_), "X must be", ValueError),
+    (lambda: h.ratings_vector([[1, 2], [3]], 6), "my_ratings", ValueError),
+    (lambda: factor_model(b_movie=[[1, 2], [3]]), "b_movie", ValueError),
+    (lambda: factor_model().predict([[1, 2], [3]], [0]), "rows", ValueError),
+    (lambda: h.similar_movies([[1, 2], [3]], 0, TITLES), "X must be", ValueError),
+    (lambda: h.normalize_ratings(np.ma.masked_array(Y_, mask=~R_), R_), "Y must be a plain array", ValueError),
+    (lambda: h.cofi_cost(X_, T_, Y_, np.ma.masked_array(R_)), "R must be a plain array", ValueError),
+    (lambda: h.cofi_cost(X_, T_, Y_.astype("datetime64[s]"), R_), "Y must hold numbers", ValueError),
+    (lambda: h.cofi_cost(X_, T_, Y_.astype("timedelta64[s]"), R_), "Y must hold numbers", ValueError),
+    (lambda: h.cofi_cost(X_, T_, np.zeros((6, 5), dtype=[("a", float)]), R_), "Y must hold numbers", ValueError),
+    (lambda: h.ratings_vector(np.zeros((2, 3)), 6), "my_ratings must be a 1-D array", ValueError),   # was flattened
+    (lambda: h.add_user(np.zeros((3, 2)), Y_, R_), "my_ratings must be a 1-D array", ValueError),
+    # sizes that allocated tens of GiB before saying anything
+    (lambda: h.init_parameters(10 ** 7, 10 ** 7, 1000), "num_features=1,000 for 10,000,000 movies", ValueError),
+    (lambda: h.train_lbfgs(Y_, R_, num_features=10 ** 9, num_iters=1), "num_features=1,000,000,000", ValueError),
+    (lambda: h.recommend({0: 5}, Y_, R_, TITLES, num_features=10 ** 9, num_iters=1), "num_features", ValueError),
+    (lambda: rs.fit_mf_als(training_set(), 10 ** 9), "num_features", ValueError),
+    (lambda: interactive.TrainingRuns(Y_, R_, {}, num_features=10 ** 8), "num_features", ValueError),
+]
+
+
+@pytest.mark.parametrize("case", VALIDATION_CASES, ids=[f"validation{i:02d}" for i in range(len(VALIDATION_CASES))])
+def test_what_numpy_would_misread_is_named(case):
+    call, named, error = case
+    with pytest.raises((TypeError, ValueError)) as info:
+        call()
+    assert type(info.value) is error, f"{type(info.value).__name__}: {info.value}"
+    assert named in str(info.value), str(info.value)
+    assert len(str(info.value)) < 600
+
+
+@pytest.mark.parametrize("block, error", [(0, ValueError), (-3, ValueError), (2.5, ValueError), ("8", TypeError),
+                                          (10 ** 5, ValueError), (10 ** 400, ValueError)],
+                         ids=["0", "-3", "2.5", "'8'", "1e5", "1e400"])
+def test_rating_density_block_is_checked_before_anything_is_allocated(block, error):
+    from recsys_tutorial import plots
+
+    with pytest.raises(error) as info:                    # 10**5 tried to allocate 9 GiB
+        _finishes_within(60, lambda: plots.rating_density(R_, block=block))
+    assert_names(str(info.value), "block")
+    with pytest.raises(ValueError, match="R is empty"):
+        plots.rating_density(np.zeros((0, 0), dtype=bool))
+
+
+@pytest.mark.parametrize("call, named", [
+    (lambda runs: interactive.descent_path(0.1, 10 ** 8), "num_iters must be an integer >= 1 and <= 1000"),
+    (lambda runs: interactive.descent_figure([0.1], 10 ** 6), "num_iters must be an integer >= 1 and <= 1000"),
+    (lambda runs: runs.run(1.0, 0.01, 10 ** 8), "iterations must be an integer >= 0 and <= 1000"),
+    (lambda runs: runs.run(1e308, 0.01, 10), "lambda_ must be a finite number >= 0 and <= 1000"),
+    (lambda runs: runs.run(1e200, 0.01, 10), "lambda_"),
+    (lambda runs: runs.run(1.0, 1e300, 10), "alpha"),
+])
+def test_descent_and_training_runs_have_an_upper_limit(runs, call, named):
+    with pytest.raises(ValueError) as info:               # each of these never returned, or returned J = inf
+        _finishes_within(60, lambda: call(runs))
+    assert named in str(info.value), str(info.value)
+
+
+def test_a_divergence_caused_by_lambda_names_lambda():
+    with pytest.raises(h.DivergenceError) as info:        # blamed alpha=0.01
+        h.gradient_descent(X_, T_, Y_, R_, 1e200, 0.01, 5)
+    assert_names(str(info.value), "lambda_=1e+200", "alpha * lambda_", "lower lambda_")
+    with pytest.raises(h.DivergenceError, match=r"alpha=1e\+06 is too large"):
+        h.gradient_descent(X_, T_, Y_, R_, 0.0, 1e6, 50)
+    for lam, alpha in [(1000.0, 1.0), (50.0, 0.1)]:       # the largest a TrainingRuns accepts: J stays finite
+        with pytest.raises(h.DivergenceError) as info:
+            h.gradient_descent(X_, T_, Y_, R_, lam, alpha, 50)
+        assert np.all(np.isfinite(info.value.J_history))
+
+
+@pytest.mark.parametrize("call, named, error", [
+    (lambda runs: interactive.descent_verdict([], False), "costs must hold at least two", ValueError),  # 'settles'
+    (lambda runs: interactive.descent_verdict([np.nan, 1.0], False), "costs", ValueError),           # 'on its way'
+    (lambda runs: interactive.descent_verdict([1.0, 0.5], "no"), "diverged", TypeError),              # 'diverges'
+    (lambda runs: interactive.descent_verdict(None, False), "costs", ValueError),
+    (lambda runs: interactive.TrainingPicture(max_iterations=0), "max_iterations", ValueError),
+    (lambda runs: interactive.TrainingPicture(max_iterations=-5), "max_iterations", ValueError),
+    (lambda runs: interactive.TrainingPicture(rmse_limits=(1, 1)), "rmse_limits", ValueError),
+    (lambda runs: interactive.TrainingPicture(rmse_limits=(np.nan, 1)), "rmse_limits[0]", ValueError),
+    (lambda runs: interactive.TrainingPicture(rmse_limits="ab"), "rmse_limits", TypeError),
+    (lambda runs: interactive.TrainingPicture().update(runs.run(1.0, 0.01, 10), cost_limits=(5, 1)), "cost_limits",
+     ValueError),
+    (lambda runs: interactive.TrainingPicture().update(runs.run(1.0, 0.01, 10), cost_limits="x"), "cost_limits",
+     TypeError),
+    (lambda runs: interactive.build_training_explorer(runs, WIDGET_TITLES, np.full(40, 2.7)), "num_ratings",
+     ValueError),                                                                                     # truncated
+    (lambda runs: interactive.build_training_explorer(runs, WIDGET_TITLES, np.full(40, -1)), "num_ratings",
+     ValueError),
+])
+def test_widget_settings_are_checked(runs, call, named, error):
+    with pytest.raises(error) as info:
+        call(runs)
+    assert type(info.value) is error and named in str(info.value), str(info.value)
+
+
+DOLLAR_TITLES = ["$9.99 (2008)", "$x^{$", r"$\foo$ (1999)", "a \\$ b"]
+
+
+def _render(fig) -> int:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return len(canvas.buffer_rgba())
+
+
+def test_titles_with_dollars_are_drawn_as_they_are():
+    """Matplotlib read '$' as mathtext: "$x^{$" failed to draw, "$\\foo$" too."""
+    from recsys_tutorial import plots
+
+    Y, R = Y_[:4, :2], R_[:4, :2]
+    fig = plots.rating_table(Y, R, DOLLAR_TITLES, ["$user", "b"])
+    assert _render(fig) and "$x^{$" in fig.axes[0].get_yticklabels()[1].get_text().replace("\\", "")
+    coords = np.array([[0.0, 0.0], [1.0, 1.0], [-1.0, 0.5], [0.5, -1.0]])
+    fig = plots.movie_map(coords, DOLLAR_TITLES, np.full(4, 100), np.array(["$a", "$b{", "$a", "$b{"]), ["$b{"])
+    assert _render(fig)
+    rng = np.random.default_rng(0)
+    fig = plots.feature_maps([(rng.normal(size=(4, 2)), rng.normal(size=(2, 2)), "t")], DOLLAR_TITLES,
+                             ["$u{", "$v"])
+    assert _render(fig)
+
+
+def test_a_dollar_title_in_the_rating_widget(base_model):
+    """RatingWidget.rate raised on a '$' title and kept the rating, after which every rating failed."""
+    pytest.importorskip("ipywidgets")
+    Y, R, base = base_model
+    titles = [*WIDGET_TITLES[:5], "$x^{$", *WIDGET_TITLES[6:]]
+    w = interactive.RatingWidget(base, Y, R, titles, n=5, picture=True)
+    w.rate("$x^{$", 4)
+    assert w.ratings == {5: 4.0} and "$x^{$" in w.picture.value
+    fig = interactive.taste_figure(h.fold_in(base, {5: 4}, titles=titles), {5: 4}, titles)
+    assert _render(fig)
+
+
+def test_a_picture_that_cannot_be_drawn_changes_nothing(base_model, monkeypatch):
+    pytest.importorskip("ipywidgets")
+    from recsys_tutorial.interactive import rating
+
+    Y, R, base = base_model
+    w = interactive.RatingWidget(base, Y, R, WIDGET_TITLES, n=5, picture=True, ratings={3: 4})
+    before = (dict(w.ratings), w.top.value, w.picture.value, len(w.mine.children))
+
+    def broken(*args, **kwargs):
+        raise ValueError("the picture cannot be drawn")
+    monkeypatch.setattr(rating, "taste_figure", broken)
+    with pytest.raises(ValueError, match="cannot be drawn"):
+        w.rate(5, 2)
+    assert (dict(w.ratings), w.top.value, w.picture.value, len(w.mine.children)) == before
+    monkeypatch.undo()
+    w.rate(5, 2)
+    assert w.ratings == {3: 4.0, 5: 2.0}
+
+
+def _cache_at(tmp_path, monkeypatch):
+    monkeypatch.setenv(settings.CACHE_ENV, str(tmp_path / "cache"))
+    assert _cache.owned_folder(create=True) is not None
+    A, B = tmp_path / "A.xlsx", tmp_path / "B.xlsx"
+    return A, ratings_workbook(A, seed=1), B, ratings_workbook(B, seed=2, shape=(4, 3))
+
+
+def _assert_loads(book, arrays):
+    Y, R = h.load_ratings(book)
+    np.testing.assert_array_equal(Y, arrays[0])
+    np.testing.assert_array_equal(R, arrays[1])
+
+
+def test_a_path_like_that_changes_its_mind_cannot_poison_the_cache(tmp_path, monkeypatch):
+    A, YR_A, B, YR_B = _cache_at(tmp_path, monkeypatch)
+
+    class Fickle:                      # names A when hashed, B when parsed (the wrapper called __fspath__ twice)
+        calls = 0
+
+        def __fspath__(self):
+            Fickle.calls += 1
+            return str(A) if Fickle.calls == 1 else str(B)
+    _assert_loads(Fickle(), YR_A)
+    _assert_loads(A, YR_A)             # was B's arrays, stored under A's key
+
+
+def test_a_link_swapped_during_the_parse_cannot_poison_the_cache(tmp_path, monkeypatch):
+    A, YR_A, B, YR_B = _cache_at(tmp_path, monkeypatch)
+    link = tmp_path / "link.xlsx"
+    link.symlink_to(A)
+    real = h.ratings_sheets
+
+    def swapping(p):                   # the link points at B while the workbook is parsed, at A before and after
+        link.unlink()
+        link.symlink_to(B)
+        try:
+            return real(p)
+        finally:
+            link.unlink()
+            link.symlink_to(A)
+    monkeypatch.setattr(h, "ratings_sheets", swapping)
+    _assert_loads(link, YR_A)
+    monkeypatch.setattr(h, "ratings_sheets", real)
+    _assert_loads(A, YR_A)             # was B's arrays, stored under A's key
+
+
+@pytest.mark.parametrize("arrays", [lambda Y, R: [Y.T.copy(), R.T.copy()], lambda Y, R: [np.ones((2, 2)), np.ones((2, 2), bool)],
+                                    lambda Y, R: [Y[:-1].copy(), R[:-1].copy()]], ids=["transposed", "2x2-ones", "a-row-short"])
+def test_an_entry_of_another_shape_than_the_workbook_declares_is_not_returned(tmp_path, monkeypatch, arrays):
+    A, (Y, R), _, _ = _cache_at(tmp_path, monkeypatch)
+    entry = _cache.entry_path(LOAD, A)
+    npz_entry(entry, arrays(Y, R))
+    assert _cache._lookup(entry, _cache.LOADED_RATINGS) is not None       # valid arrays, by themselves
+    npz_entry(entry, arrays(Y, R))
+    _assert_loads(A, (Y, R))
+    np.testing.assert_array_equal(_cache._lookup(entry, _cache.LOADED_RATINGS)[0], Y)   # replaced by the parse's
+
+
+def test_a_workbook_that_declares_no_area_loads_but_is_not_cached(tmp_path, monkeypatch):
+    monkeypatch.setenv(settings.CACHE_ENV, str(tmp_path / "cache"))
+    folder = _cache.owned_folder(create=True)
+    book = ratings_book(tmp_path / "plain.xlsx")               # sheets without a <dimension>
+    first = h.load_ratings(book)
+    _assert_loads(book, first)
+    assert not list(folder.glob("*.npz"))
+
+
+def _plot_cases():
+    from recsys_tutorial import plots
+
+    Y, R = Y_[:2, :3], R_[:2, :3]
+    costs = np.array([3.0, 2.0, 1.0])
+    tab = h.check_gradients(return_details=True)[1]
+    counts, means = np.array([1.0, 10.0, 100.0]), np.array([1.0, 3.0, 2.0])
+    coords = np.array([[0.0, 0.0], [1.0, 1.0]])
+    curves = pd.DataFrame({"training": [1.0, 0.9], "validation": [1.1, 1.0]}, index=[1, 2])
+    table = pd.DataFrame({"validation": [1.0, 0.9], "test": [1.1, 1.0]}, index=[0.1, 1.0])
+    return [
+        # (call, named, error)
+        (lambda: plots.rating_table(Y, R, None, ["a", "b", "c"]), "movies must be a list", TypeError),
+        (lambda: plots.rating_table(Y, R, "ab", ["a", "b", "c"]), "movies must be a list", TypeError),
+        (lambda: plots.rating_table(Y, R, ["m", "n"], ["a", "a", "a"]), "users must all differ", ValueError),
+        (lambda: plots.rating_table(np.where(R, np.nan, 0), R, ["m", "n"], ["a", "b", "c"]), "Y has NaN", ValueError),
+        (lambda: plots.rating_table(Y, R, ["m", "n"], ["a", "b", "c"], predicted=Y * np.nan), "predicted must be finite",
+         ValueError),
+        (lambda: plots.rating_table(np.zeros((0, 0)), np.zeros((0, 0)), [], []), "movies is empty", ValueError),
+        (lambda: plots.als_costs({"a": []}), "runs['a'] must hold at least 1", ValueError),
+        (lambda: plots.als_costs(None), "runs must be a dict", TypeError),
+        (lambda: plots.als_costs({1: costs, "1": costs}), "runs's labels must all differ", ValueError),
+        (lambda: plots.als_costs({k: costs for k in range(8)}), "at most 5", ValueError),        # drew 5, said 8
+        (lambda: plots.feature_maps([1, 2], ["m"], ["u"]), "panels[0] must be a tuple", TypeError),
+        (lambda: plots.feature_maps([], ["m"], ["u"]), "panels is empty", ValueError),
+        (lambda: plots.rating_histograms(Y, np.zeros_like(R)), "R has no rated entry", ValueError),
+        (lambda: plots.rating_histograms(np.where(R, np.nan, 0), R), "Y has NaN", ValueError),
+        (lambda: plots.masked_cost_panels(Y * np.nan, Y, R), "P must be finite", ValueError),
+        (lambda: plots.masked_cost_panels(np.full(Y.shape, 1e300), Y, R), "P is out of range", ValueError),
+        (lambda: plots.error_histogram([]), "errors is empty", ValueError),
+        (lambda: plots.error_histogram([1e308, 1.0]), "errors is out of range", ValueError),
+        (lambda: plots.error_histogram([1.0], what=None), "what must be a string", TypeError),
+        (lambda: plots.finite_differences([], [], [], []), "eps is empty", ValueError),
+        (lambda: plots.finite_differences([0.0, -1.0], [1, 1], [1, 1], [1, 1]), "eps must be", ValueError),
+        (lambda: plots.gradient_agreement({}), "panels' titles is empty", ValueError),
+        (lambda: plots.gradient_agreement({"a": tab.iloc[:0]}), "must have a row per entry", ValueError),
+        (lambda: plots.gradient_agreement({"a": tab.reset_index(drop=True)}), "indexed 'X[i,j]'", ValueError),
+        (lambda: plots.gradient_agreement({"a": tab * 1e300}), "is out of range", ValueError),
+        (lambda: plots.prediction_histograms({}), "panels's labels is empty", ValueError),
+        (lambda: plots.prediction_histograms({"a": []}), "panels['a'] must hold at least 1", ValueError),
+        (lambda: plots.means_vs_counts(counts, {}), "panels's labels is empty", ValueError),
+        (lambda: plots.means_vs_counts(np.array([0.0, 1, 2]), {"a": means}), "counts must be numbers of ratings >= 1",
+         ValueError),
+        (lambda: plots.mean_funnel([], [], 3.5, 1.0), "counts is empty", ValueError),
+        (lambda: plots.mean_funnel([-1.0, 2, 3], means, 3.5, 1.0), "counts must be", ValueError),
+        (lambda: plots.shrunk_means([], [], [], 3.5, 1.0), "counts is empty", ValueError),
+        (lambda: plots.cost_curve(costs, None), "title must be a string", TypeError),
+        (lambda: plots.cost_curve(costs, 123), "title must be a string", TypeError),
+        (lambda: plots.cost_curve([1e308, -1e308], "t"), "J_history is out of range", ValueError),
+        (lambda: plots.cost_curves({"A": costs, "B": costs}, "t", colors=["red"]), "one colour per curve (2)",
+         ValueError),                                                                            # drew 1 of 2
+        (lambda: plots.cost_curves({"A": costs}, "t", colors=["notacolor"]), "colors[0]", ValueError),
+        (lambda: plots.cost_curves({"A": costs}, "t", colors="red"), "colors must be a list", TypeError),
+        (lambda: plots.cost_curves({"A": []}, "t"), "histories['A'] must hold at least 1", ValueError),
+        (lambda: plots.cost_curves({"A": costs}, None), "title must be a string", TypeError),
+        (lambda: plots.cost_curves({"A": costs}, "t", zoom="no"), "zoom must be True or False", TypeError),
+        (lambda: plots.cost_curves({1: costs, "1": costs}, "t"), "must all differ", ValueError),
+        (lambda: plots.cost_curves({"A": [1e308, -1e308]}, "t"), "out of range", ValueError),
+        (lambda: plots.short_title(None), "title must be a string", TypeError),
+        (lambda: plots.num("abc"), "value must be a finite number", TypeError),
+        (lambda: plots.num(1, digits=-1), "digits", ValueError),
+        (lambda: plots.movie_map(coords, None, [5, 5], ["a", "b"], ["a"]), "titles", ValueError),
+        (lambda: plots.movie_map(coords, [1, 2], [5, 5], ["a", "b"], ["a"]), "titles must be strings", TypeError),
+        (lambda: plots.movie_map(coords, ["x", "y"], [5, 5], ["a", "b"], ["a"], shown=[0, 0]), "shown picks no movie",
+         ValueError),
+        (lambda: plots.movie_map(coords, ["x", "y"], [5, 5], ["a", "b"], ["a"], shown=[0.5, 1]), "shown must hold",
+         ValueError),
+        (lambda: plots.movie_map(coords, ["x", "y"], [5, 5], ["a", "b"], ["a"], min_label_ratings="x"),
+         "min_label_ratings", TypeError),
+        (lambda: plots.movie_map(coords, ["x", "y"], [-1, 5], ["a", "b"], ["a"]), "num_ratings", ValueError),
+        (lambda: plots.movie_map(np.zeros((0, 2)), [], [], [], ["a"]), "at least one movie", ValueError),
+        (lambda: plots.movie_map(coords, ["x", "y"], [5, 5], ["a", "b"], "ab"), "colored must be a list", TypeError),
+        (lambda: plots.masked_vs_unmasked({}, {}, [3.0]), "costs's labels is empty", ValueError),
+        (lambda: plots.masked_vs_unmasked({"a": costs}, {"a": [3.0]}, []), "actual is empty", ValueError),
+        (lambda: plots.convergence({"a": ([0, 1, 2], [3, 2])}, "t"), "runs['a'] J must have 3 entries", ValueError),
+        (lambda: plots.convergence({}, "t"), "runs's labels is empty", ValueError),
+        (lambda: plots.convergence({"a": (1, 2, 3)}, "t"), "must be a pair (seconds, J_history)", TypeError),
+        (lambda: plots.validation_curve({"validation": [1]}, "lambda", title="t"), "table must be a DataFrame",
+         TypeError),
+        (lambda: plots.validation_curve(table.iloc[:0], "lambda", title="t"), "is empty", ValueError),
+        (lambda: plots.validation_curve(table, None, title="t"), "name must be a string", TypeError),
+        (lambda: plots.validation_curve(table.set_axis([0.0, -1.0]), "lambda", title="t"), "must be numbers", ValueError),
+        (lambda: plots.training_curves({}, "t"), "curves' lambdas is empty", ValueError),
+        (lambda: plots.training_curves({1.0: curves}, None), "title must be a string", TypeError),
+        (lambda: plots.training_curves({1.0: curves.iloc[:0]}, "t"), "curves[1.0] must be a DataFrame", TypeError),
+        (lambda: plots.running_average([], 0.9, "ref", "t"), "rmse is empty", ValueError),
+        (lambda: plots.running_average([0.9], 0.9, None, "t"), "reference_label must be a string", TypeError),
+    ]
+
+
+PLOT_CASES = _plot_cases()
+
+
+@pytest.mark.parametrize("case", PLOT_CASES, ids=[f"plot{i:02d}" for i in range(len(PLOT_CASES))])
+def test_a_picture_refuses_what_it_cannot_draw(case):
+    call, named, error = case
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                 # refused before any RuntimeWarning
+        with pytest.raises((TypeError, ValueError)) as info:
+            call()
+    assert type(info.value) is error, f"{type(info.value).__name__}: {info.value}"
+    assert named in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize("value, named", [
+    ("https://example.org/ml-100k.zip\r\nX-Evil: 1", "line breaks"), ("https://example.org/ml 100k.zip", "spaces"),
+    ("https://example.org/ml-100k.zip\n", None), ("https://user:secret@example.org/ml-100k.zip", "user name or password"),
+    ("https://user@example.org/ml-100k.zip", "user name or password"), ("https://exa\tmple.org/x.zip", "spaces"),
+])
+def test_a_download_address_with_spaces_breaks_or_credentials_is_refused(monkeypatch, value, named):
+    monkeypatch.setenv(settings.URL_ENV, value)
+    if named is None:                                   # surrounding spaces and a final line break are trimmed
+        assert settings.download_url() == value.strip()
+        return
+    with pytest.raises(settings.SettingError) as info:
+        settings.download_url()
+    assert_names(str(info.value), settings.URL_ENV, named)
+    assert "secret" not in str(info.value)
+
+
+@pytest.mark.parametrize("ratings, named, error", [
+    ("abc", "ratings must be a dict", TypeError), (5, "ratings must be a dict", TypeError),
+    (np.zeros((2, 20)), "my_ratings must be a 1-D array", ValueError), (np.zeros(3), "one entry per movie", ValueError),
+])
+def test_rating_widget_starting_ratings_are_checked(base_model, ratings, named, error):
+    pytest.importorskip("ipywidgets")
+    Y, R, base = base_model
+    with pytest.raises(error) as info:
+        interactive.RatingWidget(base, Y, R, WIDGET_TITLES, n=5, picture=False, ratings=ratings)
+    assert named in str(info.value), str(info.value)
+    vec = np.zeros(len(WIDGET_TITLES))
+    vec[[2, 7]] = [5, 1]
+    w = interactive.RatingWidget(base, Y, R, WIDGET_TITLES, n=5, picture=False, ratings=vec)     # a vector: its ratings
+    assert w.ratings == {2: 5.0, 7: 1.0}
+
+
+def _ids_line(ml: Path, line: str) -> None:
+    data = (ml / "u.data").read_bytes().splitlines(keepends=True)
+    (ml / "u.data").write_bytes(b"".join([data[0], line.encode() + b"\n", *data[2:]]))
+
+
+@pytest.mark.parametrize("damage, named", [
+    (lambda src: _ids_line(src / "ml-100k", f"{10 ** 30}\t1\t5\t881250949"), "u.data', line 2: field 'user'"),
+    (lambda src: _ids_line(src / "ml-100k", f"1\t{10 ** 12}\t5\t881250949"), "u.data', line 2: field 'item'"),
+    (lambda src: _ids_line(src / "ml-100k", "1" * 50_000_000), "u.data"),
+])
+def test_huge_ids_and_lines_in_u_data_name_the_file_and_line(tmp_path, dest, capsys, damage, named):
+    """An id of 10**30 or a 50 MB line gave pandas' OverflowError as a traceback."""
+    src = make_source(tmp_path / "src", with_coursera=False)
+    damage(src)
+    code = bd.main(["--source", str(src), "--dest", str(dest), "--no-progress", "--no-shared"])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err and "OverflowError" not in err, err[-2000:]
+    assert_names(err, named)
+    assert len(err) < 2000
+    assert_untouched(dest)
+
+
+@pytest.mark.parametrize("name, kind, named", [
+    ("ml-100k", "loop", "a symbolic link in a loop"), ("ml-100k", "dangling", "a link that leads nowhere"),
+    ("coursera-ex8", "file", "a file"), ("coursera-ex8", "loop", "a symbolic link in a loop"),
+])
+def test_a_data_folder_that_is_not_a_folder_is_not_skipped(tmp_path, dest, capsys, name, kind, named):
+    """A looping ml-100k/ fell back to a download; a coursera-ex8 that is a file was silently ignored."""
+    src = make_source(tmp_path / "src", with_coursera=False)
+    if name == "ml-100k":
+        (src / "ml-100k").rename(tmp_path / "moved")
+    where = src / name
+    if kind == "file":
+        where.write_text("not a folder")
+    elif kind == "loop":
+        where.symlink_to(where)
+    else:
+        where.symlink_to(tmp_path / "nowhere")
+    code = bd.main(["--source", str(src), "--dest", str(dest), "--no-progress", "--no-shared"])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err and "download" not in err.lower(), err[-2000:]
+    assert_names(err, str(where), named)
+    assert_untouched(dest)

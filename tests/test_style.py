@@ -161,3 +161,14 @@ def test_apply_shows_figures_as_img_alt_under_ipython():
         InteractiveShell.clear_instance()
     assert "image/png" not in data
     assert _img_attributes(data["text/html"])["alt"] == "A rising line from 0 to 1."
+
+
+def test_literal_escapes_dollars_for_matplotlib():
+    from matplotlib.figure import Figure
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    assert style.literal("$9.99 (2008)") == r"\$9.99 (2008)" and style.literal("Heat") == "Heat"
+    fig = Figure()
+    text = fig.text(0, 0, style.literal("$x^{$"))
+    FigureCanvasAgg(fig).draw()                           # "$x^{$" itself fails to parse as mathtext
+    assert text.get_text() == r"\$x^{\$"

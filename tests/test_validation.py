@@ -206,3 +206,44 @@ def test_check_prediction_range():
                                                          np.ones((1, 2)) * 1e150), "X is out of range")
     refused(ValueError, lambda: v.check_prediction_range(1e308, np.full(2, 1e308), np.zeros(1), np.zeros((2, 0)),
                                                          np.zeros((1, 0))), "mu is out of range")
+
+
+def test_round_four_validators_with_reference_values():
+    assert v.as_int(10 ** 18, "n") == 10 ** 18 and v.as_int(np.int64(3), "n") == 3 and v.as_int(3.0, "n") == 3
+    with pytest.raises(ValueError, match="n must be an integer; got an integer of 1329 bits"):
+        v.as_int(10 ** 400, "n")
+    with pytest.raises(ValueError, match="x must be a finite number; got an integer of 1329 bits"):
+        v.as_float(10 ** 400, "x")
+    with pytest.raises(ValueError, match="Y must be an array of numbers with rows of equal length"):
+        v.as_matrix([[1, 2], [3]], "Y")
+    with pytest.raises(ValueError, match="Y must be a plain array; got a masked array"):
+        v.as_matrix(np.ma.masked_array([[1.0]]), "Y")
+    with pytest.raises(ValueError, match="must hold numbers; got dtype datetime64"):
+        v.as_vector(np.array(["2020-01-01"], dtype="datetime64[D]"), "t")
+    np.testing.assert_array_equal(v.as_vector(["1", "2.5"], "s"), [1.0, 2.5])   # text of numbers is still read
+    assert v.as_text("a", "t") == "a"
+    assert v.as_labels([1, 2.5, "x"], "L") == ["1", "2.5", "x"]
+    with pytest.raises(ValueError, match=r"L\[0\] and L\[1\] are both '1'"):
+        v.as_labels([1, "1"], "L")
+    series = v.as_series({"a": [1, 2], 3: [4]}, "runs")
+    assert list(series) == ["a", "3"] and series["3"].tolist() == [4.0]
+    with pytest.raises(ValueError, match="at most 1 can be drawn"):
+        v.as_series({"a": [1], "b": [2]}, "runs", most=1)
+    assert v.as_counts([0, 2.0, 7], "c", 3).tolist() == [0, 2, 7]
+    with pytest.raises(ValueError, match="c must hold integer indices"):
+        v.as_counts([2.7], "c", 1)
+    assert v.as_limits((0.5, 1), "lim") == (0.5, 1.0)
+    with pytest.raises(ValueError, match=r"lim must be \(low, high\) with low < high; got \(1, 1\)"):
+        v.as_limits((1, 1), "lim")
+    with pytest.raises(ValueError, match=r"R is empty \(shape \(0, 3\)\)"):
+        v.as_nonempty(np.zeros((0, 3)), "R")
+    assert v.as_factor_sizes(1682, 944, 10) == (1682, 944, 10)
+    with pytest.raises(ValueError, match="makes X and Theta 10,000,001 numbers"):
+        v.as_factor_sizes(1, 10_000_000, 1)
+    a = np.ones(3)
+    frozen = v.read_only(a)
+    a[0] = 5
+    assert frozen.tolist() == [1.0, 1.0, 1.0] and not frozen.flags.writeable
+    parts = v.as_model_parts(3, [0, 0], [0], None, None, (1, 5), [2.0, 1.0], {"model": "m"})
+    assert parts["X"].shape == (2, 0) and parts["history"].tolist() == [2.0, 1.0] and parts["info"] == {"model": "m"}
+    assert not any(parts[k].flags.writeable for k in ("b_movie", "b_user", "X", "Theta", "history"))

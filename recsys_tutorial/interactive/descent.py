@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 
 import helpers
 from ..style import alt_text, describe
-from ..validation import as_float, as_int, as_vector
+from ..validation import as_bool, as_float, as_int, as_vector
 from ._common import BLUE, DPI, ORANGE, VERMILLION, _announcer, _slider_value, show
 
 
@@ -20,6 +20,8 @@ from ._common import BLUE, DPI, ORANGE, VERMILLION, _announcer, _slider_value, s
 DESCENT_START = (0.15, 0.05)
 #: How far either side of the minimum's x the strip beneath each map reaches.
 DESCENT_ZOOM = 0.05
+#: The most steps a path may take: ten times the explorer's slider (a path of 10**8 steps never returns).
+DESCENT_MAX_STEPS = 1000
 
 
 def _descent_problem(y, lambda_, start):
@@ -40,7 +42,7 @@ def descent_path(alpha, num_iters=60, *, y=4.0, lambda_=1.0, start=DESCENT_START
     """
     y, lambda_, start = _descent_problem(y, lambda_, start)
     alpha = as_float(alpha, "alpha (the learning rate)", low=0, low_open=True)
-    num_iters = as_int(num_iters, "num_iters", low=1)
+    num_iters = as_int(num_iters, "num_iters", low=1, high=DESCENT_MAX_STEPS)
     Y, R = np.array([[y]]), np.array([[True]])
     path, costs = [], []
 
@@ -91,7 +93,7 @@ def descent_figure(alphas, num_iters=60, *, y=4.0, lambda_=1.0, start=DESCENT_ST
     if not alphas:
         raise ValueError("alphas must hold at least one learning rate (a number > 0); got none")
     alphas = [as_float(a, f"alphas[{i}] (a learning rate)", low=0, low_open=True) for i, a in enumerate(alphas)]
-    num_iters = as_int(num_iters, "num_iters", low=1)
+    num_iters = as_int(num_iters, "num_iters", low=1, high=DESCENT_MAX_STEPS)
     s, limit_alpha = np.sqrt(y - lambda_), 1.0 / (y - lambda_)
     axis, J = _cost_grid(y, lambda_, max(3.0, round(1.6 * s, 1)))
     ncols = min(len(alphas), 2)                      # two panels a row: each stays large enough to read
@@ -143,9 +145,17 @@ def _draw_descent_map(ax, axis, J, path, start, s) -> None:
 
 
 def descent_verdict(costs, diverged) -> str:
-    """What the last steps of a path did: diverged, settled, still bouncing, or still on the way."""
-    if diverged:
+    """What the last steps of a path did: diverged, settled, still bouncing, or still on the way.
+
+    ``costs``: the finite costs of a path, at least two (the start and a step);
+    ``diverged``: True or False (:func:`descent_path` returns both).
+    """
+    if as_bool(diverged, "diverged"):
         return "diverges"
+    costs = as_vector(costs, "costs (the cost at each step)")
+    if costs.size < 2:
+        raise ValueError(f"costs must hold at least two costs (the start and one step) to say what the path did; "
+                         f"got {costs.size}")
     last = np.diff(costs[-10:])
     return "settles" if np.all(np.abs(last) < 1e-4) else "bounces" if np.any(last > 0) else "on its way"
 

@@ -11,9 +11,9 @@ import numpy as np
 from matplotlib.figure import Figure
 
 import helpers
-from ..style import alt_text, describe
+from ..style import alt_text, describe, literal
 from ..validation import as_bool, as_float, as_int, as_ratings, as_titles
-from ._common import BLUE, DPI, GREY, ORANGE, SKY, VERMILLION, _announcer, _icon_button, _title_html, show
+from ._common import BLUE, DPI, GREY, ORANGE, SKY, VERMILLION, _announcer, _icon_button, _title_html, image_html
 
 
 def _short(title: str, width: int = 34) -> str:
@@ -64,7 +64,7 @@ def taste_figure(me: helpers.FactorModel, my_ratings, titles, *, max_movies=15) 
     ax.plot(mean[order], y, "o", color=GREY, label="movie's mean")
     ax.plot(stars[order], y, "*", color=ORANGE, ms=11, label="my stars")
     ax.plot(pred[order], y, "D", color=BLUE, ms=5, label="predicted for me")
-    ax.set_yticks(y, [_short(titles[rows[i]]) for i in order], fontsize=9)
+    ax.set_yticks(y, [literal(_short(titles[rows[i]])) for i in order], fontsize=9)
     ax.set(xlim=(0.5, 5.5), ylim=(-0.6, len(rows) - 0.4), xlabel="stars")
     fig.suptitle("The movies I rated: does the model follow me?", fontsize=11, y=1 - 0.06 / height, va="top")
     fig.legend(handles=ax.lines, fontsize=9, loc="upper center", bbox_to_anchor=(0.5, 1 - 0.38 / height), ncol=3,
@@ -150,7 +150,17 @@ class RatingWidget:
         return box
 
     def _start(self, ratings) -> dict:
-        rows, stars = _rated_rows(dict(ratings or {}), self.titles)
+        """The starting ratings: None, a dict ``{row or title: stars}`` or a vector (0 = not rated) as
+        :func:`helpers.ratings_vector` takes it."""
+        if ratings is None:
+            return {}
+        if isinstance(ratings, (str, bytes)) or not hasattr(ratings, "__iter__"):
+            raise TypeError(f"ratings must be a dict {{row or title: stars}}, a vector of one rating per movie "
+                            f"(0 = not rated) or None; got {type(ratings).__name__}")
+        if not hasattr(ratings, "items"):
+            vec = helpers.ratings_vector(ratings, len(self.titles))
+            ratings = {int(i): vec[i] for i in np.flatnonzero(vec)}
+        rows, stars = _rated_rows(dict(ratings), self.titles)
         return {int(r): float(s) for r, s in zip(rows, stars)}
 
     def _repr_mimebundle_(self, **kwargs):
@@ -206,22 +216,25 @@ class RatingWidget:
         self._apply(self.ratings)
 
     def _apply(self, ratings: dict) -> None:
-        """Fold ``ratings`` in (which checks them: on an error nothing has changed), then show them; time both."""
+        """Fold ``ratings`` in (which checks them) and draw the picture, then show both; time both. On an error
+        (a refused rating, a picture that cannot be drawn) nothing has changed."""
         start = time.perf_counter()
         table, me = helpers.recommend(ratings, self.Y, self.R, self.titles, n=self.n, model=self.model,
                                       lambda_=self.lambda_, return_model=True)
+        top = self._top_html(table, me)
+        table_seconds = time.perf_counter() - start
+        picture = ("<p class='recsys-note'>Rate a movie: a picture of your ratings against the model's "
+                   "predictions appears here.</p>")
+        if self.show_picture and ratings:
+            fig = taste_figure(me, ratings, self.titles)
+            picture = image_html(fig, alt_text(fig))
         self.ratings = dict(ratings)
-        self.top.value = self._top_html(table, me)
+        self.top.value = top
         self.mine.children = [self._rows.get((row, stars)) or self._rating_row(row, stars)
                               for row, stars in self.ratings.items()]
         self.hint.value = self._hint_html()
-        table_seconds = time.perf_counter() - start
-        if self.show_picture and self.ratings:
-            fig = taste_figure(me, self.ratings, self.titles)
-            show(self.picture, fig, alt_text(fig))
-        elif self.show_picture:
-            self.picture.value = ("<p class='recsys-note'>Rate a movie: a picture of your ratings against the "
-                                  "model's predictions appears here.</p>")
+        if self.show_picture:
+            self.picture.value = picture
         self.timings.append((table_seconds, time.perf_counter() - start))
         top3 = "; ".join(f"{i}. {t}" for i, t in enumerate(table.title[:3], start=1))
         self.announcer.message = (f"Your top {self.n} updated for {len(self.ratings)} rating"

@@ -13,8 +13,14 @@ from matplotlib.figure import Figure
 import helpers
 from ..observed import ObservedRatings, compiled_kernel
 from ..style import palette_png
-from ..validation import as_float, as_int, as_titles, as_vector
+from ..validation import as_counts, as_float, as_int, as_limits, as_titles
 from ._common import BLUE, DPI, GREY, ORANGE, VERMILLION, _announcer, _slider_value, _title_html, image_html
+
+
+#: The largest λ and α and the most iterations :meth:`TrainingRuns.run` accepts: 20, 10 and 5 times the
+#: explorer's sliders (:data:`LAMBDA_SLIDER`, :data:`ALPHA_EXPONENTS`, :data:`ITERATIONS_SLIDER`). Beyond them
+#: one step can overflow the cost (λ = 1e200: J ends in inf), or a run takes hours (10**8 iterations).
+RUN_MAX_LAMBDA, RUN_MAX_ALPHA, RUN_MAX_ITERATIONS = 1000.0, 1.0, 1000
 
 
 class TrainingRuns:
@@ -93,9 +99,9 @@ class TrainingRuns:
         multiple of 10 and the run did not diverge, else None) and ``complete``. With
         ``seconds``, stepping stops after about that long (``complete`` False; call again).
         """
-        lambda_ = as_float(lambda_, "lambda_", low=0)
-        alpha = as_float(alpha, "alpha (the learning rate)", low=0, low_open=True)
-        iterations = as_int(iterations, "iterations", low=0)
+        lambda_ = as_float(lambda_, "lambda_", low=0, high=RUN_MAX_LAMBDA)
+        alpha = as_float(alpha, "alpha (the learning rate)", low=0, high=RUN_MAX_ALPHA, low_open=True)
+        iterations = as_int(iterations, "iterations", low=0, high=RUN_MAX_ITERATIONS)
         deadline = time.perf_counter() + (np.inf if seconds is None else as_float(seconds, "seconds", low=0))
         run = self._runs.pop((lambda_, alpha), None) or self._new(lambda_, alpha)
         self._runs[lambda_, alpha] = run            # the most recently used last
@@ -128,6 +134,8 @@ class TrainingPicture:
     """
 
     def __init__(self, *, max_iterations=200, rmse_limits=(0.6, 1.2)):
+        max_iterations = as_int(max_iterations, "max_iterations", low=1, high=RUN_MAX_ITERATIONS)
+        rmse_limits = as_limits(rmse_limits, "rmse_limits")
         # Made at the 2x resolution :func:`png` draws at: a figure drawn at its own dpi reuses its
         # renderer and text layouts (25 ms a redraw). No constrained layout: it doubles the drawing time.
         self.figure = fig = Figure(figsize=(9.4, 3.6), dpi=2 * DPI)
@@ -156,6 +164,7 @@ class TrainingPicture:
 
     def update(self, now: dict, before: dict | None = None, *, cost_limits=None) -> Figure:
         """Show the run ``now`` (and ``before`` as the ghost); returns the figure."""
+        cost_limits = None if cost_limits is None else as_limits(cost_limits, "cost_limits")
         keys = ("J", "train_rmse", "held_out_rmse")
         for line, key in zip(self.ghost, keys):
             line.set_data(*_curve(before[key] if before is not None else []))
@@ -341,7 +350,7 @@ def build_training_explorer(runs: TrainingRuns, titles, num_ratings, *, lambda_=
     if not isinstance(runs, TrainingRuns):
         raise TypeError(f"runs must be an interactive.TrainingRuns; got {type(runs).__name__}")
     titles = as_titles(titles, runs.mine.size)
-    num_ratings = as_vector(num_ratings, "num_ratings", size=runs.mine.size).astype(int)
+    num_ratings = as_counts(num_ratings, "num_ratings", runs.mine.size)
     lambda_ = _slider_value(lambda_, "lambda_", *LAMBDA_SLIDER)
     alpha = _slider_value(alpha, "alpha", *ALPHA_EXPONENTS, log=True)
     iterations = int(_slider_value(iterations, "iterations", *ITERATIONS_SLIDER))

@@ -34,7 +34,7 @@ from threadpoolctl import threadpool_limits
 
 from ..observed import ObservedRatings
 from helpers import FactorModel
-from ..validation import as_bool, as_factor_pair, as_float, as_int, as_matrix, as_observed, as_vector
+from ..validation import as_bool, as_factor_pair, as_factor_sizes, as_float, as_int, as_matrix, as_observed, as_vector
 
 from ._common import progress_bar, rating_counts, training_set
 
@@ -150,6 +150,8 @@ def _start(train, num_features, lambda_, *, method, biases, lambda_bias, weighte
     weighted = as_bool(weighted_lambda, "weighted_lambda")
     if k == 0 and not biases:
         raise ValueError("num_features=0 without biases leaves nothing to fit")
+    if k:
+        as_factor_sizes(*train.shape, k)          # X and Theta within the limits, before they are allocated
     lam = as_float(lambda_, "lambda_ (above 1e6 every feature stays 0)", low=0, high=1e6)
     lam_b = lam if lambda_bias is None else as_float(lambda_bias, "lambda_bias", low=0, high=1e6)
     seed = as_int(seed, "seed", low=0)

@@ -22,18 +22,21 @@ from ..validation import as_bool, as_choice, as_float, as_int, as_observed
 #: The predefined MovieLens 100K splits: five 80 %/20 % folds and two with 10 test ratings per user.
 FOLDS = ("u1", "u2", "u3", "u4", "u5", "ua", "ub")
 _FIELDS = ["user", "item", "rating", "timestamp"]
+#: The largest movie or user id read: seven digits, as for movie titles (MovieLens 100K's go up to 1682 and 943).
+MAX_ID = 9_999_999
 
 
 def _read_fast(p: Path):
     """A well-formed file parsed as integers straight away, or ``None`` (then check field by field)."""
     try:
         fast = pd.read_csv(p, sep="\t", header=None, dtype=np.int64)
-    except (ValueError, TypeError, pd.errors.ParserError, UnicodeDecodeError):
+    except (ValueError, TypeError, OverflowError, pd.errors.ParserError, UnicodeDecodeError):   # 10**30: Overflow
         return None
     if fast.shape[1] != 4:
         return None
     fast.columns = _FIELDS
-    if not ((fast["user"] >= 1).all() and (fast["item"] >= 1).all() and fast["rating"].between(1, RATING_MAX).all()):
+    if not (fast["user"].between(1, MAX_ID).all() and fast["item"].between(1, MAX_ID).all()
+            and fast["rating"].between(1, RATING_MAX).all()):
         return None
     return fast[["user", "item", "rating"]].astype(float)
 
@@ -58,13 +61,15 @@ def _read_checked(p: Path) -> pd.DataFrame:
             if name == "rating":
                 bad = ~((values >= 1) & (values <= RATING_MAX))
             else:
-                bad = ~((values >= 1) & (values % 1 == 0))
+                bad = ~((values >= 1) & (values <= MAX_ID) & (values % 1 == 0))
         if np.any(bad):
             i = int(np.argmax(bad))
-            want = "a positive integer id" if name != "rating" else f"a rating from 1 to {RATING_MAX:g}"
+            want = f"a positive integer id (at most {MAX_ID:,})" if name != "rating" else \
+                f"a rating from 1 to {RATING_MAX:g}"
+            got = df[name].iat[i]
             raise ValueError(
                 f"MovieLens ratings file '{p}', line {i + 1}: field '{name}' must be {want}; "
-                f"got {df[name].iat[i]!r}")
+                f"got {got[:40]!r}" + (f" ... ({len(got):,} characters)" if len(got) > 40 else ""))
         out[name] = values
     return pd.DataFrame(out)
 
