@@ -111,6 +111,43 @@ def test_read_hand_in_refuses_links_and_special_files(tmp_path):
         notebooks.read_hand_in(tmp_path / "missing.ipynb")
 
 
+def test_read_hand_in_refuses_a_hard_link(tmp_path):
+    # A hand-in that is a hard link to the teacher's worked notebook ran the worked solution and scored.
+    teacher = tmp_path / "teacher.ipynb"
+    teacher.write_bytes((ROOT / "notebooks" / NB03).read_bytes())
+    (tmp_path / "student").mkdir()
+    os.link(teacher, tmp_path / "student" / NB03)
+    with pytest.raises(HandInError, match="hard link") as info:
+        notebooks.read_hand_in(tmp_path / "student" / NB03)
+    assert "BEGIN SOLUTION" not in str(info.value)
+
+
+def test_strip_magics_is_linear_in_the_cell_size():
+    # r"^(\s*)[%!]" spanned lines: a 100 KB cell of newlines took ~70 s of the grader's CPU, holding the GIL.
+    def seconds(n):
+        text = "x = 1" + "\n" * n
+        start = time.perf_counter()
+        notebooks.strip_magics(text)
+        return time.perf_counter() - start
+    seconds(1000)
+    small, large = min(seconds(4_000) for _ in range(3)), min(seconds(40_000) for _ in range(3))
+    assert large < 40 * small + 0.05                 # 10x the text: ~10x the time (quadratic: ~100x)
+    assert notebooks.strip_magics("  %time x = 1\n\n!ls\ny = 2") == "  pass\n\npass\ny = 2"
+
+
+def test_student_code_ran_parses_each_cell_once(monkeypatch):
+    # One re-parse per reported function (up to 200) of a 2 MB cell stalled the grader for minutes.
+    defs = "".join(f"def f{k}():\n    return {k}\n" for k in range(50))
+    plan = plan_of(defs, "def my_cofi_cost(X):\n    return " + " + ".join(f"f{k}()" for k in range(50)))
+    parses = []
+    real = notebooks.ast.parse
+    monkeypatch.setattr(notebooks.ast, "parse", lambda *a, **k: parses.append(1) or real(*a, **k))
+    ran = [[0, 2 * k + 1, f"f{k}"] for k in range(50)]
+    main, helpers = notebooks.student_code_ran(plan, 2, "my_cofi_cost", ran=ran, defined=[1, 1])
+    assert len(helpers) == 50 and main.startswith("def my_cofi_cost")
+    assert len(parses) == 2                          # two cells, one parse each
+
+
 @pytest.mark.parametrize("content, words", [
     (b"TOP-SECRET-LINE is not JSON", "not valid JSON (line 1, column 1)"),
     (b"\xff\xfe TOP-SECRET-LINE", "not UTF-8"),
@@ -262,6 +299,23 @@ def test_wire_round_trip(value):
         assert math.isnan(back)
     elif not isinstance(value, tuple):
         assert back == value
+
+
+def test_wire_carries_namedtuples_and_pandas_values_as_their_numbers():
+    # Honest answers scored 0 that pass their check cell: 04 returning a namedtuple of arrays, 05 returning
+    # (DataFrame, Series). 07's check names the pandas type it got, so the type's name travels too.
+    import collections
+    import pandas as pd
+
+    Gradients = collections.namedtuple("Gradients", "X_grad Theta_grad")
+    back = runner.decode(json.loads(json.dumps(runner.encode(Gradients(np.ones(2), np.zeros((2, 2)))))))
+    assert type(back) is tuple and np.array_equal(back[1], np.zeros((2, 2)))
+    frame, series = pd.DataFrame([[1.0, np.nan], [3.0, 4.0]]), pd.Series([1, 2, 3])
+    back = runner.decode(json.loads(json.dumps(runner.encode((frame, series)), allow_nan=False)))
+    assert [type(v).__name__ for v in back] == ["DataFrame", "Series"]
+    assert np.array_equal(np.asarray(back[0], dtype=float), frame.to_numpy(), equal_nan=True)
+    assert type(np.asarray(back[1], dtype=float)) is np.ndarray and list(np.asarray(back[1])) == [1, 2, 3]
+    assert runner.decode(runner.encode(pd.Series(["a", "b"]))).__class__.__name__ == "Series"    # opaque, named
 
 
 def test_wire_keeps_untrusted_values_inert():
@@ -417,6 +471,28 @@ def test_write_grades_keeps_the_previous_file_and_never_follows_a_link(tmp_path)
     path3, _ = classroom.write_grades(rows, tmp_path / "grades.csv", INFO)
     assert target.read_text() == "keep me" and path3.name.startswith("grades-") and path3.is_file()
     assert not list(tmp_path.glob(".grades.*"))
+
+
+@pytest.mark.parametrize("value, shown", [("bad \udcff byte", "bad \ufffd byte"), ("zed\udcff", "zed\ufffd"),
+                                          ("ada_correct\u200b", "ada_correct<U+200B>"),
+                                          ("\u202etcerroc_ada", "<U+202E>tcerroc_ada"), ("\u202e=cmd", "<U+202E>=cmd"),
+                                          ("Zoë Ñúñez", "Zoë Ñúñez")])
+def test_cell_text_is_valid_utf8_and_shows_format_characters(value, shown):
+    assert classroom.cell_text(value) == shown
+    classroom.cell_text(value).encode("utf-8")
+
+
+def test_write_grades_never_fails_on_a_hand_ins_text(tmp_path):
+    # A lone surrogate in an error message, or a student folder whose name is not UTF-8 (b"zed\xff" reads as
+    # "zed\udcff"), made write_grades raise UnicodeEncodeError: no grades.csv for the whole class.
+    rows = [grader.Row(os.fsdecode(b"zed\xff"), NB03, "my_cofi_cost", 0.0, 2.0, "raised ValueError: bad \udcff"),
+            grader.Row("ada_correct\u200b", NB03, "my_cofi_cost", 0.0, 2.0, "ok"),
+            grader.Row("ada_correct", NB03, "my_cofi_cost", 2.0, 2.0, "PASSED")]
+    path, _ = classroom.write_grades(rows, tmp_path / "grades.csv", INFO)
+    with open(path, newline="", encoding="utf-8") as handle:
+        read = list(csv.DictReader(handle))
+    assert [r["student"] for r in read] == ["zed\ufffd", "ada_correct<U+200B>", "ada_correct"]
+    assert read[0]["feedback"] == "raised ValueError: bad \ufffd"
 
 
 def test_a_folder_named_grades_csv_gets_the_grades_beside_it(tmp_path):

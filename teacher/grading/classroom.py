@@ -11,7 +11,12 @@ exercise, is written atomically, keeps the previous file as
 ``grades-<its time>.csv``, and records the run: its seed, when it ran and
 whether hand-ins ran in the sandbox. Every text cell is sanitised against
 formula injection (OWASP: a cell that starts with ``=``, ``+``, ``-``, ``@``,
-a tab or a carriage return is prefixed with ``'``) and control characters.
+a tab or a carriage return is prefixed with ``'``) and control characters; text
+that cannot be written as UTF-8 (a lone surrogate from a hand-in's error
+message, a student folder whose name is not UTF-8) shows U+FFFD in its place,
+and Unicode format characters (category Cf: zero-width spaces, right-to-left
+overrides) show as ``<U+200B>``, so that a look-alike of a classmate's name is
+visible. Whatever a row holds, writing grades.csv does not fail on its text.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import stat
 import tempfile
 import threading
 import time
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -38,12 +44,14 @@ from teacher.grading.notebooks import teacher_notebooks
 from teacher.grading.sandbox import Limits
 from teacher.grading.workspace import Workspace
 
-__all__ = ["COLUMNS", "RunInfo", "students_in", "find_hand_in", "grade_class", "write_grades", "cell_text"]
+__all__ = ["COLUMNS", "RunInfo", "students_in", "find_hand_in", "grade_class", "write_grades", "cell_text",
+           "visible_text"]
 
 COLUMNS = ("student", "notebook", "exercise", "points", "max_points", "feedback", "seed", "graded_at", "sandbox")
 _MAX_CELL = 2000
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -56,10 +64,24 @@ class RunInfo:
     interrupted: bool = False
 
 
+def visible_text(value) -> str:
+    """``value`` as text that encodes as UTF-8 and hides nothing: each lone surrogate becomes U+FFFD and
+    each format character (Unicode category Cf: zero-width, bidirectional overrides) ``<U+XXXX>``."""
+    try:
+        text = str(value)
+    except Exception as exc:   # (a row's fields are the grader's own str; this is only a last defence)
+        text = f"(unprintable {type(exc).__name__})"
+    text = _SURROGATE.sub("\ufffd", text)
+    if text.isascii():
+        return text
+    return "".join(f"<U+{ord(c):04X}>" if unicodedata.category(c) == "Cf" else c for c in text)
+
+
 def cell_text(value) -> str:
-    """``value`` as a safe CSV cell: one line, no control characters, at most 2000 characters, and no
-    leading ``= + - @`` (a spreadsheet would run it as a formula)."""
-    text = _CONTROL.sub(" ", str(value))[:_MAX_CELL]
+    """``value`` as a safe CSV cell: one line, no control characters, valid UTF-8 with format characters
+    shown (:func:`visible_text`), at most 2000 characters, and no leading ``= + - @`` (a spreadsheet
+    would run it as a formula)."""
+    text = visible_text(_CONTROL.sub(" ", str(value)[: 4 * _MAX_CELL]))[:_MAX_CELL]
     return "'" + text if text.lstrip(" ").startswith(_FORMULA) else text
 
 
@@ -206,7 +228,7 @@ def write_grades(rows, path, info: RunInfo) -> tuple[Path, Path | None]:
                          cell_text(info.sandbox)])
     fd, tmp = tempfile.mkstemp(prefix=".grades.", suffix=".part", dir=folder)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="replace", newline="") as handle:
             handle.write(buffer.getvalue())
             handle.flush()
             os.fsync(handle.fileno())
