@@ -272,6 +272,8 @@ for path in {paths!r}:
         found.append(type(exc).__name__)
 raise ValueError(repr(found))"""
 
+_LOOP_CODE = ("J = 0.0\\n    for i, j in zip(*np.nonzero(R)):\\n        J += (X[i] @ Theta[j] - Y[i, j]) ** 2 / 2\\n"
+              "    return J + " + _REG)
 _DEV_FILL = """import os
 written = 0
 for k in range(10):
@@ -503,6 +505,21 @@ ATTACKS = {
                      expect=(0, "/dev holds 0 MB")),
     "kernel_memory": Case("class", before=(_KERNEL_MEMORY,), body="raise ValueError(open('/tmp/report').read())",
                           expect=(0, "socket pairs 0; message queues 0;")),
+    # no-loops rule: a loop hidden from the grader's reading still costs the rule's point
+    "loop_exec": Case("points", body=(
+        "ns = dict(np=np)\nexec('def g(X, Theta, Y, R, lambda_):\\n    " + _LOOP_CODE + "', ns)\n"
+        "return ns['g'](X, Theta, Y, R, lambda_)"), expect=(1, "uses exec() (line 4: code run from a string")),
+    "loop_module": Case("points", before=(
+        "import sys\nopen('/tmp/mymod.py', 'w').write('import numpy as np\\ndef g(X, Theta, Y, R, lambda_):\\n    "
+        + _LOOP_CODE + "\\n')\nsys.path.insert(0, '/tmp')\nfrom mymod import g as looped_cost",),
+        body="return looped_cost(X, Theta, Y, R, lambda_)", expect=(1, "g from mymod.py, a file written while")),
+    "loop_reduce": Case("points", body=(
+        "import functools\nJ = functools.reduce(lambda acc, ij: acc + (X[ij[0]] @ Theta[ij[1]] - Y[ij[0], ij[1]]) ** 2 / 2,"
+        "\n                     zip(*np.nonzero(R)), 0.0)\nreturn J + " + _REG), expect=(1, "uses reduce() (line 4)")),
+    "loop_recursion": Case("points", body=(
+        "def rec(k, pairs):\n    if k == len(pairs):\n        return 0.0\n    i, j = pairs[k]\n"
+        "    return (X[i] @ Theta[j] - Y[i, j]) ** 2 / 2 + rec(k + 1, pairs)\n"
+        "return rec(0, list(zip(*np.nonzero(R)))) + " + _REG), expect=(1, "recursion (rec calls itself)")),
     "regex_stall": Case("class", case="correct", before=("x = 1" + "\n" * 100_000,), expect=(2, "PASSED")),
     "parse_stall": Case("class", case="correct", before=(_many_functions(200, 300_000),), body=(
         "call_all()\n" + BODIES["my_cofi_cost"]["correct"]), expect=(2, "PASSED")),

@@ -284,6 +284,22 @@ def test_student_code_ran_adds_what_the_runner_saw_running():
     assert notebooks.student_code_ran(plan, 1, "my_cofi_cost", defined=[0, 1])[0] == plan.steps[0].source.splitlines()[0]
 
 
+
+def test_written_code_reads_writefile_cells_and_counts_the_rest_as_loops():
+    # A loop in a module written to /tmp at run time and imported escaped the rule; %%writefile is honest.
+    plan = plan_of("%%writefile costlib.py\ndef masked(E):\n    return [e for e in E]\n",
+                   "from costlib import masked\ndef my_cofi_cost(X):\n    return masked(X)")
+    readable, unreadable = notebooks.written_code(plan, 2, [["/tmp/costlib.py", 1, "masked"],
+                                                           ["/tmp/mymod.py", 1, "g"], ["<string>", 1, "__new__"]])
+    assert readable == [("masked", "cell 1, written to costlib.py", "def masked(E):\n    return [e for e in E]")]
+    assert unreadable == ["g from mymod.py, a file written while the notebook ran"]   # (no exec: <string> is Python's)
+    plan = plan_of("ns = {}\nexec('def g(X): ...', ns)", "def my_cofi_cost(X):\n    return ns['g'](X)")
+    assert notebooks.written_code(plan, 2, [["<string>", 1, "g"]])[1] == ["g, code run from a string (exec or eval)"]
+    rule = grader.loop_rule("check_cofi_cost", "my_cofi_cost", readable, unreadable)
+    assert rule.startswith("the values are right, but my_cofi_cost runs g from mymod.py") and "cannot read" in rule
+    assert grader.loop_rule("check_cofi_cost", "my_cofi_cost", readable).startswith(
+        "the values are right, but my_cofi_cost calls masked (cell 1, written to costlib.py), which uses a list")
+
 # ---------------------------------------------------------------- the runner's wire format and report
 
 

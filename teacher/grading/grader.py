@@ -37,7 +37,7 @@ import numpy as np
 
 from teacher import exercises
 from teacher.grading import runner
-from teacher.grading.notebooks import Cell, HandInError, read_hand_in, run_plan, student_code_ran
+from teacher.grading.notebooks import Cell, HandInError, read_hand_in, run_plan, student_code_ran, written_code
 from teacher.grading.sandbox import STOPPED
 
 __all__ = ["Row", "RULE_SHARE", "NEW_PROBLEMS", "student_seed", "grade_notebook", "parse_report", "ReportError",
@@ -81,14 +81,14 @@ def _is_text(x, limit=runner.MAX_TEXT + 200) -> bool:
 
 def _check_report(entry: dict, n_cells: int) -> None:
     """:class:`ReportError` unless ``entry`` is a check report as the runner writes it."""
-    allowed = {"check", "errors", "missing", "defined", "records", "ran"}
+    allowed = {"check", "errors", "missing", "defined", "records", "ran", "foreign"}
     if set(entry) - allowed or not isinstance(entry.get("errors", []), list) or len(entry.get("errors", [])) > 3:
         raise ReportError("a check report with unknown fields")
     for error in entry.get("errors", []):
         if not (isinstance(error, list) and len(error) == 2 and isinstance(error[0], int) and _is_text(error[1])):
             raise ReportError("a malformed cell error")
     if "missing" in entry:
-        if not _is_text(entry["missing"]) or {"records", "ran", "defined"} & set(entry):
+        if not _is_text(entry["missing"]) or {"records", "ran", "defined", "foreign"} & set(entry):
             raise ReportError("a malformed missing-function report")
         return
     ran = entry.get("ran")
@@ -98,6 +98,11 @@ def _check_report(entry: dict, n_cells: int) -> None:
         if not (isinstance(item, list) and len(item) == 3 and isinstance(item[0], int) and isinstance(item[1], int)
                 and _is_text(item[2], 200) and 0 <= item[0] < n_cells):
             raise ReportError("a malformed list of the functions that ran")
+    foreign = entry.get("foreign", [])
+    if not isinstance(foreign, list) or len(foreign) > 20 or not all(
+            isinstance(f, list) and len(f) == 3 and _is_text(f[0], 200) and isinstance(f[1], int)
+            and _is_text(f[2], 200) for f in foreign):
+        raise ReportError("a malformed list of the code that ran from files")
 
 
 def parse_report(data: bytes, n_checks: int, n_cells: int, *, finished: bool) -> tuple[dict, dict | None]:
@@ -169,10 +174,16 @@ def _replayer(calls, records):
 # ---------------------------------------------------------------- judging
 
 
-def loop_rule(checker: str, function: str, helpers) -> str:
-    """'' or why the student's helper functions that ``function`` runs break the exercise's no-loops rule."""
+def loop_rule(checker: str, function: str, helpers, unreadable=()) -> str:
+    """'' or why the student's helper functions that ``function`` runs break the exercise's no-loops rule.
+
+    ``unreadable``: code it ran that the grader cannot read (from a string, or a file written at run time,
+    :func:`teacher.grading.notebooks.written_code`): it counts as a loop."""
     if not exercises.EXERCISES[checker].no_loops:
         return ""
+    if unreadable:
+        return (f"the values are right, but {function} runs {unreadable[0]}: code the grader cannot read counts "
+                f"as a loop; {_NO_LOOPS}")
     for name, label, source in helpers:
         try:
             loops = exercises.loops_in(source, name)
@@ -231,9 +242,10 @@ def _judge(spec, calls, report, plan, check_index, seed) -> tuple[float, str]:
     if not _valid_records(records, calls):
         return 0.0, "the sandbox's report for this check is malformed (a hand-in that writes to the grader's channel?)"
     main, helpers = student_code_ran(plan, check_index, spec.function, report.get("ran", ()), report.get("defined"))
+    readable, unreadable = written_code(plan, check_index, report.get("foreign", ()))
     verdict = exercises.judge(spec.checker, name=spec.function, seed=seed, source=main,
                               caller=_replayer(calls, records))
-    return _feedback(spec, verdict, loop_rule(spec.checker, spec.function, helpers))
+    return _feedback(spec, verdict, loop_rule(spec.checker, spec.function, helpers + readable, unreadable))
 
 
 def _job(plan, calls_of) -> dict:

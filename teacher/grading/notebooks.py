@@ -32,6 +32,7 @@ import ast
 import json
 import os
 import re
+import shlex
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +41,7 @@ from teacher import exercises
 
 __all__ = ["ExerciseSpec", "TeacherNotebook", "HandInError", "Cell", "Plan", "MAX_NOTEBOOK_BYTES", "MAX_CELLS",
            "MAX_CODE_CHARS", "teacher_exercises", "teacher_notebooks", "defined_functions", "checker_call",
-           "strip_magics", "read_hand_in", "run_plan", "student_code_ran"]
+           "strip_magics", "read_hand_in", "run_plan", "student_code_ran", "written_code"]
 
 #: The largest hand-in read (a notebook with its outputs; 06 with widget state is 0.3 MB).
 MAX_NOTEBOOK_BYTES = 20 * 2**20
@@ -432,3 +433,63 @@ def _function_at(cells, parsed, number, line, name) -> tuple[str, str] | None:
         if name in (None, getattr(node, "name", "<lambda>")):
             return step.label, _segment(entry[1], node)
     return None
+
+
+def _written_files(cells) -> dict:
+    """``{file name: (label, lines)}`` of the files the student's ``%%writefile`` cells write (the last wins)."""
+    found = {}
+    for step in cells:
+        first, _, body = step.source.partition("\n")
+        if not (step.student and first.startswith("%%writefile")):
+            continue
+        try:
+            words = [w for w in shlex.split(first)[1:] if not w.startswith("-")]
+        except ValueError:
+            continue
+        if words:
+            found[os.path.basename(words[-1])] = (step.label, body.splitlines())
+    return found
+
+
+def _calls_hidden_code(cells) -> bool:
+    """Whether a student cell calls ``exec``, ``eval`` or ``compile`` (code that ran from a string is theirs)."""
+    for step in cells:
+        tree = _tree(step.source) if step.student else None
+        for node in ast.walk(tree) if tree else ():
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id in ("exec", "eval", "compile")):
+                return True
+    return False
+
+
+def written_code(plan: Plan, check_index: int, foreign) -> tuple[list, list]:
+    """What the checked function ran from files or strings (the runner's ``foreign``: ``[file, first line,
+    name]``), for the no-loops rule: ``([(name, label, source)] the grader can read, [what it cannot])``.
+
+    A file the student's own ``%%writefile`` cell wrote is read from that cell; any other file written while
+    the notebook ran, or code run from a string by a student's ``exec``/``eval``, cannot be read: it is
+    listed so that the rule counts it as a loop. (``<string>`` code with no such call in the student's cells
+    is Python's own, such as a namedtuple's ``__new__``.)
+    """
+    cells = [s for s in plan.steps[:check_index] if isinstance(s, Cell)]
+    files, readable, unreadable = _written_files(cells), [], []
+    hidden = None
+    for filename, line, name in foreign:
+        if filename == "<string>":
+            hidden = _calls_hidden_code(cells) if hidden is None else hidden
+            if hidden:
+                unreadable.append(f"{name}, code run from a string (exec or eval)")
+            continue
+        base = os.path.basename(filename)
+        if base not in files:
+            unreadable.append(f"{name} from {base}, a file written while the notebook ran")
+            continue
+        label, lines = files[base]
+        tree = _tree("\n".join(lines))
+        node = next((n for n in _functions_by_line(tree).get(line, ()) if getattr(n, "name", "<lambda>") == name),
+                    None)
+        if node is None:
+            unreadable.append(f"{name} from {base}, which is not what the notebook's %%writefile cell wrote")
+        else:
+            readable.append((name, f"{label}, written to {base}", _segment(lines, node)))
+    return readable, unreadable

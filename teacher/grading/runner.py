@@ -16,7 +16,10 @@ Each record is what one call did: ``ok``, ``out`` (the return value), ``error``
 (the exception's last line; None for NotImplementedError, the unsolved stub),
 ``warnings`` and ``after`` (the inputs after the call, to see changes made in
 place). ``ran`` lists the hand-in's own functions the calls ran, as
-``[cell, first line, name]``, for the grader's no-loops rule.
+``[cell, first line, name]``, and ``foreign`` the code they ran from a file
+the notebook may have written (the scratch or working folder: a module
+written at run time) or from a string (``exec``), as ``[file, first line,
+name]``, for the grader's no-loops rule.
 
 Nothing here judges: the expected answers are not in the sandbox. The grader
 decodes what comes back with :func:`decode`, which rebuilds plain numbers,
@@ -215,12 +218,22 @@ def _cell_of(filename) -> int | None:
     return int(match.group(1)) - 1 if match else None
 
 
+#: Where a file written while the notebook runs can be (set by :func:`main`: the scratch and working folders).
+_WRITABLE = ["/tmp/", "/dev/shm/", "/var/tmp/"]
+
+
+def _written(filename: str) -> bool:
+    """Whether code comes from a file the notebook may have written, or from a string (exec, eval)."""
+    return filename == "<string>" or filename.startswith(tuple(_WRITABLE))
+
+
 def _call(fn, arrays, scalars):
-    """Call ``fn`` once on copies of ``arrays``; the record of what happened, and the hand-in code it ran."""
+    """Call ``fn`` once on copies of ``arrays``; the record of what happened, and the hand-in code it ran
+    (``{(cell, line, name)}`` of its cells', and ``{(file, line, name)}`` of code from a written file or a string)."""
     import numpy as np
 
     given = [np.array(a, copy=True) for a in arrays]
-    ran = {}
+    ran, foreign = {}, {}
 
     def watch(frame, event, arg):
         if event == "call":
@@ -228,6 +241,8 @@ def _call(fn, arrays, scalars):
             cell = _cell_of(code.co_filename)
             if cell is not None and len(ran) < 200:
                 ran[(cell, code.co_firstlineno, code.co_name)] = None
+            elif cell is None and len(foreign) < 20 and _written(code.co_filename):
+                foreign[(code.co_filename[:200], code.co_firstlineno, code.co_name[:200])] = None
 
     record = {"ok": False, "out": None, "error": None}
     with warnings.catch_warnings(record=True) as caught, np.errstate(divide="warn", over="warn", invalid="warn"):
@@ -247,7 +262,7 @@ def _call(fn, arrays, scalars):
         record["out"] = {"opaque": "object", "text": f"could not be read ({type(exc).__name__})"}
     record["warnings"] = [[w.category.__name__[:80], str(w.message)[:MAX_TEXT]] for w in caught[:20]]
     record["after"] = [encode(g) for g in given]
-    return record, list(ran)
+    return record, list(ran), list(foreign)
 
 
 class _Run:
@@ -298,14 +313,15 @@ class _Run:
             return
         code = getattr(fn, "__code__", None)
         report["defined"] = [_cell_of(getattr(code, "co_filename", "")), getattr(code, "co_firstlineno", None)]
-        records, ran = [], {}
+        records, ran, foreign = [], {}, {}
         for call in step["calls"]:
             arrays = [decode(a) for a in call["arrays"]]
             scalars = tuple(decode(s) for s in call["scalars"])
-            record, seen = _call(fn, arrays, scalars)
+            record, seen, outside = _call(fn, arrays, scalars)
             records.append(record)
             ran.update(dict.fromkeys(tuple(s) for s in seen))
-        report.update(records=records, ran=[list(r) for r in ran][:200])
+            foreign.update(dict.fromkeys(tuple(s) for s in outside))
+        report.update(records=records, ran=[list(r) for r in ran][:200], foreign=[list(f) for f in foreign][:20])
         self.send(report)
 
 
@@ -317,6 +333,7 @@ def main(argv=None) -> int:
     job = json.loads(sys.stdin.buffer.read())
     sys.stdin = io.StringIO("")
     sys.path.insert(0, os.getcwd())   # as in Jupyter: a module the notebook writes (%%writefile) is importable
+    _WRITABLE.append(os.path.join(os.getcwd(), ""))
     run = _Run(result_fd)
     sys.stdout = sys.stderr = _Sink()
     for step in job["steps"]:
