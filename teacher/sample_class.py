@@ -520,6 +520,16 @@ ATTACKS = {
         "def rec(k, pairs):\n    if k == len(pairs):\n        return 0.0\n    i, j = pairs[k]\n"
         "    return (X[i] @ Theta[j] - Y[i, j]) ** 2 / 2 + rec(k + 1, pairs)\n"
         "return rec(0, list(zip(*np.nonzero(R)))) + " + _REG), expect=(1, "recursion (rec calls itself)")),
+    # private functions of the tutorial that compute an answer
+    "leak_explorer_top": Case("points", notebook=NB07, body=(
+        "from recsys_tutorial.interactive.training import _explorer_top\n"
+        "_, best = _explorer_top(dict(mine_rated=rated, mine=predictions), [str(i) for i in range(len(predictions))],\n"
+        "                        [0] * len(predictions), n=n)\n"
+        "return np.array([int(t) for t in best if not rated[int(t)]], dtype=int)"), expect=(0, "not available")),
+    "leak_residuals": Case("points", body=(
+        "from recsys_tutorial.observed import ObservedRatings\n"
+        "e = ObservedRatings.from_dense(Y, R).residuals(X, Theta)\nreturn float(0.5 * np.sum(e ** 2) + " + _REG + ")"),
+        expect=(0, "not available")),
     "regex_stall": Case("class", case="correct", before=("x = 1" + "\n" * 100_000,), expect=(2, "PASSED")),
     "parse_stall": Case("class", case="correct", before=(_many_functions(200, 300_000),), body=(
         "call_all()\n" + BODIES["my_cofi_cost"]["correct"]), expect=(2, "PASSED")),

@@ -439,9 +439,32 @@ def test_every_function_the_sandbox_withholds_exists(tmp_path):
     lib = runtime.build_runtime(tmp_path / "lib", runtime.stubs_for(names, ["f"]))
     for name in names + [n for values in runtime.RESTS_ON.values() for n in values]:
         assert f"raise RuntimeError('{name} is not available" in (
-            (lib / "helpers.py").read_text() + (lib / "recsys_tutorial" / "observed.py").read_text()), name
+            (lib / "helpers.py").read_text() + (lib / "recsys_tutorial" / "observed.py").read_text()
+            + "".join(p.read_text() for p in sorted((lib / "recsys_tutorial").rglob("*.py")))), name
     with pytest.raises(ValueError, match="only functions of helpers and recsys_tutorial"):
         runtime.build_runtime(tmp_path / "other", {"numpy.sum": "no"})
+
+
+
+@pytest.mark.parametrize("checker, function, private", [
+    ("check_cofi_cost", "my_cofi_cost", "recsys_tutorial.observed.ObservedRatings.residuals"),
+    ("check_cofi_gradients", "my_cofi_gradients", "recsys_tutorial.observed.ObservedRatings.residuals"),
+    ("check_top_n", "my_top_n", "recsys_tutorial.interactive.training._explorer_top")])
+def test_private_functions_that_compute_an_answer_are_withheld(tmp_path, checker, function, private):
+    # Found in review: 03's masked error through ObservedRatings.from_dense(Y, R).residuals(X, Theta), and 07's
+    # top list through the explorer's private _explorer_top, were callable in the sandbox.
+    lib = runtime.build_runtime(tmp_path / "lib", runtime.stubs_for(exercises.EXERCISES[checker].forbidden, [function]))
+    module, name = private.rsplit(".", 1)
+    owner = module.split(".")
+    if owner[-1][0].isupper():
+        module, cls = module.rsplit(".", 1)
+        name = f"{cls}.{name}"
+    code = (f"import importlib\nm = importlib.import_module({module!r})\nf = m\n"
+            f"for part in {name!r}.split('.'):\n    f = getattr(f, part)\n"
+            "try:\n    f(*[None] * (f.__code__.co_argcount))\nexcept RuntimeError as e:\n    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(lib)}, cwd=tmp_path,
+                         capture_output=True, text=True, check=True).stdout
+    assert out.startswith(f"{private} is not available while the grader runs this notebook"), out
 
 
 # ---------------------------------------------------------------- feedback, seeds, grades.csv
