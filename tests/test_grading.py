@@ -681,6 +681,43 @@ def test_a_stopped_run_still_writes_grades_for_everyone(tmp_path):
     assert all(r["feedback"].startswith("not graded: grading was stopped") for r in rows)
 
 
+def test_a_notebook_starved_of_cpu_is_graded_again_alone(tmp_path, monkeypatch):
+    # Under a load of 17-23 an honest 3-s notebook was stopped at its 60-s wall limit and got 0, "an infinite
+    # loop?". A run stopped at its wall time with little CPU time is graded again, alone, after the class.
+    import io
+
+    marker = tmp_path / "first-run-done"
+    slow_once = (f"import os, time\nif not os.path.exists({str(marker)!r}):\n    open({str(marker)!r}, 'w').close()\n"
+                 "    time.sleep(60)")
+    monkeypatch.setitem(sample_class.ATTACKS, "ann_slow_once", sample_class.Case("class", case="correct",
+                                                                                  before=(slow_once,)))
+    monkeypatch.setitem(sample_class.ATTACKS, "bob_sleeps", sample_class.Case("class", case="correct",
+                                                                               before=("import time\ntime.sleep(60)",)))
+    monkeypatch.setitem(sample_class.ATTACKS, "cat_spins", sample_class.Case("class", case="infinite_loop"))
+    folder = tmp_path / "class"
+    sample_class.make_hostile_class(folder, {"canary": "/nonexistent"}, honest=[],
+                                    attacks=["ann_slow_once", "bob_sleeps", "cat_spins"])
+    lines = io.StringIO()
+    rows, _ = classroom.grade_class(folder, notebooks=["03"], sandbox=False, seed=3, jobs=1,
+                                    limits=runner_limits(wall=6.0), progress=classroom.Progress(3, stream=lines))
+    by = {r.student: r for r in rows}
+    assert by["ann_slow_once"].points == 2.0 and by["ann_slow_once"].feedback.startswith("PASSED")
+    assert by["bob_sleeps"].points == 0 and "the grading machine was too busy" in by["bob_sleeps"].feedback
+    assert "graded again, alone, after the rest of the class, and stopped again" in by["bob_sleeps"].feedback
+    assert by["cat_spins"].points == 0 and "an infinite loop" in by["cat_spins"].feedback     # it had the CPU
+    assert "of CPU time used" in by["cat_spins"].feedback
+    printed = lines.getvalue().splitlines()
+    assert printed[0].startswith("[1/3] ann_slow_once 03-cost-function.ipynb: 0 / 2 (stopped at its time limit")
+    assert "[again/3] ann_slow_once 03-cost-function.ipynb: 2 / 2 (graded again, alone)" in printed
+    assert len(printed) == 5
+
+
+def runner_limits(wall: float):
+    from teacher.grading.sandbox import Limits
+
+    return Limits(wall=wall, cpu=wall)
+
+
 def test_where_the_sandbox_cannot_start_grading_stops_and_says_what_to_do(tmp_path, capsys, monkeypatch):
     from teacher.grading import sandbox
 

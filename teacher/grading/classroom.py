@@ -29,6 +29,7 @@ import re
 import secrets
 import shutil
 import stat
+import sys
 import tempfile
 import threading
 import time
@@ -44,7 +45,7 @@ from teacher.grading.notebooks import teacher_notebooks
 from teacher.grading.sandbox import Limits
 from teacher.grading.workspace import Workspace
 
-__all__ = ["COLUMNS", "RunInfo", "students_in", "find_hand_in", "grade_class", "write_grades", "cell_text",
+__all__ = ["COLUMNS", "RunInfo", "Progress", "students_in", "find_hand_in", "grade_class", "write_grades", "cell_text",
            "visible_text"]
 
 COLUMNS = ("student", "notebook", "exercise", "points", "max_points", "feedback", "seed", "graded_at", "sandbox")
@@ -116,27 +117,66 @@ def _refused(student: str, teacher, why: str) -> list[Row]:
     return [Row(student, teacher.name, s.exercise, 0.0, s.points, why) for s in teacher.specs]
 
 
-def _grade_one(task, folder: Path, workspace, seed: int, slots: queue.Queue, stop: threading.Event) -> list[Row]:
+class Progress:
+    """One line per graded notebook on ``stream`` (stderr): ``[3/240] alice 03-cost-function.ipynb: 2 / 2``."""
+
+    def __init__(self, total: int, stream=None):
+        self.total, self.done, self.stream = total, 0, stream or sys.stderr
+        self._lock = threading.Lock()
+
+    def __call__(self, student: str, notebook: str, rows, note: str = "", again: bool = False) -> None:
+        with self._lock:
+            self.done += 0 if again else 1
+            got, out_of = sum(r.points for r in rows), sum(r.max_points for r in rows)
+            print(f"[{'again' if again else self.done}/{self.total}] {cell_text(student)[:40]} {notebook}: "
+                  f"{got:g} / {out_of:g}{note}", file=self.stream, flush=True)
+
+
+def _grade_one(task, folder: Path, workspace, seed: int, slots: queue.Queue, stop: threading.Event,
+               retried: bool = False) -> tuple[list[Row], bool]:
+    """``(rows, starved)``: the notebook's rows, and whether its run was starved of CPU (worth a second run)."""
     student, teacher = task
     if stop.is_set():
-        return _refused(student, teacher, "not graded: grading was stopped before this notebook")
+        return _refused(student, teacher, "not graded: grading was stopped before this notebook"), False
     student_dir = folder / student
     if stat.S_ISLNK(os.lstat(student_dir).st_mode):
         return _refused(student, teacher, "the student's folder is a symbolic link, which the grader never "
-                                          "follows: hand in a folder")
+                                          "follows: hand in a folder"), False
     path = find_hand_in(student_dir, teacher.name) or student_dir / teacher.name
-    slot = slots.get()
+    slot, notes = slots.get(), {}
     try:
-        return grade_notebook(student, path, teacher, workspace, run_seed=seed, slot=slot)
+        rows = grade_notebook(student, path, teacher, workspace, run_seed=seed, slot=slot, retried=retried,
+                              notes=notes)
+        return rows, bool(notes.get("starved"))
     except Exception as exc:   # a grader bug must cost this hand-in only, and say so
         return _refused(student, teacher, f"not graded: the grader failed on this notebook "
-                                          f"({type(exc).__name__}: {str(exc)[:200]}); please report it")
+                                          f"({type(exc).__name__}: {visible_text(exc)[:200]}); please report it"), False
     finally:
         slots.put(slot)
 
 
+def _graded(task, progress, *args, retried: bool = False) -> tuple[list[Row], bool]:
+    rows, starved = _grade_one(task, *args, retried=retried)
+    if progress is not None:
+        note = (" (stopped at its time limit with little CPU time: the machine was busy; graded again alone after "
+                "the class)" if starved and not retried else " (graded again, alone)" if retried else "")
+        progress(task[0], task[1].name, rows, note, again=retried)
+    return rows, starved
+
+
+def _regrade_starved(tasks, results, progress, folder, workspace, seed, stop) -> None:
+    """Grade again, one at a time after the class, each notebook whose run was stopped at its wall time while
+    starved of CPU (the machine was busy, not its code): the second run's rows replace the first's."""
+    alone: queue.Queue = queue.Queue()
+    alone.put(0)
+    for k, task in enumerate(tasks):
+        if results[k][1] and not stop.is_set():
+            results[k] = _graded(task, progress, folder, workspace, seed, alone, stop, retried=True)
+
+
 def grade_class(folder, *, teacher=None, notebooks=None, jobs=None, limits: Limits = Limits(), seed=None,
-                sandbox: bool = True, stop: threading.Event | None = None) -> tuple[list[Row], RunInfo]:
+                sandbox: bool = True, stop: threading.Event | None = None,
+                progress=None) -> tuple[list[Row], RunInfo]:
     """Grade every student folder in ``folder``; returns ``(rows, RunInfo)``.
 
     Parameters
@@ -155,6 +195,12 @@ def grade_class(folder, *, teacher=None, notebooks=None, jobs=None, limits: Limi
         False: run hand-ins without the sandbox (trusted hand-ins only).
     stop : threading.Event, optional
         Set it (from a signal handler) to stop: notebooks not yet graded get 0, "not graded".
+    progress : callable, optional
+        Called as ``progress(student, notebook, rows, note)`` after each notebook (:class:`Progress`).
+
+    A notebook stopped at its wall time while it had less than half of that time on a CPU (a busy
+    machine, not its code: :func:`teacher.grading.grader.starved`) is graded again, alone, after the
+    class; its feedback says so if that run is starved too.
 
     Raises
     ------
@@ -185,11 +231,13 @@ def grade_class(folder, *, teacher=None, notebooks=None, jobs=None, limits: Limi
         slots.put(k)
     try:
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(_grade_one, t, folder, workspace, seed, slots, stop) for t in tasks]
+            futures = [pool.submit(_graded, t, progress, folder, workspace, seed, slots, stop) for t in tasks]
             while not all(f.done() for f in futures):
                 if stop.wait(0.1):
                     workspace.stop_all()
-            rows = [row for f in futures for row in f.result()]
+            results = [f.result() for f in futures]
+        _regrade_starved(tasks, results, progress, folder, workspace, seed, stop)
+        rows = [row for rows_of, _ in results for row in rows_of]
     finally:
         workspace.close()
     how = ("bubblewrap sandbox" if sandbox else

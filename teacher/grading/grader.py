@@ -40,10 +40,12 @@ from teacher.grading import runner
 from teacher.grading.notebooks import Cell, HandInError, read_hand_in, run_plan, student_code_ran, written_code
 from teacher.grading.sandbox import STOPPED
 
-__all__ = ["Row", "RULE_SHARE", "NEW_PROBLEMS", "student_seed", "grade_notebook", "parse_report", "ReportError",
-           "loop_rule"]
+__all__ = ["Row", "RULE_SHARE", "STARVED_SHARE", "NEW_PROBLEMS", "student_seed", "grade_notebook", "parse_report",
+           "ReportError", "loop_rule", "starved"]
 
 RULE_SHARE = 0.5   # of the points, for right values with a rule of the exercise broken
+#: A run stopped at its wall time with less CPU time than this share of it was starved (see :func:`starved`).
+STARVED_SHARE = 0.5
 #: Ends the feedback of every exercise that did not pass (issue 20, item 3).
 NEW_PROBLEMS = ("(the grader checks on new test problems, not the notebook's: its numbers differ from those "
                 "your check cell printed)")
@@ -216,14 +218,29 @@ def _missing(spec, report, labels) -> str:
             + "; the notebook runs from the top, each cell in order, with the check cells as the teacher wrote them")
 
 
-def _not_reached(spec, outcome) -> str:
+def starved(outcome) -> bool:
+    """Whether a run was stopped at its wall-clock limit having had less than half of that time on a CPU:
+    the machine was too busy for it (an honest 3-s notebook was stopped at 60 s under a load of 20)."""
+    if not (outcome.stopped or "").startswith("wall time"):
+        return False
+    return outcome.cpu < STARVED_SHARE * outcome.wall
+
+
+def _not_reached(spec, outcome, retried: bool = False) -> str:
     where = f"before the check of {spec.function} ran"
     if outcome.stopped == STOPPED:
         return "not graded: grading was stopped while this notebook ran"
     if outcome.stopped:
         if outcome.stopped.startswith("wall time"):
-            return (f"the notebook did not finish within its time limit ({outcome.stopped.split(': ')[1]}) {where}: "
-                    "an infinite loop, or a cell that takes too long?")
+            limit = outcome.stopped.split(": ")[1]
+            if starved(outcome):
+                again = (" It was graded again, alone, after the rest of the class, and stopped again: ask your "
+                         "teacher to grade it on a less busy machine" if retried else "")
+                return (f"the notebook did not finish within its time limit ({limit} of wall-clock time) {where}, "
+                        f"having had only {outcome.cpu:.1f} s of CPU time in it: the grading machine was too busy, "
+                        f"not necessarily your code.{again}")
+            return (f"the notebook did not finish within its time limit ({limit} of wall-clock time, "
+                    f"{outcome.cpu:.0f} s of CPU time used) {where}: an infinite loop, or a cell that takes too long?")
         return f"the notebook was stopped at a limit of the grading sandbox ({outcome.stopped}) {where}"
     code = outcome.returncode
     signalled = -code if code is not None and code < 0 else code - 128 if code is not None and code > 128 else None
@@ -263,8 +280,13 @@ def _job(plan, calls_of) -> dict:
     return {"steps": steps}
 
 
-def grade_notebook(student: str, path, teacher, workspace, *, run_seed: int, slot: int = 0) -> list[Row]:
-    """Grade one student's hand-in of ``teacher`` (a TeacherNotebook) at ``path``: one Row per exercise."""
+def grade_notebook(student: str, path, teacher, workspace, *, run_seed: int, slot: int = 0, retried: bool = False,
+                   notes: dict | None = None) -> list[Row]:
+    """Grade one student's hand-in of ``teacher`` (a TeacherNotebook) at ``path``: one Row per exercise.
+
+    ``notes`` (a dict), if given, gets ``starved=True`` when the run was stopped at its wall time while
+    starved of CPU (:func:`starved`): the caller may grade it again alone; ``retried`` says this is that
+    second run (the feedback then says so)."""
     def all_rows(feedback):
         return [Row(student, teacher.name, s.exercise, 0.0, s.points, feedback) for s in teacher.specs]
 
@@ -278,6 +300,8 @@ def grade_notebook(student: str, path, teacher, workspace, *, run_seed: int, slo
     checks = [(k, step) for k, step in enumerate(plan.steps) if not isinstance(step, Cell)]
     calls_of = [exercises.planned_calls(spec.checker, seed) for _, spec in checks]
     outcome = workspace.run(teacher.name, _job(plan, calls_of), slot)
+    if notes is not None:
+        notes["starved"] = starved(outcome)
     finished = outcome.stopped is None and outcome.returncode == 0
     try:
         reports, _ = parse_report(outcome.result, len(checks), len(plan.cells), finished=finished)
@@ -289,7 +313,7 @@ def grade_notebook(student: str, path, teacher, workspace, *, run_seed: int, slo
     for number, (index, spec) in enumerate(checks):
         report = reports.get(number)
         if report is None:
-            points, feedback = 0.0, _not_reached(spec, outcome)
+            points, feedback = 0.0, _not_reached(spec, outcome, retried)
         elif "missing" in report:
             points, feedback = 0.0, _missing(spec, report, labels)
         else:
