@@ -625,6 +625,20 @@ def test_the_grader_gives_the_check_cells_message_for_the_same_mistake(tmp_path,
     assert (grader.NEW_PROBLEMS in row.feedback) == (mistake != "a loop")
 
 
+def test_each_check_is_judged_in_a_process_of_its_own_within_a_time_limit(tmp_path, unconfined, monkeypatch):
+    # The judge reads the hand-in's code (its syntax tree): in the grader's own thread, a large cell held the
+    # GIL, and with it every sandbox's watchdog. It runs in a child process, which is stopped at the limit.
+    (row,) = grader.grade_notebook("zoe", hand_in(tmp_path), T03, unconfined, run_seed=5)
+    assert row.points == 2.0
+    children = []
+    real = grader._context().Process
+    monkeypatch.setattr(grader._context(), "Process", lambda *a, **k: children.append(real(*a, **k)) or children[-1])
+    monkeypatch.setattr(grader, "JUDGE_SECONDS", 1e-6)
+    (row,) = grader.grade_notebook("zoe", hand_in(tmp_path), T03, unconfined, run_seed=5)
+    assert (row.points, row.feedback) == (0.0, "the grader could not judge this answer within 1e-06 s (reading the "
+                                                "notebook's code took too long: is it very large?)")
+    assert len(children) == 1 and children[0].pid != os.getpid() and not children[0].is_alive()
+
 def test_an_answer_using_its_own_earlier_cells_gets_its_points(tmp_path, unconfined):
     def edit(nb):
         k = next(k for k, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("solution"))

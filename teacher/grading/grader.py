@@ -14,10 +14,14 @@ For each (student, notebook) the grader
 4. reads the runner's report (:func:`parse_report`): one JSON line per check,
    in a strict format and a limited size; anything else makes the whole
    hand-in score 0 with feedback saying so;
-5. judges each check in its own process with :func:`teacher.exercises.judge`
+5. judges each check in its own process (a fork of a fork server, with a time
+   limit: reading a hand-in's code never holds the grader's GIL, so its
+   sandboxes' watchdogs keep running) with :func:`teacher.exercises.judge`
    (the same judge, and so the same messages, as the notebook's check cell),
    and applies the no-loops rule to every function of the student's own cells
-   that the checked function runs (:func:`teacher.grading.notebooks.student_code_ran`).
+   that the checked function runs (:func:`teacher.grading.notebooks.student_code_ran`),
+   and to code it ran from a string or a file written at run time
+   (:func:`teacher.grading.notebooks.written_code`).
 
 Points: the check cell's ``points`` when the judge passes; half of them when
 the values are right but a rule of the exercise is broken (a loop where the
@@ -29,6 +33,7 @@ hand-in's trouble costs that hand-in only.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import signal
 import zlib
 from dataclasses import dataclass
@@ -44,6 +49,8 @@ __all__ = ["Row", "RULE_SHARE", "STARVED_SHARE", "NEW_PROBLEMS", "student_seed",
            "ReportError", "loop_rule", "starved"]
 
 RULE_SHARE = 0.5   # of the points, for right values with a rule of the exercise broken
+#: Seconds the judge of one check may take, in its own process (it takes milliseconds; reading 2 MB of code, ~2 s).
+JUDGE_SECONDS = 60.0
 #: A run stopped at its wall time with less CPU time than this share of it was starved (see :func:`starved`).
 STARVED_SHARE = 0.5
 #: Ends the feedback of every exercise that did not pass (issue 20, item 3).
@@ -254,7 +261,7 @@ def _not_reached(spec, outcome, retried: bool = False) -> str:
     return f"the notebook's Python process ended ({how}) {where}"
 
 
-def _judge(spec, calls, report, plan, check_index, seed) -> tuple[float, str]:
+def _judge_here(spec, calls, report, plan, check_index, seed) -> tuple[float, str]:
     records = report["records"]
     if not _valid_records(records, calls):
         return 0.0, "the sandbox's report for this check is malformed (a hand-in that writes to the grader's channel?)"
@@ -263,6 +270,60 @@ def _judge(spec, calls, report, plan, check_index, seed) -> tuple[float, str]:
     verdict = exercises.judge(spec.checker, name=spec.function, seed=seed, source=main,
                               caller=_replayer(calls, records))
     return _feedback(spec, verdict, loop_rule(spec.checker, spec.function, helpers + readable, unreadable))
+
+
+def _judge_child(conn, args) -> None:
+    """In the judge's own process: judge, and send ``(points, feedback)`` or the grader's own error back."""
+    try:
+        conn.send(("ok", _judge_here(*args)))
+    except BaseException as exc:     # a grader bug: reported by the parent, costs this check only
+        conn.send(("error", f"{type(exc).__name__}: {str(exc)[:200]}"))
+    finally:
+        conn.close()
+
+
+def _context():
+    """The judges' process context: a fork server that has imported the judge once (cheap forks after that,
+    and never a fork of the grader's threads)."""
+    global _CONTEXT
+    if _CONTEXT is None:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["teacher.grading.grader", "recsys_tutorial.interactive"])
+        _CONTEXT = context
+    return _CONTEXT
+
+
+_CONTEXT = None
+
+
+def _judge(spec, calls, report, plan, check_index, seed) -> tuple[float, str]:
+    """Judge one check in a process of its own, within :data:`JUDGE_SECONDS`: the judge reads the student's
+    code (its syntax tree, the no-loops rule), and no hand-in may hold the grader's GIL (and so its
+    sandboxes' watchdogs) or its time with it."""
+    context = _context()
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_judge_child, args=(send, (spec, calls, report, plan, check_index, seed)),
+                            daemon=True)
+    child.start()
+    send.close()
+    try:
+        if receive.poll(JUDGE_SECONDS):
+            kind, value = receive.recv()
+        else:
+            kind, value = "late", None
+    except (EOFError, OSError):
+        kind, value = "error", "the judge's process ended without an answer"
+    finally:
+        receive.close()
+        if child.is_alive():
+            child.kill()
+        child.join()
+    if kind == "ok":
+        return value
+    if kind == "late":
+        return 0.0, (f"the grader could not judge this answer within {JUDGE_SECONDS:g} s (reading the notebook's "
+                     "code took too long: is it very large?)")
+    return 0.0, f"not graded: the grader failed on this check ({value}); please report it"
 
 
 def _job(plan, calls_of) -> dict:
