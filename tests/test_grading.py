@@ -300,6 +300,15 @@ def test_written_code_reads_writefile_cells_and_counts_the_rest_as_loops():
     assert grader.loop_rule("check_cofi_cost", "my_cofi_cost", readable).startswith(
         "the values are right, but my_cofi_cost calls masked (cell 1, written to costlib.py), which uses a list")
 
+
+def test_the_runner_tells_written_code_from_the_installed_environment(monkeypatch):
+    # A checkout (and so the venv) under /tmp must not make NumPy's code count as written at run time.
+    monkeypatch.setattr(runner, "_WRITABLE", ["/tmp/", "/dev/shm/", "/tmp/work/"])
+    monkeypatch.setattr(runner, "_INSTALLED", ["/tmp/checkout/.venv/", "/grading/lib/"])
+    assert runner._written("/tmp/mymod.py") and runner._written("/tmp/work/costlib.py") and runner._written("<string>")
+    assert not runner._written("/tmp/checkout/.venv/lib/python3.11/site-packages/numpy/core/fromnumeric.py")
+    assert not runner._written("/usr/lib/python3.11/functools.py") and not runner._written("<frozen abc>")
+
 # ---------------------------------------------------------------- the runner's wire format and report
 
 

@@ -218,13 +218,17 @@ def _cell_of(filename) -> int | None:
     return int(match.group(1)) - 1 if match else None
 
 
-#: Where a file written while the notebook runs can be (set by :func:`main`: the scratch and working folders).
+#: Where a file written while the notebook runs can be (set by :func:`main`: the scratch and working folders)...
 _WRITABLE = ["/tmp/", "/dev/shm/", "/var/tmp/"]
+#: ... unless it is the Python environment or the runtime (read-only, though a checkout may sit under /tmp).
+_INSTALLED: list = []
 
 
 def _written(filename: str) -> bool:
     """Whether code comes from a file the notebook may have written, or from a string (exec, eval)."""
-    return filename == "<string>" or filename.startswith(tuple(_WRITABLE))
+    if filename == "<string>":
+        return True
+    return filename.startswith(tuple(_WRITABLE)) and not filename.startswith(tuple(_INSTALLED))
 
 
 def _call(fn, arrays, scalars):
@@ -332,8 +336,11 @@ def main(argv=None) -> int:
     os.set_inheritable(result_fd, False)       # not handed to the hand-in's subprocesses
     job = json.loads(sys.stdin.buffer.read())
     sys.stdin = io.StringIO("")
-    sys.path.insert(0, os.getcwd())   # as in Jupyter: a module the notebook writes (%%writefile) is importable
-    _WRITABLE.append(os.path.join(os.getcwd(), ""))
+    here = os.getcwd()
+    _INSTALLED.extend(os.path.join(p, "") for p in {sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path}
+                      if os.path.isabs(p) and os.path.isdir(p) and not here.startswith(os.path.join(p, "")))
+    _WRITABLE.append(os.path.join(here, ""))
+    sys.path.insert(0, here)   # as in Jupyter: a module the notebook writes (%%writefile) is importable
     run = _Run(result_fd)
     sys.stdout = sys.stderr = _Sink()
     for step in job["steps"]:
