@@ -727,12 +727,14 @@ def test_a_notebook_starved_of_cpu_is_graded_again_alone(tmp_path, monkeypatch):
     assert by["ann_slow_once"].points == 2.0 and by["ann_slow_once"].feedback.startswith("PASSED")
     assert by["bob_sleeps"].points == 0 and "the grading machine was too busy" in by["bob_sleeps"].feedback
     assert "graded again, alone, after the rest of the class, and stopped again" in by["bob_sleeps"].feedback
-    assert by["cat_spins"].points == 0 and "an infinite loop" in by["cat_spins"].feedback     # it had the CPU
-    assert "of CPU time used" in by["cat_spins"].feedback
+    cat = by["cat_spins"].feedback       # it spins: it had the CPU, unless the machine is very busy right now
+    assert by["cat_spins"].points == 0 and ("an infinite loop" in cat and "of CPU time used" in cat
+                                            or "the grading machine was too busy" in cat), cat
     printed = lines.getvalue().splitlines()
     assert printed[0].startswith("[1/3] ann_slow_once 03-cost-function.ipynb: 0 / 2 (stopped at its time limit")
     assert "[again/3] ann_slow_once 03-cost-function.ipynb: 2 / 2 (graded again, alone)" in printed
-    assert len(printed) == 5
+    assert "[again/3] bob_sleeps 03-cost-function.ipynb: 0 / 2 (graded again, alone)" in printed
+    assert len(printed) == 5 + ("too busy" in cat), printed
 
 
 def runner_limits(wall: float):

@@ -346,7 +346,7 @@ def grade_notebook(student: str, path, teacher, workspace, *, run_seed: int, slo
     """Grade one student's hand-in of ``teacher`` (a TeacherNotebook) at ``path``: one Row per exercise.
 
     ``notes`` (a dict), if given, gets ``starved=True`` when the run was stopped at its wall time while
-    starved of CPU (:func:`starved`): the caller may grade it again alone; ``retried`` says this is that
+    starved of CPU (:func:`starved`) before a check ran: the caller may grade it again alone; ``retried`` says this is that
     second run (the feedback then says so)."""
     def all_rows(feedback):
         return [Row(student, teacher.name, s.exercise, 0.0, s.points, feedback) for s in teacher.specs]
@@ -361,14 +361,14 @@ def grade_notebook(student: str, path, teacher, workspace, *, run_seed: int, slo
     checks = [(k, step) for k, step in enumerate(plan.steps) if not isinstance(step, Cell)]
     calls_of = [exercises.planned_calls(spec.checker, seed) for _, spec in checks]
     outcome = workspace.run(teacher.name, _job(plan, calls_of), slot)
-    if notes is not None:
-        notes["starved"] = starved(outcome)
     finished = outcome.stopped is None and outcome.returncode == 0
     try:
         reports, _ = parse_report(outcome.result, len(checks), len(plan.cells), finished=finished)
     except ReportError as exc:
         return all_rows(f"the grader could not read what the notebook's run sent back ({exc}): "
                         "nothing of this notebook is graded")
+    if notes is not None:   # worth a second run only if the stop cost a check
+        notes["starved"] = starved(outcome) and len(reports) < len(checks)
     labels = [c.label for c in plan.cells]
     rows = {}
     for number, (index, spec) in enumerate(checks):
