@@ -41,8 +41,8 @@ from teacher.student_copy import CODE_STUB, student_notebook
 __all__ = ["BODIES", "CASES", "HONEST", "ATTACKS", "Case", "answer_source", "submission", "make_class",
            "make_hostile_class", "main"]
 
-NB03, NB05, NB06, NB07 = ("03-cost-function.ipynb", "05-mean-normalisation.ipynb", "06-training.ipynb",
-                          "07-recommending.ipynb")
+NB03, NB04, NB05, NB06, NB07 = ("03-cost-function.ipynb", "04-gradient-checking.ipynb", "05-mean-normalisation.ipynb",
+                                "06-training.ipynb", "07-recommending.ipynb")
 _REG = "lambda_ / 2 * (np.sum(X ** 2) + np.sum(Theta ** 2))"
 
 #: Function bodies per function and case (the generic cases are built in :func:`answer_source`).
@@ -225,6 +225,16 @@ HONEST = {
     "+cmd|' -C calc'!A0": Case("honest", case="correct", expect=(2, "PASSED")),
     "@SUM(1+1)": Case("honest", case="correct", expect=(2, "PASSED")),
     "-2+3": Case("honest", case="correct", expect=(2, "PASSED")),
+    "nat_namedtuple": Case("honest", notebook=NB04, body=(
+        "from collections import namedtuple\nGradients = namedtuple('Gradients', 'X_grad Theta_grad')\n"
+        "E = R * (X @ Theta.T - Y)\nreturn Gradients(E @ Theta + lambda_ * X, E.T @ X + lambda_ * Theta)"),
+        expect=(2, "PASSED")),
+    "pam_pandas": Case("honest", notebook=NB05, body=(
+        "import pandas as pd\ndf = pd.DataFrame(np.where(R, Y, np.nan))\nmean = df.mean(axis=1).fillna(0.0)\n"
+        "return df.sub(mean, axis=0).fillna(0.0), mean"), expect=(2, "PASSED")),
+    "wes_writefile": Case("honest", case="earlier_helper", before=(
+        "%%writefile costlib.py\ndef masked_error(X, Theta, Y, R):\n    return R * (X @ Theta.T - Y)\n",
+        "from costlib import masked_error"), expect=(2, "PASSED")),
 }
 
 _DAEMON = """import os, time
@@ -261,6 +271,58 @@ for path in {paths!r}:
     except OSError as exc:
         found.append(type(exc).__name__)
 raise ValueError(repr(found))"""
+
+_LOOP_CODE = ("J = 0.0\\n    for i, j in zip(*np.nonzero(R)):\\n        J += (X[i] @ Theta[j] - Y[i, j]) ** 2 / 2\\n"
+              "    return J + " + _REG)
+_DEV_FILL = """import os
+written = 0
+for k in range(10):
+    try:
+        with open(f'/dev/fill{{k}}', 'wb') as f:
+            for _ in range(60):
+                written += f.write(b'z' * 2 ** 20)
+    except OSError:
+        break
+open('/tmp/report', 'w').write(f'/dev holds {{written // 2 ** 20}} MB')
+"""
+_KERNEL_MEMORY = """import ctypes, socket
+pairs = []
+for _ in range(40):
+    try:
+        a, b = socket.socketpair()
+    except OSError:
+        break
+    for s in (a, b):
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 * 2 ** 20)
+        s.setblocking(False)
+        try:
+            while True:
+                s.send(b'x' * 65536)
+        except OSError:
+            pass
+    pairs.append((a, b))
+libc = ctypes.CDLL(None, use_errno=True)
+class Msg(ctypes.Structure):
+    _fields_ = [('mtype', ctypes.c_long), ('mtext', ctypes.c_char * 8192)]
+m, queues = Msg(1, b'y' * 8192), 0
+for _ in range(2000):
+    q = libc.msgget(0, 0o1600)
+    if q < 0:
+        break
+    queues += 1
+    while libc.msgsnd(q, ctypes.byref(m), 8192, 0o4000) == 0:
+        pass
+open('/tmp/report', 'w').write(f'socket pairs {{len(pairs)}}; message queues {{queues}}; kernel memory held')
+"""
+
+
+def _many_functions(count: int, filler: int) -> str:
+    """A cell of ``count`` small functions called by ``call_all``, and ``filler`` characters of dead code: the
+    grader once parsed the whole cell again for each function the runner reported running."""
+    defs = "".join(f"def f{k}():\n    return {k}\n" for k in range(count))
+    calls = "def call_all():\n    return " + " + ".join(f"f{k}()" for k in range(count)) + "\n"
+    return defs + calls + "if False:\n" + "    x = (1, 2)\n" * (filler // 15)
+
 
 ATTACKS = {
     # -- full points without solving: call, import or read the answer, or lie about the result
@@ -432,6 +494,45 @@ ATTACKS = {
                          expect=(0, "")),
     "close_result": Case("class", before=("import os, sys\nos.close(int(sys.argv[-1]))",), expect=(0, "")),
     "grades.csv": Case("class", expect=(0, "forgot the mask R")),     # a student folder where grades.csv goes
+    # -- found by the second review (issue 19's follow-up)
+    "surrogate_error": Case("class", body="raise ValueError('bad byte \\udcff here')", expect=(0, "raised ValueError")),
+    "zed\udcff": Case("class", case="wrong", expect=(0, "forgot the mask R")),   # a folder name that is not UTF-8
+    "ada_correct\u200b": Case("others", case="wrong", expect=(0, "forgot the mask R")),   # look-alikes of a name
+    "\u202etcerroc_ada": Case("others", case="wrong", expect=(0, "forgot the mask R")),
+    "hardlink_teacher": Case("points", file="hardlink:{repo}/notebooks/03-cost-function.ipynb",
+                             expect=(0, "hard link")),
+    "dev_fill": Case("class", before=(_DEV_FILL,), body="raise ValueError(open('/tmp/report').read())",
+                     expect=(0, "/dev holds 0 MB")),
+    "kernel_memory": Case("class", before=(_KERNEL_MEMORY,), body="raise ValueError(open('/tmp/report').read())",
+                          expect=(0, "socket pairs 0; message queues 0;")),
+    # no-loops rule: a loop hidden from the grader's reading still costs the rule's point
+    "loop_exec": Case("points", body=(
+        "ns = dict(np=np)\nexec('def g(X, Theta, Y, R, lambda_):\\n    " + _LOOP_CODE + "', ns)\n"
+        "return ns['g'](X, Theta, Y, R, lambda_)"), expect=(1, "uses exec() (line 4: code run from a string")),
+    "loop_module": Case("points", before=(
+        "import sys\nopen('/tmp/mymod.py', 'w').write('import numpy as np\\ndef g(X, Theta, Y, R, lambda_):\\n    "
+        + _LOOP_CODE + "\\n')\nsys.path.insert(0, '/tmp')\nfrom mymod import g as looped_cost",),
+        body="return looped_cost(X, Theta, Y, R, lambda_)", expect=(1, "g from mymod.py, a file written while")),
+    "loop_reduce": Case("points", body=(
+        "import functools\nJ = functools.reduce(lambda acc, ij: acc + (X[ij[0]] @ Theta[ij[1]] - Y[ij[0], ij[1]]) ** 2 / 2,"
+        "\n                     zip(*np.nonzero(R)), 0.0)\nreturn J + " + _REG), expect=(1, "uses reduce() (line 4)")),
+    "loop_recursion": Case("points", body=(
+        "def rec(k, pairs):\n    if k == len(pairs):\n        return 0.0\n    i, j = pairs[k]\n"
+        "    return (X[i] @ Theta[j] - Y[i, j]) ** 2 / 2 + rec(k + 1, pairs)\n"
+        "return rec(0, list(zip(*np.nonzero(R)))) + " + _REG), expect=(1, "recursion (rec calls itself)")),
+    # private functions of the tutorial that compute an answer
+    "leak_explorer_top": Case("points", notebook=NB07, body=(
+        "from recsys_tutorial.interactive.training import _explorer_top\n"
+        "_, best = _explorer_top(dict(mine_rated=rated, mine=predictions), [str(i) for i in range(len(predictions))],\n"
+        "                        [0] * len(predictions), n=n)\n"
+        "return np.array([int(t) for t in best if not rated[int(t)]], dtype=int)"), expect=(0, "not available")),
+    "leak_residuals": Case("points", body=(
+        "from recsys_tutorial.observed import ObservedRatings\n"
+        "e = ObservedRatings.from_dense(Y, R).residuals(X, Theta)\nreturn float(0.5 * np.sum(e ** 2) + " + _REG + ")"),
+        expect=(0, "not available")),
+    "regex_stall": Case("class", case="correct", before=("x = 1" + "\n" * 100_000,), expect=(2, "PASSED")),
+    "parse_stall": Case("class", case="correct", before=(_many_functions(200, 300_000),), body=(
+        "call_all()\n" + BODIES["my_cofi_cost"]["correct"]), expect=(2, "PASSED")),
 }
 
 
@@ -465,6 +566,14 @@ def _write_hand_in(path: Path, case: Case, nb, context: dict) -> None:
     kind = case.file
     if kind.startswith("symlink:"):
         os.symlink(kind.split(":", 1)[1].format(**context), path)
+    elif kind.startswith("hardlink:"):           # the file itself, under a second name (a copy where another
+        target = Path(kind.split(":", 1)[1].format(**context))    # file system makes a link impossible)
+        try:
+            os.link(target, path)
+        except OSError:
+            hidden = path.parent.parent / f".worked-{path.parent.name}.ipynb"
+            hidden.write_bytes(target.read_bytes())
+            os.link(hidden, path)
     elif kind == "garbage":
         path.write_bytes(b"\x00\xff not a notebook {")
     elif kind == "json_bomb":

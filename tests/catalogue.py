@@ -1009,3 +1009,61 @@ def top_column(predictions, rated, n=10):
 def grads_halved(X, Theta, Y, R, lambda_=0.0):
     Xg, Tg = _grads(X, Theta, Y, R, lambda_)
     return Xg / 2, Tg / 2
+
+
+# ---------------------------------------------------------------- found in the grader's second review
+
+
+@entry(COST, "rule", "loops", status="rule")
+def cost_reduce(X, Theta, Y, R, lambda_=0.0):
+    import functools
+    J = functools.reduce(lambda acc, ij: acc + (X[ij[0]] @ Theta[ij[1]] - Y[ij[0], ij[1]]) ** 2 / 2,
+                         zip(*np.nonzero(R)), 0.0)
+    return J + _penalty(X, Theta, lambda_)
+
+
+@entry(COST, "rule", "loops", status="rule")
+def cost_recursion(X, Theta, Y, R, lambda_=0.0):
+    def rec(k, pairs):
+        if k == len(pairs):
+            return 0.0
+        i, j = pairs[k]
+        return (X[i] @ Theta[j] - Y[i, j]) ** 2 / 2 + rec(k + 1, pairs)
+    return rec(0, list(zip(*np.nonzero(R)))) + _penalty(X, Theta, lambda_)
+
+
+@entry(COST, "rule", "loops", status="rule")
+def cost_exec(X, Theta, Y, R, lambda_=0.0):
+    ns = dict(np=np)
+    exec("def g(X, Theta, Y, R):\n    return sum((X[i] @ Theta[j] - Y[i, j]) ** 2 / 2 for i, j in zip(*np.nonzero(R)))",
+         ns)
+    return ns["g"](X, Theta, Y, R) + _penalty(X, Theta, lambda_)
+
+
+@entry(COST, "rule", "calls_solution", status="not_done")
+def cost_calls_observed_residuals(X, Theta, Y, R, lambda_=0.0):
+    e = ObservedRatings.from_dense(Y, R).residuals(X, Theta)
+    return float(0.5 * np.sum(e ** 2) + _penalty(X, Theta, lambda_))
+
+
+@entry(GRADS, "correct")
+def grads_namedtuple(X, Theta, Y, R, lambda_=0.0):
+    import collections
+    Gradients = collections.namedtuple("Gradients", "X_grad Theta_grad")
+    E = R * (X @ Theta.T - Y)
+    return Gradients(E @ Theta + lambda_ * X, E.T @ X + lambda_ * Theta)
+
+
+@entry(NORM, "correct")
+def norm_pandas_frame_and_series(Y, R):
+    df = pd.DataFrame(np.where(R, Y, np.nan))
+    mean = df.mean(axis=1).fillna(0.0)
+    return df.sub(mean, axis=0).fillna(0.0), mean
+
+
+@entry(TOP, "rule", "calls_solution", status="not_done")
+def top_calls_the_explorers_private_top(predictions, rated, n=5):
+    from recsys_tutorial.interactive.training import _explorer_top
+    _, best = _explorer_top(dict(mine_rated=rated, mine=predictions), [str(i) for i in range(len(predictions))],
+                            [0] * len(predictions), n=n)
+    return np.array([int(t) for t in best], dtype=int)

@@ -111,6 +111,43 @@ def test_read_hand_in_refuses_links_and_special_files(tmp_path):
         notebooks.read_hand_in(tmp_path / "missing.ipynb")
 
 
+def test_read_hand_in_refuses_a_hard_link(tmp_path):
+    # A hand-in that is a hard link to the teacher's worked notebook ran the worked solution and scored.
+    teacher = tmp_path / "teacher.ipynb"
+    teacher.write_bytes((ROOT / "notebooks" / NB03).read_bytes())
+    (tmp_path / "student").mkdir()
+    os.link(teacher, tmp_path / "student" / NB03)
+    with pytest.raises(HandInError, match="hard link") as info:
+        notebooks.read_hand_in(tmp_path / "student" / NB03)
+    assert "BEGIN SOLUTION" not in str(info.value)
+
+
+def test_strip_magics_is_linear_in_the_cell_size():
+    # r"^(\s*)[%!]" spanned lines: a 100 KB cell of newlines took ~70 s of the grader's CPU, holding the GIL.
+    def seconds(n):
+        text = "x = 1" + "\n" * n
+        start = time.perf_counter()
+        notebooks.strip_magics(text)
+        return time.perf_counter() - start
+    seconds(1000)
+    small, large = min(seconds(4_000) for _ in range(3)), min(seconds(40_000) for _ in range(3))
+    assert large < 40 * small + 0.05                 # 10x the text: ~10x the time (quadratic: ~100x)
+    assert notebooks.strip_magics("  %time x = 1\n\n!ls\ny = 2") == "  pass\n\npass\ny = 2"
+
+
+def test_student_code_ran_parses_each_cell_once(monkeypatch):
+    # One re-parse per reported function (up to 200) of a 2 MB cell stalled the grader for minutes.
+    defs = "".join(f"def f{k}():\n    return {k}\n" for k in range(50))
+    plan = plan_of(defs, "def my_cofi_cost(X):\n    return " + " + ".join(f"f{k}()" for k in range(50)))
+    parses = []
+    real = notebooks.ast.parse
+    monkeypatch.setattr(notebooks.ast, "parse", lambda *a, **k: parses.append(1) or real(*a, **k))
+    ran = [[0, 2 * k + 1, f"f{k}"] for k in range(50)]
+    main, helpers = notebooks.student_code_ran(plan, 2, "my_cofi_cost", ran=ran, defined=[1, 1])
+    assert len(helpers) == 50 and main.startswith("def my_cofi_cost")
+    assert len(parses) == 2                          # two cells, one parse each
+
+
 @pytest.mark.parametrize("content, words", [
     (b"TOP-SECRET-LINE is not JSON", "not valid JSON (line 1, column 1)"),
     (b"\xff\xfe TOP-SECRET-LINE", "not UTF-8"),
@@ -247,6 +284,31 @@ def test_student_code_ran_adds_what_the_runner_saw_running():
     assert notebooks.student_code_ran(plan, 1, "my_cofi_cost", defined=[0, 1])[0] == plan.steps[0].source.splitlines()[0]
 
 
+
+def test_written_code_reads_writefile_cells_and_counts_the_rest_as_loops():
+    # A loop in a module written to /tmp at run time and imported escaped the rule; %%writefile is honest.
+    plan = plan_of("%%writefile costlib.py\ndef masked(E):\n    return [e for e in E]\n",
+                   "from costlib import masked\ndef my_cofi_cost(X):\n    return masked(X)")
+    readable, unreadable = notebooks.written_code(plan, 2, [["/tmp/costlib.py", 1, "masked"],
+                                                           ["/tmp/mymod.py", 1, "g"], ["<string>", 1, "__new__"]])
+    assert readable == [("masked", "cell 1, written to costlib.py", "def masked(E):\n    return [e for e in E]")]
+    assert unreadable == ["g from mymod.py, a file written while the notebook ran"]   # (no exec: <string> is Python's)
+    plan = plan_of("ns = {}\nexec('def g(X): ...', ns)", "def my_cofi_cost(X):\n    return ns['g'](X)")
+    assert notebooks.written_code(plan, 2, [["<string>", 1, "g"]])[1] == ["g, code run from a string (exec or eval)"]
+    rule = grader.loop_rule("check_cofi_cost", "my_cofi_cost", readable, unreadable)
+    assert rule.startswith("the values are right, but my_cofi_cost runs g from mymod.py") and "cannot read" in rule
+    assert grader.loop_rule("check_cofi_cost", "my_cofi_cost", readable).startswith(
+        "the values are right, but my_cofi_cost calls masked (cell 1, written to costlib.py), which uses a list")
+
+
+def test_the_runner_tells_written_code_from_the_installed_environment(monkeypatch):
+    # A checkout (and so the venv) under /tmp must not make NumPy's code count as written at run time.
+    monkeypatch.setattr(runner, "_WRITABLE", ["/tmp/", "/dev/shm/", "/tmp/work/"])
+    monkeypatch.setattr(runner, "_INSTALLED", ["/tmp/checkout/.venv/", "/grading/lib/"])
+    assert runner._written("/tmp/mymod.py") and runner._written("/tmp/work/costlib.py") and runner._written("<string>")
+    assert not runner._written("/tmp/checkout/.venv/lib/python3.11/site-packages/numpy/core/fromnumeric.py")
+    assert not runner._written("/usr/lib/python3.11/functools.py") and not runner._written("<frozen abc>")
+
 # ---------------------------------------------------------------- the runner's wire format and report
 
 
@@ -262,6 +324,23 @@ def test_wire_round_trip(value):
         assert math.isnan(back)
     elif not isinstance(value, tuple):
         assert back == value
+
+
+def test_wire_carries_namedtuples_and_pandas_values_as_their_numbers():
+    # Honest answers scored 0 that pass their check cell: 04 returning a namedtuple of arrays, 05 returning
+    # (DataFrame, Series). 07's check names the pandas type it got, so the type's name travels too.
+    import collections
+    import pandas as pd
+
+    Gradients = collections.namedtuple("Gradients", "X_grad Theta_grad")
+    back = runner.decode(json.loads(json.dumps(runner.encode(Gradients(np.ones(2), np.zeros((2, 2)))))))
+    assert type(back) is tuple and np.array_equal(back[1], np.zeros((2, 2)))
+    frame, series = pd.DataFrame([[1.0, np.nan], [3.0, 4.0]]), pd.Series([1, 2, 3])
+    back = runner.decode(json.loads(json.dumps(runner.encode((frame, series)), allow_nan=False)))
+    assert [type(v).__name__ for v in back] == ["DataFrame", "Series"]
+    assert np.array_equal(np.asarray(back[0], dtype=float), frame.to_numpy(), equal_nan=True)
+    assert type(np.asarray(back[1], dtype=float)) is np.ndarray and list(np.asarray(back[1])) == [1, 2, 3]
+    assert runner.decode(runner.encode(pd.Series(["a", "b"]))).__class__.__name__ == "Series"    # opaque, named
 
 
 def test_wire_keeps_untrusted_values_inert():
@@ -369,9 +448,32 @@ def test_every_function_the_sandbox_withholds_exists(tmp_path):
     lib = runtime.build_runtime(tmp_path / "lib", runtime.stubs_for(names, ["f"]))
     for name in names + [n for values in runtime.RESTS_ON.values() for n in values]:
         assert f"raise RuntimeError('{name} is not available" in (
-            (lib / "helpers.py").read_text() + (lib / "recsys_tutorial" / "observed.py").read_text()), name
+            (lib / "helpers.py").read_text() + (lib / "recsys_tutorial" / "observed.py").read_text()
+            + "".join(p.read_text() for p in sorted((lib / "recsys_tutorial").rglob("*.py")))), name
     with pytest.raises(ValueError, match="only functions of helpers and recsys_tutorial"):
         runtime.build_runtime(tmp_path / "other", {"numpy.sum": "no"})
+
+
+
+@pytest.mark.parametrize("checker, function, private", [
+    ("check_cofi_cost", "my_cofi_cost", "recsys_tutorial.observed.ObservedRatings.residuals"),
+    ("check_cofi_gradients", "my_cofi_gradients", "recsys_tutorial.observed.ObservedRatings.residuals"),
+    ("check_top_n", "my_top_n", "recsys_tutorial.interactive.training._explorer_top")])
+def test_private_functions_that_compute_an_answer_are_withheld(tmp_path, checker, function, private):
+    # Found in review: 03's masked error through ObservedRatings.from_dense(Y, R).residuals(X, Theta), and 07's
+    # top list through the explorer's private _explorer_top, were callable in the sandbox.
+    lib = runtime.build_runtime(tmp_path / "lib", runtime.stubs_for(exercises.EXERCISES[checker].forbidden, [function]))
+    module, name = private.rsplit(".", 1)
+    owner = module.split(".")
+    if owner[-1][0].isupper():
+        module, cls = module.rsplit(".", 1)
+        name = f"{cls}.{name}"
+    code = (f"import importlib\nm = importlib.import_module({module!r})\nf = m\n"
+            f"for part in {name!r}.split('.'):\n    f = getattr(f, part)\n"
+            "try:\n    f(*[None] * (f.__code__.co_argcount))\nexcept RuntimeError as e:\n    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(lib)}, cwd=tmp_path,
+                         capture_output=True, text=True, check=True).stdout
+    assert out.startswith(f"{private} is not available while the grader runs this notebook"), out
 
 
 # ---------------------------------------------------------------- feedback, seeds, grades.csv
@@ -417,6 +519,28 @@ def test_write_grades_keeps_the_previous_file_and_never_follows_a_link(tmp_path)
     path3, _ = classroom.write_grades(rows, tmp_path / "grades.csv", INFO)
     assert target.read_text() == "keep me" and path3.name.startswith("grades-") and path3.is_file()
     assert not list(tmp_path.glob(".grades.*"))
+
+
+@pytest.mark.parametrize("value, shown", [("bad \udcff byte", "bad \ufffd byte"), ("zed\udcff", "zed\ufffd"),
+                                          ("ada_correct\u200b", "ada_correct<U+200B>"),
+                                          ("\u202etcerroc_ada", "<U+202E>tcerroc_ada"), ("\u202e=cmd", "<U+202E>=cmd"),
+                                          ("Zoë Ñúñez", "Zoë Ñúñez")])
+def test_cell_text_is_valid_utf8_and_shows_format_characters(value, shown):
+    assert classroom.cell_text(value) == shown
+    classroom.cell_text(value).encode("utf-8")
+
+
+def test_write_grades_never_fails_on_a_hand_ins_text(tmp_path):
+    # A lone surrogate in an error message, or a student folder whose name is not UTF-8 (b"zed\xff" reads as
+    # "zed\udcff"), made write_grades raise UnicodeEncodeError: no grades.csv for the whole class.
+    rows = [grader.Row(os.fsdecode(b"zed\xff"), NB03, "my_cofi_cost", 0.0, 2.0, "raised ValueError: bad \udcff"),
+            grader.Row("ada_correct\u200b", NB03, "my_cofi_cost", 0.0, 2.0, "ok"),
+            grader.Row("ada_correct", NB03, "my_cofi_cost", 2.0, 2.0, "PASSED")]
+    path, _ = classroom.write_grades(rows, tmp_path / "grades.csv", INFO)
+    with open(path, newline="", encoding="utf-8") as handle:
+        read = list(csv.DictReader(handle))
+    assert [r["student"] for r in read] == ["zed\ufffd", "ada_correct<U+200B>", "ada_correct"]
+    assert read[0]["feedback"] == "raised ValueError: bad \ufffd"
 
 
 def test_a_folder_named_grades_csv_gets_the_grades_beside_it(tmp_path):
@@ -510,6 +634,20 @@ def test_the_grader_gives_the_check_cells_message_for_the_same_mistake(tmp_path,
     assert (grader.NEW_PROBLEMS in row.feedback) == (mistake != "a loop")
 
 
+def test_each_check_is_judged_in_a_process_of_its_own_within_a_time_limit(tmp_path, unconfined, monkeypatch):
+    # The judge reads the hand-in's code (its syntax tree): in the grader's own thread, a large cell held the
+    # GIL, and with it every sandbox's watchdog. It runs in a child process, which is stopped at the limit.
+    (row,) = grader.grade_notebook("zoe", hand_in(tmp_path), T03, unconfined, run_seed=5)
+    assert row.points == 2.0
+    children = []
+    real = grader._context().Process
+    monkeypatch.setattr(grader._context(), "Process", lambda *a, **k: children.append(real(*a, **k)) or children[-1])
+    monkeypatch.setattr(grader, "JUDGE_SECONDS", 1e-6)
+    (row,) = grader.grade_notebook("zoe", hand_in(tmp_path), T03, unconfined, run_seed=5)
+    assert (row.points, row.feedback) == (0.0, "the grader could not judge this answer within 1e-06 s (reading the "
+                                                "notebook's code took too long: is it very large?)")
+    assert len(children) == 1 and children[0].pid != os.getpid() and not children[0].is_alive()
+
 def test_an_answer_using_its_own_earlier_cells_gets_its_points(tmp_path, unconfined):
     def edit(nb):
         k = next(k for k, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("solution"))
@@ -564,6 +702,46 @@ def test_a_stopped_run_still_writes_grades_for_everyone(tmp_path):
     assert [r["student"] for r in rows] == ["ann", "bob", "cat", "dan"]
     assert all(r["points"] == "0" for r in rows) and "grading was interrupted" in out
     assert all(r["feedback"].startswith("not graded: grading was stopped") for r in rows)
+
+
+def test_a_notebook_starved_of_cpu_is_graded_again_alone(tmp_path, monkeypatch):
+    # Under a load of 17-23 an honest 3-s notebook was stopped at its 60-s wall limit and got 0, "an infinite
+    # loop?". A run stopped at its wall time with little CPU time is graded again, alone, after the class.
+    import io
+
+    marker = tmp_path / "first-run-done"
+    slow_once = (f"import os, time\nif not os.path.exists({str(marker)!r}):\n    open({str(marker)!r}, 'w').close()\n"
+                 "    time.sleep(60)")
+    monkeypatch.setitem(sample_class.ATTACKS, "ann_slow_once", sample_class.Case("class", case="correct",
+                                                                                  before=(slow_once,)))
+    monkeypatch.setitem(sample_class.ATTACKS, "bob_sleeps", sample_class.Case("class", case="correct",
+                                                                               before=("import time\ntime.sleep(60)",)))
+    monkeypatch.setitem(sample_class.ATTACKS, "cat_spins", sample_class.Case("class", case="infinite_loop"))
+    folder = tmp_path / "class"
+    sample_class.make_hostile_class(folder, {"canary": "/nonexistent"}, honest=[],
+                                    attacks=["ann_slow_once", "bob_sleeps", "cat_spins"])
+    lines = io.StringIO()
+    rows, _ = classroom.grade_class(folder, notebooks=["03"], sandbox=False, seed=3, jobs=1,
+                                    limits=runner_limits(wall=6.0), progress=classroom.Progress(3, stream=lines))
+    by = {r.student: r for r in rows}
+    assert by["ann_slow_once"].points == 2.0 and by["ann_slow_once"].feedback.startswith("PASSED")
+    assert by["bob_sleeps"].points == 0 and "the grading machine was too busy" in by["bob_sleeps"].feedback
+    assert "graded again, alone, after the rest of the class, and stopped again" in by["bob_sleeps"].feedback
+    cat = by["cat_spins"].feedback       # it spins: it had the CPU, unless the machine is very busy right now
+    assert by["cat_spins"].points == 0 and ("an infinite loop" in cat and "of CPU time used" in cat
+                                            or "(CPU time: " in cat                  # its CPU limit came first
+                                            or "the grading machine was too busy" in cat), cat
+    printed = lines.getvalue().splitlines()
+    assert printed[0].startswith("[1/3] ann_slow_once 03-cost-function.ipynb: 0 / 2 (stopped at its time limit")
+    assert "[again/3] ann_slow_once 03-cost-function.ipynb: 2 / 2 (graded again, alone)" in printed
+    assert "[again/3] bob_sleeps 03-cost-function.ipynb: 0 / 2 (graded again, alone)" in printed
+    assert len(printed) == 5 + ("too busy" in cat), printed
+
+
+def runner_limits(wall: float):
+    from teacher.grading.sandbox import Limits
+
+    return Limits(wall=wall, cpu=wall)
 
 
 def test_where_the_sandbox_cannot_start_grading_stops_and_says_what_to_do(tmp_path, capsys, monkeypatch):

@@ -31,7 +31,7 @@ import pytest
 
 from fakes import sandbox_or_skip
 from teacher import sample_class
-from teacher.grading import sandbox
+from teacher.grading import classroom, sandbox
 from teacher.grading.notebooks import teacher_exercises
 
 pytestmark = pytest.mark.slow
@@ -127,7 +127,11 @@ def make_grade(folder: Path, *, env: dict, prefix=(), args="") -> tuple[dict, st
 
 
 def csv_name(student: str) -> str:
-    return "'" + student if student.startswith(("=", "+", "-", "@")) else student
+    """The student's name as grades.csv shows it: formulas quoted, format characters visible, never a lone
+    surrogate (a folder name that is not UTF-8)."""
+    name = classroom.cell_text(student)
+    assert name == ("'" + student if student.startswith(("=", "+", "-", "@")) else student) or not student.isprintable()
+    return name
 
 
 @pytest.fixture(scope="module")

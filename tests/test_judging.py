@@ -75,3 +75,19 @@ def test_loops_in():
     assert exercises.loops_in("[x for x in y]", "missing") == ["a list comprehension (line 1)"]
     assert teacher.loops_in is exercises.loops_in is judging.loops_in
 
+
+def test_loops_in_counts_loops_by_other_names_and_code_it_cannot_read():
+    # Escapes of the no-loops rule found in review: reduce, recursion, and a loop run from a string.
+    source = ("def f(X, pairs):\n    import functools, itertools\n"
+              "    a = functools.reduce(lambda s, p: s + p, pairs, 0.0)\n    b = itertools.accumulate(pairs)\n"
+              "    ns = {}\n    exec('def g():\\n    for i in range(3): pass', ns)\n    return a + eval('1')\n")
+    assert exercises.loops_in(source, "f") == [
+        "reduce() (line 3)", "accumulate() (line 4)",
+        "exec() (line 6: code run from a string or loaded at run time cannot be read, so it counts as a loop)",
+        "eval() (line 7: code run from a string or loaded at run time cannot be read, so it counts as a loop)"]
+    recursive = "def f(X):\n    def rec(k):\n        return 0 if k == 0 else X[k] + rec(k - 1)\n    return rec(3)\n"
+    assert exercises.loops_in(recursive, "f") == ["recursion (rec calls itself) (line 3)"]
+    # whole-array NumPy (ufunc reduce/accumulate) and pandas' own eval are not loops
+    vectorised = "def f(X, df):\n    return np.add.reduce(X) + np.maximum.accumulate(X) + df.eval('a + b')\n"
+    assert exercises.loops_in(vectorised, "f") == []
+

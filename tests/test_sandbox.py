@@ -287,3 +287,26 @@ def test_seccomp_filter_is_written(tmp_path):
     with open(tmp_path / "f.bpf", "wb") as handle:
         count = sandbox.seccomp_filter(handle.fileno())
     assert count >= 20 and (tmp_path / "f.bpf").stat().st_size > 8 * count
+
+
+def test_dev_is_read_only_but_dev_shm_and_dev_null_work(box):
+    # A hand-in filled 2 GB of host RAM through files in /dev (a tmpfs without a size limit) under --memory 256.
+    code = ("out = []\nfor path in ('/dev/fill0', '/dev/shm/ok', '/dev/null'):\n    try:\n"
+            "        with open(path, 'wb') as f:\n            f.write(b'z' * 4096)\n        out.append('written')\n"
+            "    except OSError as exc:\n        out.append(exc.errno)\nreport(out)")
+    _, out = run(box, code)
+    assert out == [30, "written", "written"]              # EROFS for /dev itself
+
+
+def test_kernel_memory_no_rss_shows_is_refused(box):
+    # SysV message queues and semaphores, POSIX message queues and socket buffers hold kernel memory that no
+    # process's RSS shows (32000 queues x 16 KB; 120 socket pairs with raised SO_SNDBUF held 2 GB).
+    code = ("import ctypes, socket\nlibc = ctypes.CDLL(None, use_errno=True)\nout = []\n"
+            "for call in (lambda: libc.msgget(0, 0o1600), lambda: libc.semget(0, 1, 0o1600),\n"
+            "             lambda: libc.mq_open(b'/q', 0o100 | 2, 0o600, None)):\n"
+            "    out.append([call(), ctypes.get_errno()])\n"
+            "for make in (socket.socketpair, lambda: socket.socket(socket.AF_UNIX)):\n    try:\n"
+            "        make()\n        out.append('made')\n    except OSError as exc:\n        out.append(exc.errno)\n"
+            "report(out)")
+    _, out = run(box, code)
+    assert out == [[-1, 1], [-1, 1], [-1, 1], 1, 1]          # EPERM, each

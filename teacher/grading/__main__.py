@@ -1,7 +1,7 @@
 """``python -m teacher.grading SUBMISSIONS``: grade a class into SUBMISSIONS/grades.csv (``make grade``).
 
 Every hand-in notebook runs whole in a bubblewrap sandbox (Linux); the judge
-runs outside it. Exit status: 0 when grades.csv was written (also after an
+runs outside it. One line per graded notebook goes to stderr (``--quiet``: none). Exit status: 0 when grades.csv was written (also after an
 interruption: the notebooks not graded then get 0, "not graded"); 1 when
 nothing could be graded (a bad folder, no sandbox); 2 for a bad command line.
 """
@@ -17,7 +17,9 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from teacher.grading.classroom import cell_text, grade_class, write_grades
+from recsys_tutorial import paths
+from teacher.grading.classroom import Progress, cell_text, grade_class, students_in, write_grades
+from teacher.grading.notebooks import teacher_notebooks
 from teacher.grading.sandbox import Limits, SandboxUnavailable
 
 _DEFAULT = Limits()
@@ -66,6 +68,7 @@ def parser() -> argparse.ArgumentParser:
                    help=f"megabytes one notebook's processes may hold in all (default {_DEFAULT.memory // 2**20})")
     p.add_argument("--seed", type=_bounded_int(0, 2**32 - 1, "0 to 2**32 - 1"),
                    help="the run's seed, to repeat a run (default: a new one)")
+    p.add_argument("--quiet", action="store_true", help="no progress line per graded notebook (on stderr)")
     p.add_argument("--no-sandbox", action="store_true",
                    help="run hand-ins without the sandbox, as you, with your files in reach: only for hand-ins you "
                         "trust; grades.csv records it")
@@ -87,6 +90,16 @@ def _summary(rows, info, path, kept, seconds) -> None:
           f"run; sandbox: {info.sandbox}): {path}")
 
 
+def _progress(args) -> Progress:
+    """A progress line per notebook, on stderr: the class is counted first (cheap: folder names only)."""
+    try:
+        graded = teacher_notebooks(args.teacher or paths.repository_root() / "notebooks", args.notebooks)
+        total = len(students_in(args.submissions)) * len(graded)
+    except (OSError, ValueError):
+        total = 0                      # grade_class reports the problem itself
+    return Progress(total)
+
+
 def main(argv=None) -> int:
     """Command line; prints each student's total and where grades.csv is."""
     args = parser().parse_args(argv)
@@ -96,7 +109,8 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     try:
         rows, info = grade_class(args.submissions, teacher=args.teacher, notebooks=args.notebooks, jobs=args.jobs,
-                                 limits=limits, seed=args.seed, sandbox=not args.no_sandbox, stop=stop)
+                                 limits=limits, seed=args.seed, sandbox=not args.no_sandbox, stop=stop,
+                                 progress=None if args.quiet else _progress(args))
     except SandboxUnavailable as exc:
         print(f"error: cannot grade in a sandbox here: {exc}", file=sys.stderr)
         return 1

@@ -14,10 +14,14 @@ For each (student, notebook) the grader
 4. reads the runner's report (:func:`parse_report`): one JSON line per check,
    in a strict format and a limited size; anything else makes the whole
    hand-in score 0 with feedback saying so;
-5. judges each check in its own process with :func:`teacher.exercises.judge`
+5. judges each check in its own process (a fork of a fork server, with a time
+   limit: reading a hand-in's code never holds the grader's GIL, so its
+   sandboxes' watchdogs keep running) with :func:`teacher.exercises.judge`
    (the same judge, and so the same messages, as the notebook's check cell),
    and applies the no-loops rule to every function of the student's own cells
-   that the checked function runs (:func:`teacher.grading.notebooks.student_code_ran`).
+   that the checked function runs (:func:`teacher.grading.notebooks.student_code_ran`),
+   and to code it ran from a string or a file written at run time
+   (:func:`teacher.grading.notebooks.written_code`).
 
 Points: the check cell's ``points`` when the judge passes; half of them when
 the values are right but a rule of the exercise is broken (a loop where the
@@ -29,6 +33,7 @@ hand-in's trouble costs that hand-in only.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import signal
 import zlib
 from dataclasses import dataclass
@@ -37,13 +42,17 @@ import numpy as np
 
 from teacher import exercises
 from teacher.grading import runner
-from teacher.grading.notebooks import Cell, HandInError, read_hand_in, run_plan, student_code_ran
+from teacher.grading.notebooks import Cell, HandInError, read_hand_in, run_plan, student_code_ran, written_code
 from teacher.grading.sandbox import STOPPED
 
-__all__ = ["Row", "RULE_SHARE", "NEW_PROBLEMS", "student_seed", "grade_notebook", "parse_report", "ReportError",
-           "loop_rule"]
+__all__ = ["Row", "RULE_SHARE", "STARVED_SHARE", "NEW_PROBLEMS", "student_seed", "grade_notebook", "parse_report",
+           "ReportError", "loop_rule", "starved"]
 
 RULE_SHARE = 0.5   # of the points, for right values with a rule of the exercise broken
+#: Seconds the judge of one check may take, in its own process (it takes milliseconds; reading 2 MB of code, ~2 s).
+JUDGE_SECONDS = 60.0
+#: A run stopped at its wall time with less CPU time than this share of it was starved (see :func:`starved`).
+STARVED_SHARE = 0.5
 #: Ends the feedback of every exercise that did not pass (issue 20, item 3).
 NEW_PROBLEMS = ("(the grader checks on new test problems, not the notebook's: its numbers differ from those "
                 "your check cell printed)")
@@ -81,14 +90,14 @@ def _is_text(x, limit=runner.MAX_TEXT + 200) -> bool:
 
 def _check_report(entry: dict, n_cells: int) -> None:
     """:class:`ReportError` unless ``entry`` is a check report as the runner writes it."""
-    allowed = {"check", "errors", "missing", "defined", "records", "ran"}
+    allowed = {"check", "errors", "missing", "defined", "records", "ran", "foreign"}
     if set(entry) - allowed or not isinstance(entry.get("errors", []), list) or len(entry.get("errors", [])) > 3:
         raise ReportError("a check report with unknown fields")
     for error in entry.get("errors", []):
         if not (isinstance(error, list) and len(error) == 2 and isinstance(error[0], int) and _is_text(error[1])):
             raise ReportError("a malformed cell error")
     if "missing" in entry:
-        if not _is_text(entry["missing"]) or {"records", "ran", "defined"} & set(entry):
+        if not _is_text(entry["missing"]) or {"records", "ran", "defined", "foreign"} & set(entry):
             raise ReportError("a malformed missing-function report")
         return
     ran = entry.get("ran")
@@ -98,6 +107,11 @@ def _check_report(entry: dict, n_cells: int) -> None:
         if not (isinstance(item, list) and len(item) == 3 and isinstance(item[0], int) and isinstance(item[1], int)
                 and _is_text(item[2], 200) and 0 <= item[0] < n_cells):
             raise ReportError("a malformed list of the functions that ran")
+    foreign = entry.get("foreign", [])
+    if not isinstance(foreign, list) or len(foreign) > 20 or not all(
+            isinstance(f, list) and len(f) == 3 and _is_text(f[0], 200) and isinstance(f[1], int)
+            and _is_text(f[2], 200) for f in foreign):
+        raise ReportError("a malformed list of the code that ran from files")
 
 
 def parse_report(data: bytes, n_checks: int, n_cells: int, *, finished: bool) -> tuple[dict, dict | None]:
@@ -169,10 +183,16 @@ def _replayer(calls, records):
 # ---------------------------------------------------------------- judging
 
 
-def loop_rule(checker: str, function: str, helpers) -> str:
-    """'' or why the student's helper functions that ``function`` runs break the exercise's no-loops rule."""
+def loop_rule(checker: str, function: str, helpers, unreadable=()) -> str:
+    """'' or why the student's helper functions that ``function`` runs break the exercise's no-loops rule.
+
+    ``unreadable``: code it ran that the grader cannot read (from a string, or a file written at run time,
+    :func:`teacher.grading.notebooks.written_code`): it counts as a loop."""
     if not exercises.EXERCISES[checker].no_loops:
         return ""
+    if unreadable:
+        return (f"the values are right, but {function} runs {unreadable[0]}: code the grader cannot read counts "
+                f"as a loop; {_NO_LOOPS}")
     for name, label, source in helpers:
         try:
             loops = exercises.loops_in(source, name)
@@ -205,14 +225,29 @@ def _missing(spec, report, labels) -> str:
             + "; the notebook runs from the top, each cell in order, with the check cells as the teacher wrote them")
 
 
-def _not_reached(spec, outcome) -> str:
+def starved(outcome) -> bool:
+    """Whether a run was stopped at its wall-clock limit having had less than half of that time on a CPU:
+    the machine was too busy for it (an honest 3-s notebook was stopped at 60 s under a load of 20)."""
+    if not (outcome.stopped or "").startswith("wall time"):
+        return False
+    return outcome.cpu < STARVED_SHARE * outcome.wall
+
+
+def _not_reached(spec, outcome, retried: bool = False) -> str:
     where = f"before the check of {spec.function} ran"
     if outcome.stopped == STOPPED:
         return "not graded: grading was stopped while this notebook ran"
     if outcome.stopped:
         if outcome.stopped.startswith("wall time"):
-            return (f"the notebook did not finish within its time limit ({outcome.stopped.split(': ')[1]}) {where}: "
-                    "an infinite loop, or a cell that takes too long?")
+            limit = outcome.stopped.split(": ")[1]
+            if starved(outcome):
+                again = (" It was graded again, alone, after the rest of the class, and stopped again: ask your "
+                         "teacher to grade it on a less busy machine" if retried else "")
+                return (f"the notebook did not finish within its time limit ({limit} of wall-clock time) {where}, "
+                        f"having had only {outcome.cpu:.1f} s of CPU time in it: the grading machine was too busy, "
+                        f"not necessarily your code.{again}")
+            return (f"the notebook did not finish within its time limit ({limit} of wall-clock time, "
+                    f"{outcome.cpu:.0f} s of CPU time used) {where}: an infinite loop, or a cell that takes too long?")
         return f"the notebook was stopped at a limit of the grading sandbox ({outcome.stopped}) {where}"
     code = outcome.returncode
     signalled = -code if code is not None and code < 0 else code - 128 if code is not None and code > 128 else None
@@ -226,14 +261,69 @@ def _not_reached(spec, outcome) -> str:
     return f"the notebook's Python process ended ({how}) {where}"
 
 
-def _judge(spec, calls, report, plan, check_index, seed) -> tuple[float, str]:
+def _judge_here(spec, calls, report, plan, check_index, seed) -> tuple[float, str]:
     records = report["records"]
     if not _valid_records(records, calls):
         return 0.0, "the sandbox's report for this check is malformed (a hand-in that writes to the grader's channel?)"
     main, helpers = student_code_ran(plan, check_index, spec.function, report.get("ran", ()), report.get("defined"))
+    readable, unreadable = written_code(plan, check_index, report.get("foreign", ()))
     verdict = exercises.judge(spec.checker, name=spec.function, seed=seed, source=main,
                               caller=_replayer(calls, records))
-    return _feedback(spec, verdict, loop_rule(spec.checker, spec.function, helpers))
+    return _feedback(spec, verdict, loop_rule(spec.checker, spec.function, helpers + readable, unreadable))
+
+
+def _judge_child(conn, args) -> None:
+    """In the judge's own process: judge, and send ``(points, feedback)`` or the grader's own error back."""
+    try:
+        conn.send(("ok", _judge_here(*args)))
+    except BaseException as exc:     # a grader bug: reported by the parent, costs this check only
+        conn.send(("error", f"{type(exc).__name__}: {str(exc)[:200]}"))
+    finally:
+        conn.close()
+
+
+def _context():
+    """The judges' process context: a fork server that has imported the judge once (cheap forks after that,
+    and never a fork of the grader's threads)."""
+    global _CONTEXT
+    if _CONTEXT is None:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["teacher.grading.grader", "recsys_tutorial.interactive"])
+        _CONTEXT = context
+    return _CONTEXT
+
+
+_CONTEXT = None
+
+
+def _judge(spec, calls, report, plan, check_index, seed) -> tuple[float, str]:
+    """Judge one check in a process of its own, within :data:`JUDGE_SECONDS`: the judge reads the student's
+    code (its syntax tree, the no-loops rule), and no hand-in may hold the grader's GIL (and so its
+    sandboxes' watchdogs) or its time with it."""
+    context = _context()
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_judge_child, args=(send, (spec, calls, report, plan, check_index, seed)),
+                            daemon=True)
+    child.start()
+    send.close()
+    try:
+        if receive.poll(JUDGE_SECONDS):
+            kind, value = receive.recv()
+        else:
+            kind, value = "late", None
+    except (EOFError, OSError):
+        kind, value = "error", "the judge's process ended without an answer"
+    finally:
+        receive.close()
+        if child.is_alive():
+            child.kill()
+        child.join()
+    if kind == "ok":
+        return value
+    if kind == "late":
+        return 0.0, (f"the grader could not judge this answer within {JUDGE_SECONDS:g} s (reading the notebook's "
+                     "code took too long: is it very large?)")
+    return 0.0, f"not graded: the grader failed on this check ({value}); please report it"
 
 
 def _job(plan, calls_of) -> dict:
@@ -251,8 +341,13 @@ def _job(plan, calls_of) -> dict:
     return {"steps": steps}
 
 
-def grade_notebook(student: str, path, teacher, workspace, *, run_seed: int, slot: int = 0) -> list[Row]:
-    """Grade one student's hand-in of ``teacher`` (a TeacherNotebook) at ``path``: one Row per exercise."""
+def grade_notebook(student: str, path, teacher, workspace, *, run_seed: int, slot: int = 0, retried: bool = False,
+                   notes: dict | None = None) -> list[Row]:
+    """Grade one student's hand-in of ``teacher`` (a TeacherNotebook) at ``path``: one Row per exercise.
+
+    ``notes`` (a dict), if given, gets ``starved=True`` when the run was stopped at its wall time while
+    starved of CPU (:func:`starved`) before a check ran: the caller may grade it again alone; ``retried`` says this is that
+    second run (the feedback then says so)."""
     def all_rows(feedback):
         return [Row(student, teacher.name, s.exercise, 0.0, s.points, feedback) for s in teacher.specs]
 
@@ -272,12 +367,14 @@ def grade_notebook(student: str, path, teacher, workspace, *, run_seed: int, slo
     except ReportError as exc:
         return all_rows(f"the grader could not read what the notebook's run sent back ({exc}): "
                         "nothing of this notebook is graded")
+    if notes is not None:   # worth a second run only if the stop cost a check
+        notes["starved"] = starved(outcome) and len(reports) < len(checks)
     labels = [c.label for c in plan.cells]
     rows = {}
     for number, (index, spec) in enumerate(checks):
         report = reports.get(number)
         if report is None:
-            points, feedback = 0.0, _not_reached(spec, outcome)
+            points, feedback = 0.0, _not_reached(spec, outcome, retried)
         elif "missing" in report:
             points, feedback = 0.0, _missing(spec, report, labels)
         else:

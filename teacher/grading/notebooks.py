@@ -6,8 +6,9 @@ function, ``exercises.check_cofi_cost(my_cofi_cost)``; the nbgrader solution
 cell that defines that function is the answer cell, and its ``grade_id``
 names the exercise; the check cell's ``points`` are what it is worth.
 
-A hand-in is untrusted: :func:`read_hand_in` refuses a symbolic link, a file
-that is not a regular file, more than :data:`MAX_NOTEBOOK_BYTES`, JSON that is
+A hand-in is untrusted: :func:`read_hand_in` refuses a symbolic link, a hard
+link (a file with a second name: it may be the teacher's worked notebook), a
+file that is not a regular file, more than :data:`MAX_NOTEBOOK_BYTES`, JSON that is
 not a notebook, more than :data:`MAX_CELLS` cells or :data:`MAX_CODE_CHARS` of
 code, each with a message that quotes nothing of the file. Metadata that is
 not what nbgrader writes (``"nbgrader": "zz"``) is treated as no metadata.
@@ -31,6 +32,7 @@ import ast
 import json
 import os
 import re
+import shlex
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,14 +41,14 @@ from teacher import exercises
 
 __all__ = ["ExerciseSpec", "TeacherNotebook", "HandInError", "Cell", "Plan", "MAX_NOTEBOOK_BYTES", "MAX_CELLS",
            "MAX_CODE_CHARS", "teacher_exercises", "teacher_notebooks", "defined_functions", "checker_call",
-           "strip_magics", "read_hand_in", "run_plan", "student_code_ran"]
+           "strip_magics", "read_hand_in", "run_plan", "student_code_ran", "written_code"]
 
 #: The largest hand-in read (a notebook with its outputs; 06 with widget state is 0.3 MB).
 MAX_NOTEBOOK_BYTES = 20 * 2**20
 #: The most cells a hand-in may have, and the most characters of code in all of them.
 MAX_CELLS = 2000
 MAX_CODE_CHARS = 2 * 2**20
-_MAGIC = re.compile(r"^(\s*)[%!].*$", flags=re.MULTILINE)
+_MAGIC = re.compile(r"^([ \t]*)[%!].*$", flags=re.MULTILINE)   # [ \t], not \s: \s spans lines (quadratic)
 
 
 @dataclass(frozen=True)
@@ -231,6 +233,9 @@ def _read_bytes(path: Path) -> bytes:
         raise HandInError("not handed in") from None
     if stat.S_ISLNK(info.st_mode):
         raise HandInError("the hand-in is a symbolic link, which the grader never follows: hand in the notebook itself")
+    if stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
+        raise HandInError("the hand-in is a hard link (a file with more than one name, perhaps someone else's), "
+                          "which the grader does not read: hand in a copy of the notebook itself")
     if not stat.S_ISREG(info.st_mode):
         raise HandInError("the hand-in is not a regular file")
     if info.st_size > MAX_NOTEBOOK_BYTES:
@@ -238,8 +243,12 @@ def _read_bytes(path: Path) -> bytes:
                           "(clear the outputs and hand it in again)")
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        opened = os.fstat(fd)
+        if not stat.S_ISREG(opened.st_mode):
             raise HandInError("the hand-in is not a regular file")
+        if opened.st_nlink > 1:
+            raise HandInError("the hand-in is a hard link (a file with more than one name, perhaps someone "
+                              "else's), which the grader does not read: hand in a copy of the notebook itself")
         chunks, size = [], 0
         while size <= MAX_NOTEBOOK_BYTES:
             chunk = os.read(fd, 1 << 20)
@@ -341,9 +350,9 @@ def _names_used(node) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
 
-def _segment(source: str, node) -> str:
-    lines = source.splitlines()[node.lineno - 1: node.end_lineno]
-    return "\n".join(lines)
+def _segment(lines: list, node) -> str:
+    """The text of ``node`` from its cell's ``lines``."""
+    return "\n".join(lines[node.lineno - 1: node.end_lineno])
 
 
 def student_code_ran(plan: Plan, check_index: int, function: str, ran=(), defined=None) -> tuple[str | None, list]:
@@ -357,12 +366,13 @@ def student_code_ran(plan: Plan, check_index: int, function: str, ran=(), define
     untrusted: they can only add code to look at.
     """
     defs: dict[str, tuple] = {}
-    cells = []
+    cells, parsed = [], {}        # each cell parsed once per check, however many functions it reports
     for step in plan.steps[:check_index]:
         if not isinstance(step, Cell):
             continue
         cells.append(step)
         tree = _tree(step.source)
+        parsed[id(step)] = [tree, strip_magics(step.source).splitlines(), None]
         for name, node in (_top_level(tree).items() if tree else ()):
             defs[name] = (step, node) if step.student else None
     main, helpers, seen, todo, itself = None, [], {function}, [function], {function}
@@ -379,7 +389,7 @@ def student_code_ran(plan: Plan, check_index: int, function: str, ran=(), define
                 seen.add(node.id)
                 todo.append(node.id)
             continue
-        source = _segment(strip_magics(step.source), node)
+        source = _segment(parsed[id(step)][1], node)
         if name in itself and main is None:
             main = source
         else:
@@ -388,26 +398,98 @@ def student_code_ran(plan: Plan, check_index: int, function: str, ran=(), define
             seen.add(used)
             todo.append(used)
     if main is None and isinstance(defined, list) and len(defined) == 2:
-        found = _function_at(cells, defined[0], defined[1], None)
+        found = _function_at(cells, parsed, defined[0], defined[1], None)
         main = found[1] if found else None
     for cell_number, line, name in ran:
-        found = _function_at(cells, cell_number, line, name)
+        found = _function_at(cells, parsed, cell_number, line, name)
         if found and found[1] != main and all(found[1] != s for _, _, s in helpers):
             helpers.append((name, *found))
     return main, helpers
 
 
-def _function_at(cells, number, line, name) -> tuple[str, str] | None:
+def _functions_by_line(tree) -> dict:
+    """``{first line: [function or lambda nodes]}`` of a cell's AST (a decorated def starts at its decorator)."""
+    index: dict[int, list] = {}
+    for node in ast.walk(tree) if tree else ():
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            start = node.decorator_list[0].lineno if getattr(node, "decorator_list", None) else node.lineno
+            index.setdefault(start, []).append(node)
+    return index
+
+
+def _function_at(cells, parsed, number, line, name) -> tuple[str, str] | None:
     """``(label, source)`` of the function (or lambda) called ``name`` (any, if None) whose code starts at
-    ``line`` of the student's cell ``number``, or None."""
+    ``line`` of the student's cell ``number``, or None. ``parsed``: ``{id(cell): [its AST, the lines of
+    its source without magics, its functions by line (made on first use)]}``, made once per check: one parse and one
+    walk of a cell however many of its functions the runner reports."""
     if not (isinstance(number, int) and isinstance(line, int) and 0 <= number < len(cells)
             and cells[number].student):
         return None
     step = cells[number]
-    tree = _tree(step.source)
-    for node in ast.walk(tree) if tree else ():
-        if (isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
-                and (node.decorator_list[0].lineno if getattr(node, "decorator_list", None) else node.lineno) == line
-                and name in (None, getattr(node, "name", "<lambda>"))):
-            return step.label, _segment(strip_magics(step.source), node)
+    entry = parsed[id(step)]
+    if entry[2] is None:
+        entry[2] = _functions_by_line(entry[0])
+    for node in entry[2].get(line, ()):
+        if name in (None, getattr(node, "name", "<lambda>")):
+            return step.label, _segment(entry[1], node)
     return None
+
+
+def _written_files(cells) -> dict:
+    """``{file name: (label, lines)}`` of the files the student's ``%%writefile`` cells write (the last wins)."""
+    found = {}
+    for step in cells:
+        first, _, body = step.source.partition("\n")
+        if not (step.student and first.startswith("%%writefile")):
+            continue
+        try:
+            words = [w for w in shlex.split(first)[1:] if not w.startswith("-")]
+        except ValueError:
+            continue
+        if words:
+            found[os.path.basename(words[-1])] = (step.label, body.splitlines())
+    return found
+
+
+def _calls_hidden_code(cells) -> bool:
+    """Whether a student cell calls ``exec``, ``eval`` or ``compile`` (code that ran from a string is theirs)."""
+    for step in cells:
+        tree = _tree(step.source) if step.student else None
+        for node in ast.walk(tree) if tree else ():
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id in ("exec", "eval", "compile")):
+                return True
+    return False
+
+
+def written_code(plan: Plan, check_index: int, foreign) -> tuple[list, list]:
+    """What the checked function ran from files or strings (the runner's ``foreign``: ``[file, first line,
+    name]``), for the no-loops rule: ``([(name, label, source)] the grader can read, [what it cannot])``.
+
+    A file the student's own ``%%writefile`` cell wrote is read from that cell; any other file written while
+    the notebook ran, or code run from a string by a student's ``exec``/``eval``, cannot be read: it is
+    listed so that the rule counts it as a loop. (``<string>`` code with no such call in the student's cells
+    is Python's own, such as a namedtuple's ``__new__``.)
+    """
+    cells = [s for s in plan.steps[:check_index] if isinstance(s, Cell)]
+    files, readable, unreadable = _written_files(cells), [], []
+    hidden = None
+    for filename, line, name in foreign:
+        if filename == "<string>":
+            hidden = _calls_hidden_code(cells) if hidden is None else hidden
+            if hidden:
+                unreadable.append(f"{name}, code run from a string (exec or eval)")
+            continue
+        base = os.path.basename(filename)
+        if base not in files:
+            unreadable.append(f"{name} from {base}, a file written while the notebook ran")
+            continue
+        label, lines = files[base]
+        tree = _tree("\n".join(lines))
+        node = next((n for n in _functions_by_line(tree).get(line, ()) if getattr(n, "name", "<lambda>") == name),
+                    None)
+        if node is None:
+            unreadable.append(f"{name} from {base}, which is not what the notebook's %%writefile cell wrote")
+        else:
+            readable.append((name, f"{label}, written to {base}", _segment(lines, node)))
+    return readable, unreadable

@@ -16,11 +16,17 @@ Each record is what one call did: ``ok``, ``out`` (the return value), ``error``
 (the exception's last line; None for NotImplementedError, the unsolved stub),
 ``warnings`` and ``after`` (the inputs after the call, to see changes made in
 place). ``ran`` lists the hand-in's own functions the calls ran, as
-``[cell, first line, name]``, for the grader's no-loops rule.
+``[cell, first line, name]``, and ``foreign`` the code they ran from a file
+the notebook may have written (the scratch or working folder: a module
+written at run time) or from a string (``exec``), as ``[file, first line,
+name]``, for the grader's no-loops rule.
 
 Nothing here judges: the expected answers are not in the sandbox. The grader
 decodes what comes back with :func:`decode`, which rebuilds plain numbers,
-strings, tuples, lists and NumPy arrays of numbers, and nothing else, so no
+strings, tuples, lists and NumPy arrays of numbers (a tuple or list subclass
+such as a namedtuple comes back as a plain one; a pandas DataFrame, Series or
+Index as an array of its numbers whose class is named like the pandas type,
+for notebook 07's check), and nothing else, so no
 value can run code or lie about itself (no ``__eq__`` of the hand-in's survives
 the trip). This file uses the standard library, NumPy and IPython only, and
 imports nothing of the grader's; the grader imports it for the same encoding.
@@ -46,6 +52,9 @@ MAX_ELEMENTS = 100_000
 MAX_TEXT = 300
 _MAX_DEPTH, _MAX_ITEMS, _MAX_DIMS = 3, 1000, 4
 _CELL_FILE = re.compile(r"<ipython-input-(\d+)-")
+#: pandas types that travel as their numbers, under their own type's name.
+_PANDAS = dict.fromkeys(("DataFrame", "Series", "Index", "RangeIndex"), True)
+_VIEWS: dict = {}
 
 
 class Opaque:
@@ -89,11 +98,30 @@ def encode(value, depth: int = 0):
         return {"int": value} if abs(value) < 2**53 else {"number": _number(value)}
     if type(value) is float:
         return {"number": _number(value)}
-    if type(value) in (tuple, list) and depth < _MAX_DEPTH and len(value) <= _MAX_ITEMS:
-        return {type(value).__name__: [encode(v, depth + 1) for v in value]}
+    kind = _PANDAS.get(type(value).__name__) if type(value).__module__.split(".")[0] == "pandas" else None
+    if kind is not None:
+        return _encode_pandas(value, type(value).__name__)
+    if isinstance(value, (tuple, list)):      # a subclass (a namedtuple) travels as the tuple or list it is
+        base = tuple if isinstance(value, tuple) else list
+        if depth < _MAX_DEPTH and base.__len__(value) <= _MAX_ITEMS:
+            return {base.__name__: [encode(v, depth + 1) for v in base.__iter__(value)]}
     if type(value) in (tuple, list, dict, set, frozenset):   # too large or too deep: no repr of it all
         return {"opaque": type(value).__name__, "text": f"{len(value)} items"}
     return {"opaque": type(value).__name__, "text": _safe_repr(value)}
+
+
+def _encode_pandas(value, type_name: str):
+    """A pandas DataFrame, Series or Index as its numbers (``np.asarray``), keeping its type's name: the
+    judge reads the values as any array, and notebook 07's check names the pandas type it got."""
+    import numpy as np
+
+    try:
+        arr = np.asarray(value)
+    except BaseException as exc:
+        return {"opaque": type_name, "text": f"could not be read ({type(exc).__name__})"}
+    if arr.dtype.kind in "biuf" and arr.size <= MAX_ELEMENTS and arr.ndim <= _MAX_DIMS:
+        return {**encode(arr), "pandas": type_name}
+    return {"opaque": type_name, "text": f"dtype {arr.dtype}, shape {arr.shape}"}
 
 
 def _safe_repr(value) -> str:
@@ -131,13 +159,16 @@ def _decode_array(data):
     else:
         raise ValueError("not integers")
     arr = np.array(values, dtype=dtype).reshape(shape)
+    if data.get("pandas") in _PANDAS and not data.get("scalar"):
+        name = data["pandas"]   # an array of the grader's own class, named as the pandas type was
+        return arr.view(_VIEWS.setdefault(name, type(name, (np.ndarray,), {"__module__": "pandas"})))
     return arr[()] if data.get("scalar") is True else arr
 
 
 def decode(data, depth: int = 0):
     """The value :func:`encode` described; anything malformed becomes an :class:`Opaque`, never an error."""
     try:
-        if not isinstance(data, dict) or len(data) > 4 or depth > _MAX_DEPTH:
+        if not isinstance(data, dict) or len(data) > 5 or depth > _MAX_DEPTH:
             return _opaque("object", "a value that could not be read back")
         if "plain" in data:
             v = data["plain"]
@@ -187,12 +218,26 @@ def _cell_of(filename) -> int | None:
     return int(match.group(1)) - 1 if match else None
 
 
+#: Where a file written while the notebook runs can be (set by :func:`main`: the scratch and working folders)...
+_WRITABLE = ["/tmp/", "/dev/shm/", "/var/tmp/"]
+#: ... unless it is the Python environment or the runtime (read-only, though a checkout may sit under /tmp).
+_INSTALLED: list = []
+
+
+def _written(filename: str) -> bool:
+    """Whether code comes from a file the notebook may have written, or from a string (exec, eval)."""
+    if filename == "<string>":
+        return True
+    return filename.startswith(tuple(_WRITABLE)) and not filename.startswith(tuple(_INSTALLED))
+
+
 def _call(fn, arrays, scalars):
-    """Call ``fn`` once on copies of ``arrays``; the record of what happened, and the hand-in code it ran."""
+    """Call ``fn`` once on copies of ``arrays``; the record of what happened, and the hand-in code it ran
+    (``{(cell, line, name)}`` of its cells', and ``{(file, line, name)}`` of code from a written file or a string)."""
     import numpy as np
 
     given = [np.array(a, copy=True) for a in arrays]
-    ran = {}
+    ran, foreign = {}, {}
 
     def watch(frame, event, arg):
         if event == "call":
@@ -200,6 +245,8 @@ def _call(fn, arrays, scalars):
             cell = _cell_of(code.co_filename)
             if cell is not None and len(ran) < 200:
                 ran[(cell, code.co_firstlineno, code.co_name)] = None
+            elif cell is None and len(foreign) < 20 and _written(code.co_filename):
+                foreign[(code.co_filename[:200], code.co_firstlineno, code.co_name[:200])] = None
 
     record = {"ok": False, "out": None, "error": None}
     with warnings.catch_warnings(record=True) as caught, np.errstate(divide="warn", over="warn", invalid="warn"):
@@ -219,7 +266,7 @@ def _call(fn, arrays, scalars):
         record["out"] = {"opaque": "object", "text": f"could not be read ({type(exc).__name__})"}
     record["warnings"] = [[w.category.__name__[:80], str(w.message)[:MAX_TEXT]] for w in caught[:20]]
     record["after"] = [encode(g) for g in given]
-    return record, list(ran)
+    return record, list(ran), list(foreign)
 
 
 class _Run:
@@ -270,14 +317,15 @@ class _Run:
             return
         code = getattr(fn, "__code__", None)
         report["defined"] = [_cell_of(getattr(code, "co_filename", "")), getattr(code, "co_firstlineno", None)]
-        records, ran = [], {}
+        records, ran, foreign = [], {}, {}
         for call in step["calls"]:
             arrays = [decode(a) for a in call["arrays"]]
             scalars = tuple(decode(s) for s in call["scalars"])
-            record, seen = _call(fn, arrays, scalars)
+            record, seen, outside = _call(fn, arrays, scalars)
             records.append(record)
             ran.update(dict.fromkeys(tuple(s) for s in seen))
-        report.update(records=records, ran=[list(r) for r in ran][:200])
+            foreign.update(dict.fromkeys(tuple(s) for s in outside))
+        report.update(records=records, ran=[list(r) for r in ran][:200], foreign=[list(f) for f in foreign][:20])
         self.send(report)
 
 
@@ -288,6 +336,11 @@ def main(argv=None) -> int:
     os.set_inheritable(result_fd, False)       # not handed to the hand-in's subprocesses
     job = json.loads(sys.stdin.buffer.read())
     sys.stdin = io.StringIO("")
+    here = os.getcwd()
+    _INSTALLED.extend(os.path.join(p, "") for p in {sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path}
+                      if os.path.isabs(p) and os.path.isdir(p) and not here.startswith(os.path.join(p, "")))
+    _WRITABLE.append(os.path.join(here, ""))
+    sys.path.insert(0, here)   # as in Jupyter: a module the notebook writes (%%writefile) is importable
     run = _Run(result_fd)
     sys.stdout = sys.stderr = _Sink()
     for step in job["steps"]:

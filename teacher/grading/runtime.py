@@ -107,12 +107,16 @@ def stubs_for(forbidden, functions) -> dict:
 
 
 def _split(dotted: str) -> tuple[str, str]:
-    """``('helpers', 'cofi_cost')``, ``('recsys_tutorial/observed', 'ObservedRatings.cost_and_gradients')``."""
+    """``('helpers', 'cofi_cost')``, ``('recsys_tutorial/observed', 'ObservedRatings.cost_and_gradients')``,
+    ``('recsys_tutorial/interactive/training', '_explorer_top')`` (a module of a subpackage)."""
     parts = dotted.split(".")
     if parts[0] == "helpers":
         return "helpers", ".".join(parts[1:])
     if parts[0] == "recsys_tutorial" and len(parts) >= 3:
-        return f"recsys_tutorial/{parts[1]}", ".".join(parts[2:])
+        cut = 2
+        while cut < len(parts) - 1 and (paths.repository_root() / "/".join(parts[:cut])).is_dir():
+            cut += 1
+        return "/".join(parts[:cut]), ".".join(parts[cut:])
     raise ValueError(f"cannot stub {dotted}: only functions of helpers and recsys_tutorial's modules")
 
 

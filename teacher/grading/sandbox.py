@@ -10,10 +10,19 @@ What the sandboxed program gets (:func:`bwrap_argv`):
   folders the caller names (:class:`Mount`), nothing else: no home, no
   ``/etc``, no repository;
 * a private writable scratch folder ``/tmp`` (and ``/dev/shm``), in memory,
-  of a fixed size, discarded when the sandbox ends;
+  of a fixed size, discarded when the sandbox ends; the rest of ``/dev`` (a
+  tmpfs bubblewrap makes, with no size limit of its own) is read-only, so no
+  file written there can hold the host's memory;
 * a seccomp filter (:func:`seccomp_filter`) that refuses the calls whose memory
-  no process's RSS shows (``memfd_create``, ``shmget``) and a few others that
-  only widen the kernel's attack surface (``ptrace``, ``bpf``, ``io_uring``...).
+  no process's RSS shows: ``memfd_create``; System V shared memory, message
+  queues and semaphores (``shmget``, ``msgget``, ``semget``: the IPC namespace
+  allows 32000 message queues of 16 KB each) and POSIX message queues
+  (``mq_open``); and ``socket``/``socketpair``, whose send buffers are kernel
+  memory (120 socket pairs with raised ``SO_SNDBUF`` held 2 GB; the sandbox
+  has no network anyway, and notebooks 03-07 and IPython run without a
+  socket). Pipe buffers stay allowed: the kernel caps them per user
+  (``fs.pipe-user-pages-soft``). A few other calls only widen the kernel's
+  attack surface (``ptrace``, ``bpf``, ``io_uring``...).
 
 Limits (:class:`Limits`) hold for the whole sandbox, not per process. The
 kernel enforces the per-process ones (address space, CPU seconds, file size,
@@ -25,9 +34,12 @@ memory shared after ``fork()`` once), their summed CPU time, the wall time,
 the bytes written to stdout and stderr, or the result bytes pass the limit.
 Stopping is ``SIGKILL`` to the namespace's first process: the kernel then
 ends every process in it, daemons and double forks included, and every pipe
-reaches end-of-file. cgroups would do the memory sum in the kernel, but their
-memory controller is not available to an ordinary user (v1) or not enabled
-(v2) on many machines; the watchdog works the same everywhere.
+reaches end-of-file. cgroups would do the memory sum in the kernel (kernel
+memory included), but their memory controller is not available to an
+ordinary user (v1) or not enabled (v2) on many machines (on the machine this
+was written on, cgroup2 has only ``hugetlb``): the sandbox does not use
+cgroups; the watchdog works the same everywhere, and what no RSS shows is
+refused by the seccomp filter and the read-only ``/dev`` instead.
 
 Identity: a root caller never runs the sandbox as host uid 0 (that uid may
 write global sysctls through ``/proc/sys`` and is exempt from the process
@@ -69,7 +81,8 @@ SLOT_UID_BASE = 60001
 #: Inside the sandbox every process is this user and group.
 INSIDE_UID = 1000
 #: Refused with EPERM inside the sandbox (names libseccomp does not know on this machine are skipped).
-DENIED_CALLS = ("memfd_create", "memfd_secret", "shmget", "userfaultfd", "perf_event_open", "bpf",
+DENIED_CALLS = ("memfd_create", "memfd_secret", "shmget", "msgget", "semget", "mq_open", "socket", "socketpair",
+                "userfaultfd", "perf_event_open", "bpf",
                 "io_uring_setup", "io_uring_enter", "io_uring_register", "keyctl", "add_key", "request_key",
                 "ptrace", "process_vm_readv", "process_vm_writev", "personality", "mount", "umount2",
                 "pivot_root", "unshare", "setns", "kexec_load", "kexec_file_load", "init_module",
@@ -282,7 +295,7 @@ def bwrap_argv(bwrap: str, mounts, env: dict, limits: Limits, command, *, seccom
     argv = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session",
             "--uid", str(INSIDE_UID), "--gid", str(INSIDE_UID), "--hostname", "sandbox", *_system_binds(),
             "--proc", "/proc", "--dev", "/dev",
-            "--size", str(limits.shm), "--perms", "1777", "--tmpfs", "/dev/shm",
+            "--size", str(limits.shm), "--perms", "1777", "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
             "--size", str(limits.scratch), "--perms", "1777", "--tmpfs", "/tmp"]
     for folder in dirs:
         argv += ["--perms", "0777", "--dir", folder]
