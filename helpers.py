@@ -42,10 +42,10 @@ from threadpoolctl import threadpool_limits
 from recsys_tutorial.cache import cached_by_content
 from recsys_tutorial.observed import ObservedRatings
 from recsys_tutorial.files import existing_file, mat_variables, text_lines
-from recsys_tutorial.validation import (as_bool, as_factor_pair, as_factor_sizes, as_factors, as_finite_result, as_float, as_gradients,
-                                        as_index, as_indices, as_int, as_loaded_ratings, as_mask, as_matrix, as_ratings,
-                                        as_model_parts, as_titles, as_user_ratings, as_vector, cost_inputs,
-                                        overflow_error)
+from recsys_tutorial.validation import (as_bool, as_factor_pair, as_factor_sizes, as_factors, as_finite_result,
+                                        as_float, as_gradients, as_index, as_indices, as_int, as_loaded_ratings,
+                                        as_mask, as_matrix, as_model_parts, as_ratings, as_titles, as_user_ratings,
+                                        as_vector, cost_inputs, overflow_error)
 from recsys_tutorial.workbooks import MAX_WORKBOOK_BYTES, WORKBOOK_SUFFIXES, cell_name, parameter_sheets, ratings_sheets
 
 __all__ = ["toy_table", "ARTICLE_RATINGS", "load_ratings", "load_movie_titles", "load_parameters",

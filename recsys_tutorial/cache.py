@@ -476,7 +476,6 @@ def _declared_shape(path: Path, spec: EntrySpec, max_bytes: int) -> tuple | None
         return None if f is None else spec.declared_shape(f)
 
 
-
 def cached_by_content(suffixes, max_bytes=None, spec: EntrySpec = LOADED_RATINGS):
     """Decorator: cache ``func(path)`` (a tuple of arrays) on disk, keyed by the file's content.
 

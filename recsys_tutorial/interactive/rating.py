@@ -21,8 +21,6 @@ def _short(title: str, width: int = 34) -> str:
     return title if len(title) <= width else title[:width - 1].rstrip() + "…"
 
 
-
-
 def _rated_rows(my_ratings, titles) -> tuple[list[int], np.ndarray]:
     """The rows ``my_ratings`` names (rows or exact titles, checked by :func:`helpers.ratings_vector`),
     in its own order, and their stars."""
